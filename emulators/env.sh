@@ -1,0 +1,63 @@
+# Sourced by the emulator scripts: installs what is missing and points firebase-tools at the
+# emulator binaries it can use on this machine. Safe to source more than once.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="$ROOT/emulators/.cache"
+export AIFFINITY_PROJECT="${AIFFINITY_PROJECT:-demo-aiffinity}"
+mkdir -p "$CACHE"
+
+log() { printf '\033[1;34m[aiffinity]\033[0m %s\n' "$*" >&2; }
+
+# npm ci only when the lockfile changed since the last install (npm writes node_modules/.package-lock.json).
+ensure_deps() {
+  local dir="$1"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing dependencies in ${dir#$ROOT/} (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# firebase-tools cannot download its Java emulators without network. Where the gcloud CLI has the
+# Firestore and Pub/Sub emulator components, run those instead; elsewhere firebase-tools downloads
+# its own as usual. A variable already set by the caller wins.
+use_gcloud_emulators() {
+  command -v gcloud >/dev/null 2>&1 || return 0
+  local sdk
+  sdk="$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null || true)"
+  [ -n "$sdk" ] || return 0
+  local fs_jar="$sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
+  local ps_bin="$sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
+  if [ -z "${FIRESTORE_EMULATOR_BINARY_PATH:-}" ] && [ -f "$fs_jar" ]; then
+    # The gcloud jar has no Main-Class; a manifest-only jar launches it (firebase-tools runs `java -jar`).
+    local launcher="$CACHE/firestore-launcher.jar" manifest="$CACHE/firestore-manifest.txt"
+    local want="Main-Class: com.google.cloud.datastore.emulator.firestore.CloudFirestore
+Class-Path: file:$fs_jar"
+    if [ ! -f "$launcher" ] || [ "$(cat "$manifest" 2>/dev/null)" != "$want" ]; then
+      printf '%s\n' "$want" > "$manifest"
+      (cd "$CACHE" && jar cfm firestore-launcher.jar firestore-manifest.txt)
+      log "built $launcher for $fs_jar"
+    fi
+    export FIRESTORE_EMULATOR_BINARY_PATH="$launcher"
+  fi
+  if [ -z "${PUBSUB_EMULATOR_BINARY_PATH:-}" ] && [ -x "$ps_bin" ]; then
+    export PUBSUB_EMULATOR_BINARY_PATH="$ps_bin"
+  fi
+}
+
+# Secrets the functions read through defineSecret. The emulator reads them from
+# functions/.secret.local; generate them once per checkout (never committed).
+ensure_local_secrets() {
+  node "$ROOT/emulators/local-secrets.mjs" "$ROOT/functions/.secret.local"
+}
+
+prepare() {
+  ensure_deps "$ROOT"
+  ensure_deps "$ROOT/functions"
+  use_gcloud_emulators
+  ensure_local_secrets
+  log "building functions"
+  (cd "$ROOT/functions" && npm run --silent build)
+}
+
+firebase_cli() { "$ROOT/node_modules/.bin/firebase" --project "$AIFFINITY_PROJECT" "$@"; }

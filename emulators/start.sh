@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm start`: installs what is missing, builds, starts the whole API on the emulator suite with
+# demo data, and prints the base URL and the demo credentials. Ctrl-C stops everything.
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+prepare
+cd "$ROOT"
+log "starting the emulator suite (auth, firestore, pubsub, functions, hosting)"
+firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting "node emulators/seed.mjs --hold"

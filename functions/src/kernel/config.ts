@@ -1,0 +1,22 @@
+import { defineString } from "firebase-functions/params";
+
+/** True inside the Firebase emulator suite, where loopback URLs are allowed and keys are local. */
+export const isEmulator = () => process.env.FUNCTIONS_EMULATOR === "true" || Boolean(process.env.FIRESTORE_EMULATOR_HOST);
+
+export const projectId = () =>
+  process.env.GCLOUD_PROJECT ?? process.env.GCP_PROJECT ?? JSON.parse(process.env.FIREBASE_CONFIG ?? "{}").projectId ?? "demo-aiffinity";
+
+export const REGION = "us-central1";
+
+/**
+ * Deploy-time parameters. Values come from functions/.env.<project> (the demo project's are
+ * committed; a real project's are written by `firebase deploy`'s prompt or by the deployer).
+ */
+export const params = {
+  /** Web API key of the Firebase project, used to call the Identity Toolkit REST API for logins. */
+  webApiKey: defineString("WEB_API_KEY", { description: "Firebase Web API key (Project settings → General)" }),
+  /** Public base URL of the API, e.g. https://api.aiffinity.me (issuer of tokens, links in e-mails). */
+  publicBaseUrl: defineString("PUBLIC_BASE_URL", { description: "Public base URL of the API, e.g. https://api.aiffinity.me" }),
+  /** Developer console web app, where the verification link in e-mails lands. */
+  consoleUrl: defineString("CONSOLE_URL", { description: "Developer console URL, e.g. https://developers.aiffinity.me" }),
+};

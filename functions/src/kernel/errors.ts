@@ -1,0 +1,59 @@
+/**
+ * The error catalogue: every code the API can answer with, its HTTP status and when it happens.
+ * docs/errors.md is checked against this list by a test, so the two cannot drift apart.
+ */
+export const ERROR_CATALOGUE = {
+  VALIDATION_ERROR: { status: 400, when: "A body, query or path field is missing, has the wrong type or value, or the body has a field the endpoint does not accept. The message names every offending field." },
+  INVALID_JSON: { status: 400, when: "The body was sent as application/json but is not valid JSON." },
+  WEAK_PASSWORD: { status: 400, when: "The password does not meet the password policy (docs/errors.md#weak_password)." },
+  VERIFICATION_TOKEN_INVALID: { status: 400, when: "The e-mail verification token is unknown (mistyped, or never issued)." },
+  VERIFICATION_TOKEN_EXPIRED: { status: 400, when: "The e-mail verification token is older than 24 hours; request a new e-mail." },
+  UNAUTHENTICATED: { status: 401, when: "No credentials, or credentials that are malformed, expired, revoked or wrong. The WWW-Authenticate header says which scheme to use." },
+  INVALID_CREDENTIALS: { status: 401, when: "Login failed: the e-mail and password do not match an account. Unknown e-mails and wrong passwords answer the same." },
+  FORBIDDEN: { status: 403, when: "Authenticated, but not allowed to do this (for example a reviewer-only route)." },
+  ACCOUNT_NOT_VERIFIED: { status: 403, when: "The developer account has not verified its e-mail address yet; verify it, then retry." },
+  NOT_FOUND: { status: 404, when: "No such route, or no such resource visible to the caller. Another account's ids answer 404, never 403." },
+  METHOD_NOT_ALLOWED: { status: 405, when: "The path exists but not with this method. The Allow header lists the methods it accepts." },
+  CONFLICT: { status: 409, when: "The request conflicts with the current state: a duplicate (e-mail, slug), or an illegal state transition." },
+  VERIFICATION_TOKEN_USED: { status: 409, when: "The e-mail verification token was already used." },
+  ACCOUNT_ALREADY_VERIFIED: { status: 409, when: "The account's e-mail address is already verified." },
+  PAYLOAD_TOO_LARGE: { status: 413, when: "The request body is larger than the endpoint accepts (1 MiB unless the endpoint says otherwise)." },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, when: "The body is not application/json (or, for the token endpoint, application/x-www-form-urlencoded)." },
+  RATE_LIMITED: { status: 429, when: "Too many requests: the plan's rate limit, or repeated failed logins. Retry-After says when to retry." },
+  INTERNAL: { status: 500, when: "An unexpected error on our side. It is logged with the request id; quote the id when contacting support." },
+  SERVICE_UNAVAILABLE: { status: 503, when: "A dependency (identity service, database) is temporarily unavailable; retry with backoff." },
+} as const satisfies Record<string, { status: number; when: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ErrorDetail {
+  field: string;
+  message: string;
+  code?: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: { headers?: Record<string, string>; details?: ErrorDetail[]; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ApiError";
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+export const notFound = (what: string, id?: string) =>
+  new ApiError("NOT_FOUND", id === undefined ? `${what} not found` : `No ${what} with id '${id}'`);
+
+export const conflict = (message: string) => new ApiError("CONFLICT", message);
+
+export const forbidden = (message: string) => new ApiError("FORBIDDEN", message);
+
+/** Keeps handlers flat: `assert(app, notFound("app", id))`. */
+export function assert(condition: unknown, error: ApiError): asserts condition {
+  if (!condition) throw error;
+}

@@ -1,0 +1,56 @@
+import {
+  CollectionReference,
+  DocumentData,
+  FirestoreDataConverter,
+  QueryDocumentSnapshot,
+  Timestamp,
+} from "firebase-admin/firestore";
+import { z } from "zod";
+import { db } from "./firebase";
+import { log } from "./logger";
+
+/** Firestore Timestamps become Dates (recursively), so domain schemas only know Date. */
+function fromFirestoreValue(value: unknown): unknown {
+  if (value instanceof Timestamp) return value.toDate();
+  if (Array.isArray(value)) return value.map(fromFirestoreValue);
+  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromFirestoreValue(v)]));
+  }
+  return value;
+}
+
+export class CorruptDocumentError extends Error {
+  constructor(readonly path: string, readonly issues: z.core.$ZodIssue[]) {
+    super(`Document ${path} does not match its schema`);
+    this.name = "CorruptDocumentError";
+  }
+}
+
+/**
+ * A converter that validates every document it reads against the collection's schema, so bad
+ * data is caught at the edge of the database rather than deep inside a handler.
+ */
+export function zodConverter<S extends z.ZodType<DocumentData>>(schema: S): FirestoreDataConverter<z.output<S>, DocumentData> {
+  return {
+    toFirestore: (data) => data as DocumentData,
+    fromFirestore: (snapshot: QueryDocumentSnapshot) => {
+      const parsed = schema.safeParse(fromFirestoreValue(snapshot.data()));
+      if (!parsed.success) {
+        log.corruptDocument(snapshot.ref.path, parsed.error.issues);
+        throw new CorruptDocumentError(snapshot.ref.path, parsed.error.issues);
+      }
+      return parsed.data;
+    },
+  };
+}
+
+/** A typed collection whose reads are validated by `schema`. */
+export const typedCollection = <S extends z.ZodType<DocumentData>>(path: string, schema: S): CollectionReference<z.output<S>> =>
+  db().collection(path).withConverter(zodConverter(schema));
+
+/** Firestore stores Dates as Timestamps; this schema accepts what the converter produced. */
+export const zDate = z.date();
+
+/** ISO 8601 UTC, the only time format the API answers with. */
+export const iso = (date: Date) => date.toISOString();
+export const isoOrNull = (date: Date | null | undefined) => (date ? date.toISOString() : null);

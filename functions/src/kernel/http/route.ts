@@ -1,0 +1,124 @@
+import type { Request, Response } from "express";
+import { z } from "zod";
+import type { ErrorCode } from "../errors";
+import type { Page } from "./envelope";
+
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+
+/** How a route authenticates its caller; the kernel calls it before validating any input. */
+export interface Authenticator<P> {
+  /** The OpenAPI security scheme it implements, or null for public routes. */
+  readonly scheme: "firebaseIdToken" | "oauth2ClientCredentials" | null;
+  /** Resolves the caller or throws ApiError (UNAUTHENTICATED, FORBIDDEN...). */
+  authenticate(req: Request, res: Response): Promise<P>;
+}
+
+export interface HandlerInput<A, P, Q, B> {
+  principal: A;
+  params: P;
+  query: Q;
+  body: B;
+  req: Request;
+  res: Response;
+  requestId: string;
+}
+
+const REPLY = Symbol("reply");
+
+export interface Reply<T> {
+  [REPLY]: true;
+  status?: number;
+  data: T;
+  headers?: Record<string, string>;
+}
+
+/** Lets a handler choose the status or add headers: `return reply(app, { status: 201 })`. */
+export const reply = <T>(data: T, options: { status?: number; headers?: Record<string, string> } = {}): Reply<T> => ({
+  [REPLY]: true,
+  data,
+  ...options,
+});
+
+export const isReply = (value: unknown): value is Reply<unknown> =>
+  typeof value === "object" && value !== null && REPLY in value;
+
+/** Returned by handlers that wrote the response themselves (streams). */
+export const STREAMED = Symbol("streamed");
+
+type Body = "json" | "form";
+
+interface RouteBase<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType> {
+  method: HttpMethod;
+  /** Express path, e.g. `/v1/providers/apps/:id`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  auth: Authenticator<A>;
+  params?: PS;
+  query?: QS;
+  body?: BS;
+  /** Content types the body may use (default json). */
+  bodyTypes?: Body[];
+  /** Largest body accepted, in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Success status (default 200). */
+  status?: number;
+  /** Error codes this route documents besides the common ones. */
+  errors?: ErrorCode[];
+}
+
+type In<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType> = HandlerInput<
+  A,
+  z.output<PS>,
+  z.output<QS>,
+  z.output<BS>
+>;
+
+/** A route answering `{data, meta}`. */
+export interface SingleRoute<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, OS extends z.ZodType>
+  extends RouteBase<A, PS, QS, BS> {
+  kind: "single";
+  response: OS;
+  handler(input: In<A, PS, QS, BS>): Promise<z.input<OS> | Reply<z.input<OS>>>;
+}
+
+/** A route answering `{data: [...], meta: {pagination}}`. */
+export interface ListRoute<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, OS extends z.ZodType>
+  extends RouteBase<A, PS, QS, BS> {
+  kind: "list";
+  response: OS;
+  handler(input: In<A, PS, QS, BS>): Promise<Page<z.input<OS>>>;
+}
+
+/** A route answering a bare JSON document (OAuth token endpoint, JWKS, OpenAPI) or a stream. */
+export interface RawRoute<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, OS extends z.ZodType>
+  extends RouteBase<A, PS, QS, BS> {
+  kind: "raw";
+  response: OS;
+  /** Content type documented for the response (default application/json). */
+  contentType?: string;
+  handler(input: In<A, PS, QS, BS>): Promise<z.input<OS> | Reply<z.input<OS>> | typeof STREAMED>;
+}
+
+const Empty = z.object({});
+type Empty = typeof Empty;
+
+// The helpers below only exist to infer the schema types for the handler.
+export const route = <A, OS extends z.ZodType, PS extends z.ZodType = Empty, QS extends z.ZodType = Empty, BS extends z.ZodType = Empty>(
+  def: Omit<SingleRoute<A, PS, QS, BS, OS>, "kind">,
+): SingleRoute<A, PS, QS, BS, OS> => ({ kind: "single", ...def });
+
+export const listRoute = <A, OS extends z.ZodType, PS extends z.ZodType = Empty, QS extends z.ZodType = Empty, BS extends z.ZodType = Empty>(
+  def: Omit<ListRoute<A, PS, QS, BS, OS>, "kind">,
+): ListRoute<A, PS, QS, BS, OS> => ({ kind: "list", ...def });
+
+export const rawRoute = <A, OS extends z.ZodType, PS extends z.ZodType = Empty, QS extends z.ZodType = Empty, BS extends z.ZodType = Empty>(
+  def: Omit<RawRoute<A, PS, QS, BS, OS>, "kind">,
+): RawRoute<A, PS, QS, BS, OS> => ({ kind: "raw", ...def });
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = SingleRoute<any, any, any, any, any> | ListRoute<any, any, any, any, any> | RawRoute<any, any, any, any, any>;
+
+/** Express `:id` → OpenAPI `{id}`. */
+export const openApiPath = (path: string) => path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, "{$1}");

@@ -1,0 +1,43 @@
+import * as logger from "firebase-functions/logger";
+
+/**
+ * Every log line the platform writes goes through here, one named function per event, so what we
+ * log (and that it never includes secrets, tokens or personal data) can be reviewed in one place.
+ */
+export const log = {
+  unexpectedError(requestId: string, route: string, error: unknown) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    logger.error("request.failed", { requestId, route, error: err.name, message: err.message, stack: err.stack });
+  },
+  invalidResponse(requestId: string, route: string, issues: unknown) {
+    logger.error("response.schema_violation", { requestId, route, issues });
+  },
+  corruptDocument(path: string, issues: unknown) {
+    logger.error("firestore.corrupt_document", { path, issues });
+  },
+  frameworkBodyGuard(installed: boolean, reason?: string) {
+    if (installed) logger.debug("http.body_guard_installed");
+    else logger.warn("http.body_guard_unavailable", { reason });
+  },
+  accountCreated(accountId: string) {
+    logger.info("account.created", { accountId });
+  },
+  accountVerified(accountId: string) {
+    logger.info("account.verified", { accountId });
+  },
+  compensationFailed(step: string, subject: string, error: unknown) {
+    logger.error("compensation.failed", { step, subject, message: error instanceof Error ? error.message : String(error) });
+  },
+  loginThrottled(subjectHash: string) {
+    logger.warn("login.throttled", { subjectHash });
+  },
+  appDeleted(accountId: string, appId: string, orphanedPackages: number) {
+    logger.info("app.deleted", { accountId, appId, orphanedPackages });
+  },
+  orphanSweep(removed: number, cutoff: string) {
+    logger.info("packages.orphan_sweep", { removed, cutoff });
+  },
+  identityToolkitError(status: number, code: string) {
+    logger.warn("identity_toolkit.error", { status, code });
+  },
+};

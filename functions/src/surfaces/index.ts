@@ -1,0 +1,20 @@
+import type { Surface } from "../kernel/http/surface";
+import { consoleSurface } from "./console/router";
+import { platformSurface } from "./platform";
+
+/**
+ * Every API surface, each served by its own Cloud Function (see src/index.ts and the Hosting
+ * rewrites in firebase.json). Surfaces of later milestones start with no routes.
+ */
+export function buildSurfaces() {
+  const surfaces = {
+    console: consoleSurface(),
+    packages: { name: "packages", routes: [] } as Surface,
+    runtime: { name: "runtime", routes: [] } as Surface,
+    capabilities: { name: "capabilities", routes: [] } as Surface,
+    catalog: { name: "catalog", routes: [] } as Surface,
+    platform: undefined as unknown as Surface,
+  };
+  surfaces.platform = platformSurface(() => Object.values(surfaces));
+  return surfaces;
+}

@@ -1,0 +1,54 @@
+import { randomBytes } from "node:crypto";
+import { adminDb } from "./admin";
+import { api, expectStatus } from "./http";
+
+export const uniqueEmail = (tag = "dev") => `${tag}-${randomBytes(6).toString("hex")}@example.com`;
+export const PASSWORD = "correct-horse-42";
+
+export interface Mail {
+  to: string;
+  message: { subject: string; text: string; html: string };
+  category: string;
+}
+
+/** The newest mails to `to` in the outbox, newest first. */
+export async function mailsTo(to: string): Promise<Mail[]> {
+  const snap = await adminDb().collection("mail").where("to", "==", to).get();
+  return snap.docs
+    .map((d) => ({ data: d.data() as Mail, at: d.get("createdAt").toMillis() as number }))
+    .sort((a, b) => b.at - a.at)
+    .map((m) => m.data);
+}
+
+export function tokenFromMail(mail: Mail): string {
+  const match = /(vt_[0-9A-Za-z]+)/.exec(mail.message.text);
+  if (!match) throw new Error(`No verification token in mail: ${mail.message.text}`);
+  return match[1]!;
+}
+
+export async function signUp(email = uniqueEmail(), company = "Acme Weather Ltd", password = PASSWORD) {
+  const res = await api.post("/v1/providers/account", { company_name: company, email, password });
+  expectStatus(201, res);
+  return { email, password, account: res.body.data };
+}
+
+export async function login(email: string, password = PASSWORD): Promise<string> {
+  const res = await api.post("/v1/providers/account/login", { email, password });
+  expectStatus(200, res);
+  return res.body.data.id_token;
+}
+
+/** A developer who signed up, verified the e-mail and logged in: the usual starting point. */
+export async function verifiedProvider(company = "Acme Weather Ltd") {
+  const { email, password, account } = await signUp(uniqueEmail(), company);
+  const [mail] = await mailsTo(email);
+  expectStatus(200, await api.post("/v1/providers/account/verify", { token: tokenFromMail(mail!) }));
+  const token = await login(email, password);
+  return { email, password, accountId: account.id as string, token };
+}
+
+export async function createApp(token: string, body: Record<string, unknown> = { name: "Acme Weather" }) {
+  const res = await api.post("/v1/providers/apps", body, { token });
+  expectStatus(201, res);
+  return res.body.data as { id: string; client_id: string; client_secret: string; name: string };
+}
