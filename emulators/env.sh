@@ -60,4 +60,17 @@ prepare() {
   (cd "$ROOT/functions" && npm run --silent build)
 }
 
-firebase_cli() { "$ROOT/node_modules/.bin/firebase" --project "$AIFFINITY_PROJECT" "$@"; }
+# AIFFINITY_PORT_OFFSET=N runs a second suite beside the first (another checkout, a benchmark):
+# every emulator port moves by N, through a generated copy of firebase.json next to the original.
+export AIFFINITY_FIREBASE_CONFIG="$ROOT/firebase.json"
+if [ "${AIFFINITY_PORT_OFFSET:-0}" != "0" ]; then
+  AIFFINITY_FIREBASE_CONFIG="$ROOT/.firebase.ports-$AIFFINITY_PORT_OFFSET.json"
+  node -e '
+    const fs = require("fs"); const [src, dst, offset] = process.argv.slice(1);
+    const config = JSON.parse(fs.readFileSync(src, "utf8"));
+    for (const [name, e] of Object.entries(config.emulators)) if (e && typeof e.port === "number") e.port += Number(offset);
+    fs.writeFileSync(dst, JSON.stringify(config, null, 2));
+  ' "$ROOT/firebase.json" "$AIFFINITY_FIREBASE_CONFIG" "$AIFFINITY_PORT_OFFSET"
+fi
+
+firebase_cli() { "$ROOT/node_modules/.bin/firebase" --project "$AIFFINITY_PROJECT" --config "$AIFFINITY_FIREBASE_CONFIG" "$@"; }

@@ -11,7 +11,7 @@ const require = createRequire(join(root, "functions/package.json"));
 const { initializeApp } = require("firebase-admin/app");
 const { getFirestore } = require("firebase-admin/firestore");
 
-const config = JSON.parse(readFileSync(join(root, "firebase.json"), "utf8"));
+const config = JSON.parse(readFileSync(process.env.AIFFINITY_FIREBASE_CONFIG ?? join(root, "firebase.json"), "utf8"));
 const { host, port } = config.emulators.hosting;
 const BASE = `http://${host}:${port}`;
 const PROJECT = process.env.GCLOUD_PROJECT ?? "demo-aiffinity";

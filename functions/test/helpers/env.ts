@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const firebaseJson = JSON.parse(readFileSync(join(__dirname, "../../../firebase.json"), "utf8"));
+// npm test may run the suite on shifted ports (AIFFINITY_PORT_OFFSET); it says which config it used.
+const configPath = process.env.AIFFINITY_FIREBASE_CONFIG ?? join(__dirname, "../../../firebase.json");
+const firebaseJson = JSON.parse(readFileSync(configPath, "utf8"));
 const emulator = (name: string) => firebaseJson.emulators[name] as { host: string; port: number };
 
 export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? "demo-aiffinity";

@@ -1,0 +1,26 @@
+import type { Transaction, WriteBatch } from "firebase-admin/firestore";
+import { newId } from "./crypto";
+import { db } from "./firebase";
+
+/**
+ * Provider events: the transactional outbox behind webhooks. A surface records an event in the
+ * same transaction as the change it describes (so an event exists exactly when the change does);
+ * the webhook dispatcher reads `providerEvents` and delivers each event to the subscribed
+ * endpoints. Event types are documented in docs/webhooks.md.
+ */
+export interface ProviderEvent {
+  /** Account the event belongs to; only this account's webhook endpoints receive it. */
+  accountId: string;
+  /** Console app the event concerns (packages and installs belong to one), or null. */
+  appId: string | null;
+  /** Dotted type, e.g. `package.version.published`. */
+  type: string;
+  /** The event's payload, as delivered in the webhook body's `data`. No secrets, no personal data. */
+  data: Record<string, unknown>;
+}
+
+export function recordProviderEvent(writer: Transaction | WriteBatch, event: ProviderEvent, now: Date): string {
+  const id = newId("evt");
+  (writer as WriteBatch).create(db().collection("providerEvents").doc(id), { ...event, occurredAt: now });
+  return id;
+}
