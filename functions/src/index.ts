@@ -4,11 +4,14 @@
  */
 import { setGlobalOptions } from "firebase-functions/v2";
 import { onRequest } from "firebase-functions/v2/https";
+import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
 import { REGION } from "./kernel/config";
 import { installFrameworkBodyGuard } from "./kernel/http/bodyGuard";
 import { createSurfaceApp, Surface } from "./kernel/http/surface";
 import { buildSurfaces } from "./surfaces";
+import { RuntimeAppProber } from "./surfaces/packages/conformance/runtimeProber";
+import { CONFORMANCE_TOPIC, PackageJobs, SUBMISSIONS_TOPIC } from "./surfaces/packages/jobs";
 import { sweepOrphanedPackages } from "./surfaces/packages/orphans";
 
 installFrameworkBodyGuard();
@@ -34,3 +37,23 @@ export const catalogApi = onRequest(http, createSurfaceApp(surfaces.catalog));
 export const orphanSweep = onSchedule({ schedule: "every 60 minutes", timeoutSeconds: 540 }, async (event) => {
   await sweepOrphanedPackages(new Date(event.scheduleTime));
 });
+
+const packageJobs = new PackageJobs({ prober: new RuntimeAppProber() });
+/** A message's JSON payload, or null when it has none (the handlers log and drop such messages). */
+const jsonOf = (message: { json: unknown }) => {
+  try {
+    return message.json;
+  } catch {
+    return null;
+  }
+};
+
+/** Runs a conformance validation (POST .../validate publishes to this topic). Idempotent per message id. */
+export const conformanceRunner = onMessagePublished({ topic: CONFORMANCE_TOPIC, timeoutSeconds: 300, memory: "512MiB", retry: true }, (event) =>
+  packageJobs.runConformance(jsonOf(event.data.message), event.data.message.messageId),
+);
+
+/** Automated policy checks of a submitted version: auto-listing (data_only) or the review queue. Idempotent per message id. */
+export const submissionChecker = onMessagePublished({ topic: SUBMISSIONS_TOPIC, timeoutSeconds: 60, retry: true }, (event) =>
+  packageJobs.checkSubmission(jsonOf(event.data.message), event.data.message.messageId),
+);

@@ -40,4 +40,20 @@ export const log = {
   identityToolkitError(status: number, code: string) {
     logger.warn("identity_toolkit.error", { status, code });
   },
+  publishFailed(topic: string, subject: string, error: unknown) {
+    logger.error("pubsub.publish_failed", { topic, subject, message: error instanceof Error ? error.message : String(error) });
+  },
+  jobMessageInvalid(job: string, eventId: string) {
+    logger.error("job.invalid_message", { job, eventId });
+  },
+  jobSkipped(job: string, eventId: string, outcome: string) {
+    logger.info("job.skipped", { job, eventId, outcome });
+  },
+  jobFailed(job: string, eventId: string, error: unknown) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    logger.error("job.failed", { job, eventId, error: err.name, message: err.message, stack: err.stack });
+  },
+  jobDone(job: string, eventId: string, outcome: string) {
+    logger.info("job.done", { job, eventId, outcome });
+  },
 };

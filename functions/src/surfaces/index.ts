@@ -1,5 +1,6 @@
 import type { Surface } from "../kernel/http/surface";
 import { consoleSurface } from "./console/router";
+import { packagesSurface } from "./packages/router";
 import { platformSurface } from "./platform";
 
 /**
@@ -9,7 +10,7 @@ import { platformSurface } from "./platform";
 export function buildSurfaces() {
   const surfaces = {
     console: consoleSurface(),
-    packages: { name: "packages", routes: [] } as Surface,
+    packages: packagesSurface(),
     runtime: { name: "runtime", routes: [] } as Surface,
     capabilities: { name: "capabilities", routes: [] } as Surface,
     catalog: { name: "catalog", routes: [] } as Surface,

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { adminDb } from "./admin";
+import { adminAuth, adminDb } from "./admin";
+import { AUTH_EMULATOR } from "./env";
 import { api, expectStatus } from "./http";
 
 export const uniqueEmail = (tag = "dev") => `${tag}-${randomBytes(6).toString("hex")}@example.com`;
@@ -51,4 +52,35 @@ export async function createApp(token: string, body: Record<string, unknown> = {
   const res = await api.post("/v1/providers/apps", body, { token });
   expectStatus(201, res);
   return res.body.data as { id: string; client_id: string; client_secret: string; name: string };
+}
+
+export const nowS = () => Math.floor(Date.now() / 1000);
+
+/** The Auth emulator's tokens are unsigned JWTs; re-encoding one with other claims fakes its age. */
+export function withClaims(token: string, claims: Record<string, unknown>): string {
+  const [header, payload] = token.split(".");
+  const decoded = JSON.parse(Buffer.from(payload!, "base64url").toString());
+  return `${header}.${Buffer.from(JSON.stringify({ ...decoded, ...claims })).toString("base64url")}.`;
+}
+
+/** The same token, expired an hour ago. */
+export const expiredToken = (token: string) => withClaims(token, { iat: nowS() - 7200, exp: nowS() - 3600, auth_time: nowS() - 7200 });
+
+/** Signs in at the Auth emulator directly (users without a developer account, reviewers). */
+export async function signInDirect(email: string, password = PASSWORD): Promise<string> {
+  const res = await fetch(`${AUTH_EMULATOR}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password, returnSecureToken: true }),
+  });
+  const body = (await res.json()) as { idToken: string };
+  return body.idToken;
+}
+
+/** An Aiffinity reviewer: a Firebase user with the custom claim `reviewer: true`, signed in after the claim was set. */
+export async function reviewer(): Promise<{ uid: string; token: string }> {
+  const email = uniqueEmail("reviewer");
+  const { uid } = await adminAuth().createUser({ email, password: PASSWORD, emailVerified: true });
+  await adminAuth().setCustomUserClaims(uid, { reviewer: true });
+  return { uid, token: await signInDirect(email) };
 }
