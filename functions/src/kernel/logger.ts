@@ -7,7 +7,8 @@ import * as logger from "firebase-functions/logger";
 export const log = {
   unexpectedError(requestId: string, route: string, error: unknown) {
     const err = error instanceof Error ? error : new Error(String(error));
-    logger.error("request.failed", { requestId, route, error: err.name, message: err.message, stack: err.stack });
+    // Not `message`/`stack` as keys: the logger owns those fields of the entry.
+    logger.error("request.failed", { requestId, route, errorName: err.name, errorMessage: err.message, errorStack: err.stack });
   },
   invalidResponse(requestId: string, route: string, issues: unknown) {
     logger.error("response.schema_violation", { requestId, route, issues });
@@ -26,7 +27,7 @@ export const log = {
     logger.info("account.verified", { accountId });
   },
   compensationFailed(step: string, subject: string, error: unknown) {
-    logger.error("compensation.failed", { step, subject, message: error instanceof Error ? error.message : String(error) });
+    logger.error("compensation.failed", { step, subject, errorMessage: error instanceof Error ? error.message : String(error) });
   },
   loginThrottled(subjectHash: string) {
     logger.warn("login.throttled", { subjectHash });

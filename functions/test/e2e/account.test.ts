@@ -3,6 +3,7 @@ import { AUTH_EMULATOR } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { login, mailsTo, PASSWORD, signUp, tokenFromMail, uniqueEmail, verifiedProvider } from "../helpers/stories";
 import { createHash } from "node:crypto";
+import { expiredIdToken } from "../helpers/tokens";
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -205,7 +206,7 @@ describe("developer account story", () => {
 
     it("answers an expired token with 401", async () => {
       const { token } = await verifiedProvider();
-      const res = await api.get("/v1/providers/account", { token: withClaims(token, { iat: nowS() - 7200, exp: nowS() - 3600, auth_time: nowS() - 7200 }) });
+      const res = await api.get("/v1/providers/account", { token: expiredIdToken(token) });
       expect(expectError(res, 401, "UNAUTHENTICATED").message).toMatch(/expired/);
     });
 
@@ -218,15 +219,6 @@ describe("developer account story", () => {
     });
   });
 });
-
-const nowS = () => Math.floor(Date.now() / 1000);
-
-/** The Auth emulator's tokens are unsigned JWTs; re-encoding one with other claims fakes its age. */
-function withClaims(token: string, claims: Record<string, unknown>): string {
-  const [header, payload] = token.split(".");
-  const decoded = JSON.parse(Buffer.from(payload!, "base64url").toString());
-  return `${header}.${Buffer.from(JSON.stringify({ ...decoded, ...claims })).toString("base64url")}.`;
-}
 
 async function signInDirect(email: string): Promise<string> {
   const res = await fetch(`${AUTH_EMULATOR}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
