@@ -7,7 +7,8 @@ import * as logger from "firebase-functions/logger";
 export const log = {
   unexpectedError(requestId: string, route: string, error: unknown) {
     const err = error instanceof Error ? error : new Error(String(error));
-    logger.error("request.failed", { requestId, route, error: err.name, message: err.message, stack: err.stack });
+    // Not `message`/`stack` as keys: the logger owns those fields of the entry.
+    logger.error("request.failed", { requestId, route, errorName: err.name, errorMessage: err.message, errorStack: err.stack });
   },
   invalidResponse(requestId: string, route: string, issues: unknown) {
     logger.error("response.schema_violation", { requestId, route, issues });
@@ -26,7 +27,7 @@ export const log = {
     logger.info("account.verified", { accountId });
   },
   compensationFailed(step: string, subject: string, error: unknown) {
-    logger.error("compensation.failed", { step, subject, message: error instanceof Error ? error.message : String(error) });
+    logger.error("compensation.failed", { step, subject, errorMessage: error instanceof Error ? error.message : String(error) });
   },
   loginThrottled(subjectHash: string) {
     logger.warn("login.throttled", { subjectHash });
@@ -41,7 +42,7 @@ export const log = {
     logger.warn("identity_toolkit.error", { status, code });
   },
   publishFailed(topic: string, subject: string, error: unknown) {
-    logger.error("pubsub.publish_failed", { topic, subject, message: error instanceof Error ? error.message : String(error) });
+    logger.error("pubsub.publish_failed", { topic, subject, errorMessage: error instanceof Error ? error.message : String(error) });
   },
   jobMessageInvalid(job: string, eventId: string) {
     logger.error("job.invalid_message", { job, eventId });
@@ -51,7 +52,7 @@ export const log = {
   },
   jobFailed(job: string, eventId: string, error: unknown) {
     const err = error instanceof Error ? error : new Error(String(error));
-    logger.error("job.failed", { job, eventId, error: err.name, message: err.message, stack: err.stack });
+    logger.error("job.failed", { job, eventId, errorName: err.name, errorMessage: err.message, errorStack: err.stack });
   },
   jobDone(job: string, eventId: string, outcome: string) {
     logger.info("job.done", { job, eventId, outcome });

@@ -1,7 +1,8 @@
 import { adminAuth, adminDb } from "../helpers/admin";
 import { api, expectError, expectStatus } from "../helpers/http";
-import { expiredToken, login, mailsTo, PASSWORD, signInDirect, signUp, tokenFromMail, uniqueEmail, verifiedProvider } from "../helpers/stories";
+import { login, mailsTo, PASSWORD, signInDirect, signUp, tokenFromMail, uniqueEmail, verifiedProvider } from "../helpers/stories";
 import { createHash } from "node:crypto";
+import { expiredIdToken } from "../helpers/tokens";
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -204,7 +205,7 @@ describe("developer account story", () => {
 
     it("answers an expired token with 401", async () => {
       const { token } = await verifiedProvider();
-      const res = await api.get("/v1/providers/account", { token: expiredToken(token) });
+      const res = await api.get("/v1/providers/account", { token: expiredIdToken(token) });
       expect(expectError(res, 401, "UNAUTHENTICATED").message).toMatch(/expired/);
     });
 

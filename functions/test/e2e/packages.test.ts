@@ -2,7 +2,8 @@ import { adminDb } from "../helpers/admin";
 import { completeListing, weatherForecast } from "../helpers/descriptors";
 import { api, expectError, expectStatus, request } from "../helpers/http";
 import { createPackage, MANAGE, packageBody, REVIEWS, uniqueSlug, versionPath } from "../helpers/packages";
-import { createApp, expiredToken, reviewer, signUp, login, verifiedProvider } from "../helpers/stories";
+import { createApp, login, reviewer, signUp, verifiedProvider } from "../helpers/stories";
+import { expiredIdToken } from "../helpers/tokens";
 
 describe("packages", () => {
   it("creates a package with its first version in draft", async () => {
@@ -276,7 +277,7 @@ describe("packages", () => {
 
     it("answers a missing, malformed or expired token with 401 on every route", async () => {
       const { token } = await verifiedProvider();
-      const expired = expiredToken(token);
+      const expired = expiredIdToken(token);
       for (const [method, path, body] of routes) {
         expectError(await request(method, path, { body }), 401, "UNAUTHENTICATED");
         expectError(await request(method, path, { body, token: "not-a-jwt" }), 401, "UNAUTHENTICATED");

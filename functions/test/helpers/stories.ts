@@ -54,18 +54,6 @@ export async function createApp(token: string, body: Record<string, unknown> = {
   return res.body.data as { id: string; client_id: string; client_secret: string; name: string };
 }
 
-export const nowS = () => Math.floor(Date.now() / 1000);
-
-/** The Auth emulator's tokens are unsigned JWTs; re-encoding one with other claims fakes its age. */
-export function withClaims(token: string, claims: Record<string, unknown>): string {
-  const [header, payload] = token.split(".");
-  const decoded = JSON.parse(Buffer.from(payload!, "base64url").toString());
-  return `${header}.${Buffer.from(JSON.stringify({ ...decoded, ...claims })).toString("base64url")}.`;
-}
-
-/** The same token, expired an hour ago. */
-export const expiredToken = (token: string) => withClaims(token, { iat: nowS() - 7200, exp: nowS() - 3600, auth_time: nowS() - 7200 });
-
 /** Signs in at the Auth emulator directly (users without a developer account, reviewers). */
 export async function signInDirect(email: string, password = PASSWORD): Promise<string> {
   const res = await fetch(`${AUTH_EMULATOR}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
