@@ -11,7 +11,7 @@ import { installFrameworkBodyGuard } from "./kernel/http/bodyGuard";
 import { createSurfaceApp, Surface } from "./kernel/http/surface";
 import { buildSurfaces } from "./surfaces";
 import { RuntimeAppProber } from "./surfaces/packages/conformance/runtimeProber";
-import { CONFORMANCE_TOPIC, PackageJobs, SUBMISSIONS_TOPIC } from "./surfaces/packages/jobs";
+import { CONFORMANCE_TOPIC, messageJson, PackageJobs, SUBMISSIONS_TOPIC } from "./surfaces/packages/jobs";
 import { sweepOrphanedPackages } from "./surfaces/packages/orphans";
 
 installFrameworkBodyGuard();
@@ -39,21 +39,13 @@ export const orphanSweep = onSchedule({ schedule: "every 60 minutes", timeoutSec
 });
 
 const packageJobs = new PackageJobs({ prober: new RuntimeAppProber() });
-/** A message's JSON payload, or null when it has none (the handlers log and drop such messages). */
-const jsonOf = (message: { json: unknown }) => {
-  try {
-    return message.json;
-  } catch {
-    return null;
-  }
-};
 
 /** Runs a conformance validation (POST .../validate publishes to this topic). Idempotent per message id. */
 export const conformanceRunner = onMessagePublished({ topic: CONFORMANCE_TOPIC, timeoutSeconds: 300, memory: "512MiB", retry: true }, (event) =>
-  packageJobs.runConformance(jsonOf(event.data.message), event.data.message.messageId),
+  packageJobs.runConformance(messageJson(event.data.message), event.data.message.messageId),
 );
 
 /** Automated policy checks of a submitted version: auto-listing (data_only) or the review queue. Idempotent per message id. */
 export const submissionChecker = onMessagePublished({ topic: SUBMISSIONS_TOPIC, timeoutSeconds: 60, retry: true }, (event) =>
-  packageJobs.checkSubmission(jsonOf(event.data.message), event.data.message.messageId),
+  packageJobs.checkSubmission(messageJson(event.data.message), event.data.message.messageId),
 );

@@ -2,6 +2,8 @@ import {
   CollectionReference,
   DocumentData,
   FirestoreDataConverter,
+  OrderByDirection,
+  Query,
   QueryDocumentSnapshot,
   Timestamp,
 } from "firebase-admin/firestore";
@@ -54,3 +56,15 @@ export const zDate = z.date();
 /** ISO 8601 UTC, the only time format the API answers with. */
 export const iso = (date: Date) => date.toISOString();
 export const isoOrNull = (date: Date | null | undefined) => (date ? date.toISOString() : null);
+
+/**
+ * One page of `query` in a stable order (`field`, then the document id, same direction) and the
+ * query's total count, read in parallel: what every `?limit&offset` list answers with.
+ */
+export async function pageOf<T>(query: Query<T>, field: string, direction: OrderByDirection, limit: number, offset: number) {
+  const [page, count] = await Promise.all([
+    query.orderBy(field, direction).orderBy("__name__", direction).offset(offset).limit(limit).get(),
+    query.count().get(),
+  ]);
+  return { items: page.docs.map((d) => ({ id: d.id, ...d.data() })), total: count.data().count };
+}

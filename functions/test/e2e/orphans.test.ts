@@ -2,18 +2,12 @@ import functionsTest from "firebase-functions-test";
 import { adminDb } from "../helpers/admin";
 import { PROJECT_ID } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
-import { createPackage, MANAGE, registerRuntime, startTestRuntime, TestRuntime, validate, versionInState, versionPath } from "../helpers/packages";
+import { createPackage, MANAGE, registerRuntime, useTestRuntime, validate, versionInState, versionPath } from "../helpers/packages";
 import { createApp, verifiedProvider } from "../helpers/stories";
 
 const testEnv = functionsTest({ projectId: PROJECT_ID });
-let runtime: TestRuntime;
-beforeAll(async () => {
-  runtime = await startTestRuntime();
-});
-afterAll(async () => {
-  testEnv.cleanup();
-  await runtime.close();
-});
+const runtime = useTestRuntime();
+afterAll(() => testEnv.cleanup());
 
 const DAY = 86_400_000;
 
@@ -37,8 +31,8 @@ describe("orphaned packages", () => {
     const { token, accountId } = await verifiedProvider();
     const app = await createApp(token);
     const keep = await createApp(token, { name: "Other app" });
-    await registerRuntime(accountId, app.id, runtime.url);
-    await registerRuntime(accountId, keep.id, runtime.url);
+    await registerRuntime(accountId, app.id, runtime().url);
+    await registerRuntime(accountId, keep.id, runtime().url);
     const orphan = await listedPackage(token, app.id);
     const unaffected = await listedPackage(token, keep.id);
     expect(await listing(orphan)).toEqual(expect.objectContaining({ orphaned: false, installable: true }));
@@ -77,7 +71,7 @@ describe("orphaned packages", () => {
     const { token, accountId } = await verifiedProvider();
     const app = await createApp(token);
     const home = await createApp(token, { name: "New home" });
-    await registerRuntime(accountId, app.id, runtime.url);
+    await registerRuntime(accountId, app.id, runtime().url);
     const id = await listedPackage(token, app.id);
     expectStatus(200, await api.delete(`/v1/providers/apps/${app.id}`, { token }));
     expect(await listing(id)).toEqual(expect.objectContaining({ orphaned: true, installable: false }));

@@ -11,18 +11,12 @@ import { weatherForecast } from "../helpers/descriptors";
 import { PROJECT_ID } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { accountOf, HoldingPublisher, unreachablePublisher } from "../helpers/inProcess";
-import { createPackage, eventually, registerRuntime, startTestRuntime, TestRuntime, validate, versionInState, versionPath } from "../helpers/packages";
+import { createPackage, eventually, registerRuntime, useTestRuntime, validate, versionInState, versionPath } from "../helpers/packages";
 import { createApp, mailsTo, verifiedProvider } from "../helpers/stories";
 
 const testEnv = functionsTest({ projectId: PROJECT_ID });
-let runtime: TestRuntime;
-beforeAll(async () => {
-  runtime = await startTestRuntime();
-});
-afterAll(async () => {
-  testEnv.cleanup();
-  await runtime.close();
-});
+const runtime = useTestRuntime();
+afterAll(() => testEnv.cleanup());
 
 type Outcome = "done" | "duplicate" | "stale" | "in_progress" | "invalid";
 
@@ -35,7 +29,7 @@ async function deliver(fn: "conformanceRunner" | "submissionChecker", message: R
 async function setup(riskTier = "data_only") {
   const provider = await verifiedProvider();
   const app = await createApp(provider.token);
-  await registerRuntime(provider.accountId, app.id, runtime.url);
+  await registerRuntime(provider.accountId, app.id, runtime().url);
   const overrides =
     riskTier === "data_only" ? {} : { riskTier, capabilities: [weatherForecast({ dataCategories: ["location"], scopes: ["read:location"] })] };
   const { id, versionId } = await createPackage(provider.token, app.id, overrides);

@@ -7,26 +7,22 @@ import {
   MANAGE,
   queuedReview,
   registerRuntime,
-  REVIEWS,
   startTestRuntime,
-  TestRuntime,
+  useTestRuntime,
+  REVIEWS,
   validate,
   versionInState,
   versionPath,
 } from "../helpers/packages";
 import { createApp, mailsTo, reviewer, verifiedProvider } from "../helpers/stories";
 
-let runtime: TestRuntime;
-beforeAll(async () => {
-  runtime = await startTestRuntime();
-});
-afterAll(() => runtime.close());
+const runtime = useTestRuntime();
 
 /** A verified provider with an app whose runtime is registered. */
 async function providerWithRuntime(company = "Sunny Data Ltd") {
   const provider = await verifiedProvider(company);
   const app = await createApp(provider.token);
-  await registerRuntime(provider.accountId, app.id, runtime.url);
+  await registerRuntime(provider.accountId, app.id, runtime().url);
   return { ...provider, app };
 }
 
@@ -92,7 +88,7 @@ describe("package lifecycle", () => {
     expect(passed).toEqual(expect.objectContaining({ status: "passed", passed: true, findings: [expect.objectContaining({ ruleId: "security.endpoint_loopback", severity: "info" })] }));
     expect(passed.score).toEqual({ overall: 100, dimensions: { schema: 100, listing: 100, security: 100, reliability: 100, performance: 100, privacy: 100 } });
     expect(passed.probes).toEqual([expect.objectContaining({ capabilityId: "weather_forecast", probes: 3, succeeded: 3 })]);
-    expect(runtime.invocations.filter((i) => i.body?.parameters?.location === "Berlin").length).toBeGreaterThanOrEqual(3);
+    expect(runtime().invocations.filter((i) => i.body?.parameters?.location === "Berlin").length).toBeGreaterThanOrEqual(3);
 
     // Submit: data_only versions that pass the policy checks are listed automatically.
     const submitted = await api.post(`${versionPath(id, versionId)}/submit`, undefined, { token });

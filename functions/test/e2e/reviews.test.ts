@@ -2,20 +2,16 @@ import { fixedClock } from "../../src/kernel/clock";
 import { CLAIM_TTL_MS, ReviewService } from "../../src/surfaces/packages/reviews";
 import { weatherForecast } from "../helpers/descriptors";
 import { api, expectError, expectStatus } from "../helpers/http";
-import { createPackage, queuedReview, registerRuntime, REVIEWS, startTestRuntime, TestRuntime, validate, versionInState, versionPath } from "../helpers/packages";
+import { createPackage, queuedReview, registerRuntime, useTestRuntime, REVIEWS, validate, versionInState, versionPath } from "../helpers/packages";
 import { createApp, reviewer, verifiedProvider } from "../helpers/stories";
 
-let runtime: TestRuntime;
-beforeAll(async () => {
-  runtime = await startTestRuntime();
-});
-afterAll(() => runtime.close());
+const runtime = useTestRuntime();
 
 /** Submits `count` read_personal packages one after another; returns their versions in submission order. */
 async function queueVersions(count: number) {
   const provider = await verifiedProvider("Queue Ltd");
   const app = await createApp(provider.token);
-  await registerRuntime(provider.accountId, app.id, runtime.url);
+  await registerRuntime(provider.accountId, app.id, runtime().url);
   const versions: { packageId: string; versionId: string }[] = [];
   for (let i = 0; i < count; i++) {
     const { id, versionId } = await createPackage(provider.token, app.id, {

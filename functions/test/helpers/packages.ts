@@ -123,6 +123,16 @@ export async function startTestRuntime(): Promise<TestRuntime> {
   return runtime;
 }
 
+/** Starts a test runtime before the file's tests and stops it after them; call the result to get it. */
+export function useTestRuntime(): () => TestRuntime {
+  let runtime: TestRuntime | undefined;
+  beforeAll(async () => {
+    runtime = await startTestRuntime();
+  });
+  afterAll(() => runtime?.close());
+  return () => runtime!;
+}
+
 /**
  * PROVISIONAL: registers `endpointUrl` as the runtime app of `appId` by writing the `runtimeApps`
  * document the provider runtime API (POST /v1/providers/runtime/apps) will write, because that API

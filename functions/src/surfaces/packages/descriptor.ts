@@ -114,7 +114,8 @@ export const CapabilityDescriptor = z
   .meta({ id: "CapabilityDescriptor" });
 export type CapabilityDescriptor = z.output<typeof CapabilityDescriptor>;
 
-export const Capabilities = z.array(CapabilityDescriptor).min(1).max(50);
+/** At most 20, so that a run's probes (3 per capability, 5 capabilities at a time, 10 s deadlines at most) fit the runner's timeout. */
+export const Capabilities = z.array(CapabilityDescriptor).min(1).max(20);
 
 /** `MAJOR.MINOR.PATCH`; pre-release and build suffixes are not used in the catalog. */
 export const SemVer = z

@@ -22,6 +22,15 @@ import { systemActor, VersionChange } from "./transitions";
 export const CONFORMANCE_TOPIC = "conformance-runs";
 export const SUBMISSIONS_TOPIC = "package-submissions";
 
+/** A Pub/Sub message's JSON payload, or null when it has none (the handlers then drop it as invalid). */
+export function messageJson(message: { json: unknown }): unknown {
+  try {
+    return message.json;
+  } catch {
+    return null;
+  }
+}
+
 export const ConformanceMessage = z.object({ packageId: z.string(), versionId: z.string(), runId: z.string() });
 export const SubmissionMessage = z.object({ packageId: z.string(), versionId: z.string(), submissionId: z.string() });
 

@@ -1,19 +1,6 @@
 import type { Transaction } from "firebase-admin/firestore";
-import { typedCollection } from "../../kernel/firestore";
-import {
-  Package,
-  PackageDoc,
-  PackageStatus,
-  Review,
-  ReviewDoc,
-  ReviewStatus,
-  SlugDoc,
-  TransitionDoc,
-  ValidationRun,
-  ValidationRunDoc,
-  Version,
-  VersionDoc,
-} from "./schemas";
+import { pageOf, typedCollection } from "../../kernel/firestore";
+import { Package, PackageDoc, PackageStatus, Review, ReviewDoc, ReviewStatus, SlugDoc, TransitionDoc, ValidationRun, ValidationRunDoc, Version, VersionDoc } from "./schemas";
 
 export const packages = () => typedCollection("packages", PackageDoc);
 export const packageSlugs = () => typedCollection("packageSlugs", SlugDoc);
@@ -66,34 +53,17 @@ export async function listTransitions(packageId: string): Promise<TransitionDoc[
   return (await transitions(packageId).get()).docs.map((d) => d.data());
 }
 
-export async function listPackagesOfAccount(accountId: string, status: PackageStatus | undefined, limit: number, offset: number) {
-  let base = packages().where("accountId", "==", accountId);
-  if (status) base = base.where("status", "==", status);
-  const [page, count] = await Promise.all([
-    base.orderBy("createdAt", "desc").orderBy("__name__", "desc").offset(offset).limit(limit).get(),
-    base.count().get(),
-  ]);
-  return { items: page.docs.map((d): Package => ({ id: d.id, ...d.data() })), total: count.data().count };
+export function listPackagesOfAccount(accountId: string, status: PackageStatus | undefined, limit: number, offset: number) {
+  let query = packages().where("accountId", "==", accountId);
+  if (status) query = query.where("status", "==", status);
+  return pageOf(query, "createdAt", "desc", limit, offset);
 }
 
-export async function listRunsOfVersion(packageId: string, versionId: string, limit: number, offset: number) {
-  const base = validationRuns(packageId, versionId);
-  const [page, count] = await Promise.all([
-    base.orderBy("requestedAt", "desc").orderBy("__name__", "desc").offset(offset).limit(limit).get(),
-    base.count().get(),
-  ]);
-  return { items: page.docs.map((d): ValidationRun => ({ id: d.id, ...d.data() })), total: count.data().count };
-}
+export const listRunsOfVersion = (packageId: string, versionId: string, limit: number, offset: number) =>
+  pageOf(validationRuns(packageId, versionId), "requestedAt", "desc", limit, offset);
 
 /** The review queue, oldest first. */
-export async function listReviews(status: ReviewStatus, limit: number, offset: number) {
-  const base = reviews().where("status", "==", status);
-  const [page, count] = await Promise.all([
-    base.orderBy("queuedAt", "asc").orderBy("__name__", "asc").offset(offset).limit(limit).get(),
-    base.count().get(),
-  ]);
-  return { items: page.docs.map((d): Review => ({ id: d.id, ...d.data() })), total: count.data().count };
-}
+export const listReviews = (status: ReviewStatus, limit: number, offset: number) => pageOf(reviews().where("status", "==", status), "queuedAt", "asc", limit, offset);
 
 /** Reviews still waiting (queued or claimed) that were queued before `queuedAt`. */
 export async function countReviewsAhead(queuedAt: Date): Promise<number> {

@@ -1,3 +1,4 @@
+import type { Transaction } from "firebase-admin/firestore";
 import { z } from "zod";
 import { Clock, DAY, HOUR, systemClock } from "../../kernel/clock";
 import { ApiError, assert, conflict, forbidden, notFound } from "../../kernel/errors";
@@ -63,18 +64,20 @@ export class ReviewService {
     return { review, version, run };
   }
 
-  private assertNotOwn(reviewer: ReviewerPrincipal, review: Review) {
+  /** The review, if it exists, is still undecided and is not of the reviewer's own account. */
+  private async undecidedReview(tx: Transaction, reviewer: ReviewerPrincipal, reviewId: string): Promise<Review> {
+    const review = await repo.findReview(reviewId, tx);
+    assert(review, notFound("review", reviewId));
     if (reviewer.user.uid === review.accountId) throw forbidden("Reviewers cannot review their own account's packages");
+    if (review.status === "approved" || review.status === "rejected") throw conflict(`Review ${reviewId} is already ${review.status}`);
+    return review;
   }
 
   /** Takes a queued review (or one whose claim lapsed); claiming your own claim again extends it. */
   async claim(reviewer: ReviewerPrincipal, reviewId: string): Promise<Review> {
     const now = this.clock.now();
     return db().runTransaction(async (tx) => {
-      const review = await repo.findReview(reviewId, tx);
-      assert(review, notFound("review", reviewId));
-      this.assertNotOwn(reviewer, review);
-      if (review.status === "approved" || review.status === "rejected") throw conflict(`Review ${reviewId} is already ${review.status}`);
+      const review = await this.undecidedReview(tx, reviewer, reviewId);
       const heldByOther = review.status === "claimed" && review.claimedBy !== reviewer.user.uid && review.claimExpiresAt !== null && review.claimExpiresAt > now;
       if (heldByOther) throw conflict(`Review ${reviewId} is claimed by another reviewer until ${review.claimExpiresAt!.toISOString()}`);
       const update = { status: "claimed" as const, claimedBy: reviewer.user.uid, claimedAt: now, claimExpiresAt: new Date(now.getTime() + CLAIM_TTL_MS) };
@@ -95,10 +98,7 @@ export class ReviewService {
   private async decide(reviewer: ReviewerPrincipal, reviewId: string, decision: "approved" | "rejected", reasons: ReviewReason[], notes: string | null): Promise<Review> {
     const now = this.clock.now();
     return db().runTransaction(async (tx) => {
-      const review = await repo.findReview(reviewId, tx);
-      assert(review, notFound("review", reviewId));
-      this.assertNotOwn(reviewer, review);
-      if (review.status === "approved" || review.status === "rejected") throw conflict(`Review ${reviewId} is already ${review.status}`);
+      const review = await this.undecidedReview(tx, reviewer, reviewId);
       if (review.status !== "claimed" || review.claimedBy !== reviewer.user.uid) {
         throw conflict(`Claim review ${reviewId} first (POST /v1/providers/packages/reviews/${reviewId}/claim)`);
       }

@@ -58,7 +58,7 @@ export const PackageDoc = ListingMetadata.extend({
   deprecation: z.object({ reason: z.string(), successorPackageId: z.string().nullable(), at: zDate }).nullable(),
   orphanedAt: zDate.nullable(),
   catalogRemovalDueAt: zDate.nullable(),
-  catalogRemovedAt: zDate.nullable().default(null),
+  catalogRemovedAt: zDate.nullable(),
   createdAt: zDate,
   updatedAt: zDate,
 });

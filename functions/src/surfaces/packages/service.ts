@@ -339,11 +339,17 @@ export class PackagesService {
       }, timeoutMs);
       const unsubscribe = ref.onSnapshot(
         (snap) => {
-          const data = snap.data();
-          if (data && isFinished({ id: runId, ...data })) {
+          try {
+            const data = snap.data();
+            if (data && isFinished({ id: runId, ...data })) {
+              clearTimeout(timer);
+              unsubscribe();
+              resolve({ id: runId, ...data });
+            }
+          } catch (error) {
             clearTimeout(timer);
             unsubscribe();
-            resolve({ id: runId, ...data });
+            reject(error);
           }
         },
         (error) => {
