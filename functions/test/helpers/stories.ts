@@ -60,9 +60,14 @@ export async function accessToken(clientId: string, clientSecret: string): Promi
   return res.body.access_token as string;
 }
 
-/** A verified provider with one app and an OAuth access token for it: where runtime stories start. */
-export async function oauthProvider(company = "Acme Weather Ltd") {
+/**
+ * A verified provider with one app and an OAuth access token for it: where runtime stories start.
+ * The account is on the pro plan unless told otherwise, so stories that make many calls are not
+ * cut by the free tier's 100 requests a minute (the rate limit tests choose their plan).
+ */
+export async function oauthProvider(company = "Acme Weather Ltd", plan: "free" | "pro" | "enterprise" = "pro") {
   const provider = await verifiedProvider(company);
+  if (plan !== "free") await adminDb().collection("accounts").doc(provider.accountId).update({ planTier: plan });
   const app = await createApp(provider.token);
   const access = await accessToken(app.client_id, app.client_secret);
   return { ...provider, app, access };
