@@ -3,6 +3,7 @@ import { Clock, MINUTE, systemClock } from "./clock";
 import { anonymousRateLimit } from "./config";
 import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
+import { FieldValue } from "firebase-admin/firestore";
 import { db } from "./firebase";
 import type { AnyRoute } from "./http/route";
 import type { RequestHook } from "./http/surface";
@@ -13,13 +14,14 @@ import { PLAN_LIMITS, PlanTier, rateLimitOf } from "./plans";
  * The plan rate limit, global across function instances (algorithm: docs/rate-limits.md).
  *
  * Fixed one-minute windows. Each (key, window) has a quota split over N shard documents in
- * `rateLimits`; an instance leases a batch of tokens from a shard in a transaction and spends them
- * locally. Leases never exceed a shard's quota, so the sum of admitted requests never exceeds the
- * limit, however many instances there are (no overshoot by construction); tokens an instance leased
- * but did not spend before the window ends are lost (a bounded under-admission, kept small by
- * leasing at most 1% of the limit, and less as a shard runs low). Batches keep Firestore off the
- * hot path (one transaction per batch) and shards keep each document under about one write per
- * second even at 10,000 requests per minute.
+ * `rateLimits`; an instance leases a batch of tokens from a shard (an atomic increment, then a
+ * read of the total) and spends them locally. A lease only uses the part of its increment that the
+ * total it read proves to be within the quota (see `granted`), so the sum of admitted requests
+ * never exceeds the limit, however many instances there are: no overshoot by construction. Tokens
+ * leased but unspent when the window ends, and increments that lost a race at the quota's edge,
+ * are lost (a bounded under-admission, kept small by leasing at most 1% of the limit, less as a
+ * shard runs low). Batches keep Firestore off the hot path and shards keep each document near one
+ * write per second even at 10,000 requests per minute.
  */
 export const WINDOW_MS = MINUTE;
 
@@ -40,25 +42,29 @@ export interface RateDecision {
 
 /** Where the shard counters live; Firestore in production, replaceable in unit tests. */
 export interface QuotaStore {
-  /** Atomically grants up to `want` tokens of the shard's `quota`; returns the grant and the shard's new total. */
-  lease(docId: string, quota: number, want: (available: number) => number, expiresAt: Date): Promise<{ granted: number; allocated: number }>;
+  /**
+   * Atomically adds `want` to the shard's counter and reads the total back. No transaction: the
+   * increment never contends, which matters on a busy key (transactions on one document serialise).
+   */
+  add(docId: string, want: number, expiresAt: Date): Promise<number>;
 }
 
 export const firestoreQuotaStore: QuotaStore = {
-  lease(docId, quota, want, expiresAt) {
+  async add(docId, want, expiresAt) {
     const ref = db().collection("rateLimits").doc(docId);
-    return db().runTransaction(async (tx) => {
-      const snap = await tx.get(ref);
-      const allocated = (snap.get("allocated") as number | undefined) ?? 0;
-      const available = quota - allocated;
-      if (available <= 0) return { granted: 0, allocated };
-      const granted = Math.min(available, Math.max(1, want(available)));
-      // expiresAt lets a TTL policy delete old windows.
-      tx.set(ref, { allocated: allocated + granted, quota, expiresAt });
-      return { granted, allocated: allocated + granted };
-    });
+    // expiresAt lets a TTL policy delete old windows.
+    await ref.set({ allocated: FieldValue.increment(want), expiresAt }, { merge: true });
+    return ((await ref.get()).get("allocated") as number | undefined) ?? want;
   },
 };
+
+/**
+ * The tokens a lease of `want` may use, given the shard's total `after` it (its own increment
+ * included). It assumes every other increment it can see came first, so the grants of all leases
+ * together never exceed the quota: for the lease that read last among any granted set, `after`
+ * includes every other member's increment.
+ */
+export const granted = (quota: number, want: number, after: number) => Math.max(0, Math.min(want, quota - (after - want)));
 
 interface KeyState {
   windowStart: number;
@@ -110,7 +116,7 @@ export class RateLimiter {
     for (const [key, state] of this.states) if (state.windowStart < currentWindow && !state.inflight) this.states.delete(key);
   }
 
-  /** Leases a batch from a random shard with quota left; marks shards found empty. */
+  /** Leases a batch from a random shard with quota left; marks shards found full. */
   private async lease(key: string, state: KeyState): Promise<void> {
     const shards = state.allocatedSeen.length;
     const candidates = [...Array(shards).keys()].filter((i) => !state.exhausted.has(i));
@@ -123,14 +129,15 @@ export class RateLimiter {
       const quota = shardQuota(state.limit, shards, index);
       const docId = `${prefix}-${windowId}-${state.limit}-${shards}x${index}`;
       // Lease less as the shard runs low, so tokens stranded in other instances stay few.
-      const { granted, allocated } = await this.store.lease(docId, quota, (available) => Math.min(ceiling, Math.floor(available / 4)), expiresAt);
-      state.allocatedSeen[index] = allocated;
-      if (granted > 0) {
-        state.tokens += granted;
-        if (allocated >= quota) state.exhausted.add(index);
+      const want = Math.min(ceiling, Math.max(1, Math.floor((quota - state.allocatedSeen[index]!) / 4)));
+      const after = await this.store.add(docId, want, expiresAt);
+      state.allocatedSeen[index] = Math.min(after, quota);
+      const got = granted(quota, want, after);
+      if (after >= quota) state.exhausted.add(index);
+      if (got > 0) {
+        state.tokens += got;
         return;
       }
-      state.exhausted.add(index);
     }
   }
 }
