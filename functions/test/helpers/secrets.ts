@@ -6,8 +6,11 @@ import { join } from "node:path";
  * emulators/local-secrets.mjs), so tests can forge tokens the way an attacker with a key could,
  * and so in-process function tests see the same secrets as the emulator.
  */
+/** functions/, whether this file runs from test/helpers (jest) or .bench-out/test/helpers (npm run bench). */
+export const FUNCTIONS_ROOT = join(__dirname, __dirname.includes(".bench-out") ? "../../.." : "../..");
+
 export function localSecrets(): Record<string, string> {
-  const text = readFileSync(join(__dirname, "../../.secret.local"), "utf8");
+  const text = readFileSync(join(FUNCTIONS_ROOT, ".secret.local"), "utf8");
   const out: Record<string, string> = {};
   for (const line of text.split("\n")) {
     const eq = line.indexOf("=");

@@ -1,12 +1,12 @@
 import { ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { localSecrets } from "./secrets";
+import { FUNCTIONS_ROOT, localSecrets } from "./secrets";
 
 /** The demo project's parameters (functions/.env.demo-aiffinity), as the emulator gives them to functions. */
 function demoParams(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const line of readFileSync(join(__dirname, "../../.env.demo-aiffinity"), "utf8").split("\n")) {
+  for (const line of readFileSync(join(FUNCTIONS_ROOT, ".env.demo-aiffinity"), "utf8").split("\n")) {
     const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
     if (match) out[match[1]!] = match[2]!;
   }
@@ -23,7 +23,7 @@ export async function startSurfaceProcesses(count: number, options: { surface?: 
   const env = { ...process.env, ...demoParams(), ...localSecrets(), SURFACE: options.surface ?? "runtime", LIMITS: options.limits === false ? "off" : "on" };
   return Promise.all(
     Array.from({ length: count }, () => {
-      const child = fork(join(__dirname, "surfaceProcess.js"), [], { env, stdio: ["ignore", "ignore", "inherit", "ipc"] });
+      const child = fork(join(FUNCTIONS_ROOT, "test/helpers/surfaceProcess.js"), [], { env, stdio: ["ignore", "ignore", "inherit", "ipc"] });
       return new Promise<SurfaceProcess>((resolve, reject) => {
         child.once("message", (m: { port: number }) => resolve({ url: `http://127.0.0.1:${m.port}`, child }));
         child.once("exit", (code) => reject(new Error(`surface process exited with ${code}`)));
