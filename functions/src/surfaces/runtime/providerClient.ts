@@ -143,8 +143,18 @@ export interface ProviderCall extends Omit<OutboundRequest, "url" | "headers"> {
   clock?: Clock;
 }
 
-/** Calls the provider runtime: its endpoint + path, authenticated and signed. Any HTTP status resolves. */
+/**
+ * Calls the provider runtime: its endpoint + path, authenticated and signed. Any HTTP status
+ * resolves. A 401 to an OAuth token (revoked early by the provider) gets one retry with a new token.
+ */
 export async function callProvider(app: RuntimeApp, call: ProviderCall): Promise<OutboundResponse> {
+  const response = await callProviderOnce(app, call);
+  if (response.status !== 401 || app.authProfile?.type !== "oauth2") return response;
+  invalidateProviderToken(app);
+  return callProviderOnce(app, call);
+}
+
+async function callProviderOnce(app: RuntimeApp, call: ProviderCall): Promise<OutboundResponse> {
   const clock = call.clock ?? systemClock;
   const now = clock.now();
   const url = `${app.endpointUrl.replace(/\/+$/, "")}${call.path}`;
