@@ -1,7 +1,7 @@
 import { adminDb } from "../test/helpers/admin";
 import { api } from "../test/helpers/http";
 import { oauthProvider } from "../test/helpers/stories";
-import { startSurfaceProcesses, stopSurfaceProcesses, windowWithRoom } from "../test/helpers/surfaceProcesses";
+import { inParallel, startSurfaceProcesses, stopSurfaceProcesses, windowWithRoom } from "../test/helpers/surfaceProcesses";
 import { Benchmark, BenchResult, round, summarize } from "./harness";
 
 /**
@@ -51,21 +51,11 @@ async function overshoot(limit: number, clients: number, total: number): Promise
   const processes = await startSurfaceProcesses(2);
   try {
     await windowWithRoom(45);
-    let next = 0;
-    let allowed = 0;
-    let limited = 0;
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async (_, c) => {
-        while (next < total) {
-          next++;
-          const { status } = await timed(processes[c % 2]!.url, access);
-          if (status === 200) allowed++;
-          else if (status === 429) limited++;
-          else throw new Error(`Unexpected status ${status}`);
-        }
-      }),
-    );
+    const statuses = await inParallel(total, clients, async (_i, client) => (await timed(processes[client % 2]!.url, access)).status);
+    const allowed = statuses.filter((s) => s === 200).length;
+    const limited = statuses.filter((s) => s === 429).length;
+    if (allowed + limited !== total) throw new Error(`Unexpected statuses: ${[...new Set(statuses)].join(", ")}`);
     const seconds = (performance.now() - started) / 1000;
     return {
       name: `limiter overshoot, ${clients} clients over 2 processes`,

@@ -1,7 +1,7 @@
 import { adminDb } from "../helpers/admin";
 import { api, ApiResponse, expectError, expectStatus } from "../helpers/http";
 import { createApp, accessToken, oauthProvider } from "../helpers/stories";
-import { startSurfaceProcesses, stopSurfaceProcesses, windowWithRoom } from "../helpers/surfaceProcesses";
+import { inParallel, startSurfaceProcesses, stopSurfaceProcesses, windowWithRoom } from "../helpers/surfaceProcesses";
 
 const PROBE = "/v1/providers/runtime/apps";
 
@@ -20,20 +20,6 @@ function expectLimitHeaders(res: ApiResponse, limit: number, policy: string, fre
   expect(res.headers.get("ratelimit-policy")).toBe(`"${policy}";q=${limit};w=60`);
   expect(res.headers.get("ratelimit")).toMatch(new RegExp(`^"${policy}";r=${remaining};t=\\d+$`));
   return { remaining, reset };
-}
-
-async function inParallel<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        results[i] = await task(i);
-      }
-    }),
-  );
-  return results;
 }
 
 describe("plan rate limits", () => {

@@ -41,3 +41,18 @@ export async function windowWithRoom(seconds: number) {
   const left = 60_000 - (Date.now() % 60_000);
   if (left < seconds * 1000) await new Promise((r) => setTimeout(r, left + 250));
 }
+
+/** Runs `task(0..count-1)` with at most `concurrency` in flight (concurrent clients). */
+export async function inParallel<T>(count: number, concurrency: number, task: (i: number, worker: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await task(i, worker);
+      }
+    }),
+  );
+  return results;
+}

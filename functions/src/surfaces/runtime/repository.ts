@@ -1,5 +1,5 @@
 import type { Transaction } from "firebase-admin/firestore";
-import { typedCollection } from "../../kernel/firestore";
+import { newestFirstPage, typedCollection } from "../../kernel/firestore";
 import { RuntimeApp, RuntimeAppDoc, WebhookDelivery, WebhookDeliveryDoc } from "./schemas";
 
 export const runtimeApps = () => typedCollection("runtimeApps", RuntimeAppDoc);
@@ -29,14 +29,8 @@ export async function runtimeAppsOfAccount(accountId: string): Promise<RuntimeAp
   return snap.docs.map((d) => ({ id: d.id, ...d.data() }));
 }
 
-export async function listRuntimeAppsOfAccount(accountId: string, limit: number, offset: number) {
-  const base = runtimeApps().where("accountId", "==", accountId);
-  const [page, count] = await Promise.all([
-    base.orderBy("createdAt", "desc").orderBy("__name__", "desc").offset(offset).limit(limit).get(),
-    base.count().get(),
-  ]);
-  return { items: page.docs.map((d): RuntimeApp => ({ id: d.id, ...d.data() })), total: count.data().count };
-}
+export const listRuntimeAppsOfAccount = (accountId: string, limit: number, offset: number) =>
+  newestFirstPage(runtimeApps().where("accountId", "==", accountId), limit, offset);
 
 export async function findDelivery(id: string, tx?: Transaction): Promise<WebhookDelivery | null> {
   const ref = webhookDeliveries().doc(id);
@@ -45,14 +39,9 @@ export async function findDelivery(id: string, tx?: Transaction): Promise<Webhoo
   return data ? { id: snap.id, ...data } : null;
 }
 
-export async function listDeliveries(runtimeAppId: string, status: string | undefined, limit: number, offset: number) {
-  let base = webhookDeliveries().where("runtimeAppId", "==", runtimeAppId);
-  if (status) base = base.where("status", "==", status);
-  const [page, count] = await Promise.all([
-    base.orderBy("createdAt", "desc").orderBy("__name__", "desc").offset(offset).limit(limit).get(),
-    base.count().get(),
-  ]);
-  return { items: page.docs.map((d): WebhookDelivery => ({ id: d.id, ...d.data() })), total: count.data().count };
+export function listDeliveries(runtimeAppId: string, status: string | undefined, limit: number, offset: number) {
+  const base = webhookDeliveries().where("runtimeAppId", "==", runtimeAppId);
+  return newestFirstPage(status ? base.where("status", "==", status) : base, limit, offset);
 }
 
 /** Deliveries whose next attempt is due by `now` (the retry pump's query; a single-field index). */
