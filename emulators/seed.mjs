@@ -1,6 +1,7 @@
 // Demo data for `npm start`: a verified provider account, an app and a published package, created
-// through the API itself where the API exists. Prints the base URL and the demo credentials, then
-// keeps the emulators up until Ctrl-C.
+// through the API itself where the API exists; the sample provider runtime (emulators/sample-provider),
+// started here and registered as the demo app's runtime through the Provider Runtime API. Prints the
+// base URL and the demo credentials, then keeps the emulators up until Ctrl-C.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -8,6 +9,7 @@ import { dirname, join } from "node:path";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "functions/package.json"));
+const { createSampleProvider, DEFAULTS: SAMPLE } = require(join(root, "emulators/sample-provider/index.js"));
 const { initializeApp } = require("firebase-admin/app");
 const { getFirestore } = require("firebase-admin/firestore");
 
@@ -19,13 +21,13 @@ const db = getFirestore(initializeApp({ projectId: PROJECT }));
 
 const DEMO = { company_name: "Aiffinity Demo Provider", email: "demo@aiffinity.dev", password: "sunny-forecast-42" };
 
-async function call(method, path, body, token) {
-  const headers = { "content-type": "application/json" };
+async function call(method, path, body, token, options = {}) {
+  const headers = { "content-type": "application/json", ...(options.headers ?? {}) };
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const json = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
-  return json.data;
+  return options.raw ? json : json.data;
 }
 
 async function main() {
@@ -36,6 +38,7 @@ async function main() {
   const login = await call("POST", "/v1/providers/account/login", { email: DEMO.email, password: DEMO.password });
   const app = await call("POST", "/v1/providers/apps", { name: "Demo Weather", description: "Forecasts for your space" }, login.id_token);
   const pkg = await seedPublishedPackage(account.id, app.id);
+  const runtime = await seedRuntime(app);
 
   const line = "─".repeat(72);
   console.log(`\n${line}
@@ -46,12 +49,55 @@ async function main() {
    client_id     ${app.client_id}
    client_secret ${app.client_secret}
  Demo package    ${pkg} (published, in the catalog)
+ Sample provider ${runtime.provider.url}   (runtime app ${runtime.id}, api_key auth, webhooks to /webhooks)
+   webhook secret ${runtime.secret}
+ Access token    POST ${BASE}/v1/providers/auth/token with the client_id/client_secret above, then e.g.
+                 curl -H "Authorization: Bearer <access_token>" ${BASE}/v1/providers/runtime/apps/${runtime.id}/health
  ID token        (valid 1 hour; or log in again with POST /v1/providers/account/login)
 ${login.id_token}
  Try:  curl -H "Authorization: Bearer <ID token>" ${BASE}/v1/providers/apps
  Mail outbox: Firestore collection 'mail' (Firestore emulator on ${config.emulators.firestore.host}:${config.emulators.firestore.port})
  Stop with Ctrl-C.
 ${line}\n`);
+}
+
+/**
+ * Starts the sample provider runtime and configures it through the Provider Runtime API, as a
+ * provider would: OAuth token, runtime app, auth profile, capability template, webhook profile.
+ */
+async function seedRuntime(app) {
+  const port = Number(process.env.SAMPLE_PROVIDER_PORT ?? 8787 + Number(process.env.AIFFINITY_PORT_OFFSET ?? 0));
+  const provider = await createSampleProvider({ port });
+  const { access_token: token } = await call("POST", "/v1/providers/auth/token",
+    { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret }, undefined, { raw: true });
+  const runtime = await call("POST", "/v1/providers/runtime/apps", { appId: app.id, endpointUrl: provider.url, displayName: "Demo Weather runtime" }, token);
+  const base = `/v1/providers/runtime/apps/${runtime.id}`;
+  await call("PUT", `${base}/auth-profile`, { type: "api_key", headerName: SAMPLE.apiKeyHeader, value: SAMPLE.apiKey }, token);
+  await call("PUT", `${base}/capability-template`, {
+    capabilities: [
+      {
+        name: "weather_forecast",
+        description: "Daily forecast for a location",
+        inputSchema: { type: "object", properties: { location: { type: "string" }, days: { type: "integer", minimum: 1, maximum: 7 } }, required: ["location"] },
+        outputSchema: { type: "object", properties: { location: { type: "string" }, days: { type: "array" } }, required: ["location", "days"] },
+        refreshIntervalSeconds: 1800,
+        surfaceGuidance: { surfaces: ["widget", "chat"], summary: "The weather, day by day" },
+      },
+      {
+        name: "task_list",
+        description: "Your tasks",
+        outputSchema: { type: "object", properties: { tasks: { type: "array" } }, required: ["tasks"] },
+        refreshIntervalSeconds: 60,
+        actions: [{ name: "create_task", description: "Add a task", inputSchema: { type: "object", properties: { title: { type: "string", minLength: 1 } }, required: ["title"] } }],
+        surfaceGuidance: { surfaces: ["widget"] },
+      },
+    ],
+  }, token);
+  const profile = await call("PUT", `${base}/webhook-profile`, { url: `${provider.url}/webhooks`, events: ["*"] }, token);
+  provider.setSigningSecrets([profile.signingSecret]);
+  const health = await call("GET", `${base}/health`, undefined, token);
+  if (health.status !== "healthy") throw new Error(`The sample provider is not healthy: ${JSON.stringify(health)}`);
+  return { id: runtime.id, provider, secret: profile.signingSecret };
 }
 
 /** The packages API arrives with its own milestone; until then the listing is written directly. */

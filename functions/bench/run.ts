@@ -1,7 +1,8 @@
 import { Benchmark, runBenchmarks } from "./harness";
+import { rateLimitBenchmark } from "./rateLimit";
 
 /** Every benchmark of `npm run bench`; each issue adds its module here. */
-const benchmarks: Benchmark[] = [];
+const benchmarks: Benchmark[] = [rateLimitBenchmark];
 
 runBenchmarks(benchmarks, process.argv.slice(2)).catch((error) => {
   console.error(error);

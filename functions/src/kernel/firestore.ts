@@ -1,5 +1,6 @@
 import {
   CollectionReference,
+  Query,
   DocumentData,
   FirestoreDataConverter,
   QueryDocumentSnapshot,
@@ -54,3 +55,12 @@ export const zDate = z.date();
 /** ISO 8601 UTC, the only time format the API answers with. */
 export const iso = (date: Date) => date.toISOString();
 export const isoOrNull = (date: Date | null | undefined) => (date ? date.toISOString() : null);
+
+/** One page of `query`, newest first (by `createdAt`, then id), and the total it matches. */
+export async function newestFirstPage<T>(query: Query<T>, limit: number, offset: number): Promise<{ items: (T & { id: string })[]; total: number }> {
+  const [page, count] = await Promise.all([
+    query.orderBy("createdAt", "desc").orderBy("__name__", "desc").offset(offset).limit(limit).get(),
+    query.count().get(),
+  ]);
+  return { items: page.docs.map((d) => ({ id: d.id, ...d.data() })), total: count.data().count };
+}

@@ -7,7 +7,7 @@ import { collection, deleteDoc, doc, getDoc, getDocs, setDoc, setLogLevel, updat
 setLogLevel("error");
 
 /** Collections the platform writes; clients must reach none of them, signed in or not. */
-const COLLECTIONS = ["accounts", "apps", "verificationTokens", "mail", "throttles", "packages", "catalogListings", "installs", "runtimeApps", "invocations"];
+const COLLECTIONS = ["accounts", "apps", "verificationTokens", "mail", "throttles", "packages", "catalogListings", "installs", "runtimeApps", "invocations", "webhookDeliveries", "providerEvents", "rateLimits"];
 
 let env: RulesTestEnvironment;
 

@@ -1,5 +1,5 @@
 import type { Transaction } from "firebase-admin/firestore";
-import { typedCollection } from "../../kernel/firestore";
+import { newestFirstPage, typedCollection } from "../../kernel/firestore";
 import { Account, AccountDoc, App, AppDoc, VerificationTokenDoc } from "./schemas";
 
 export const accounts = () => typedCollection("accounts", AccountDoc);
@@ -31,11 +31,5 @@ export async function findAppByClientId(clientId: string): Promise<App | null> {
   return doc ? { id: doc.id, ...doc.data() } : null;
 }
 
-export async function listAppsOfAccount(accountId: string, limit: number, offset: number) {
-  const base = apps().where("accountId", "==", accountId);
-  const [page, count] = await Promise.all([
-    base.orderBy("createdAt", "desc").orderBy("__name__", "desc").offset(offset).limit(limit).get(),
-    base.count().get(),
-  ]);
-  return { items: page.docs.map((d): App => ({ id: d.id, ...d.data() })), total: count.data().count };
-}
+export const listAppsOfAccount = (accountId: string, limit: number, offset: number) =>
+  newestFirstPage(apps().where("accountId", "==", accountId), limit, offset);
