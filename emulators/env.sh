@@ -69,6 +69,13 @@ if [ "${AIFFINITY_PORT_OFFSET:-0}" != "0" ]; then
     const fs = require("fs"); const [src, dst, offset] = process.argv.slice(1);
     const config = JSON.parse(fs.readFileSync(src, "utf8"));
     for (const [name, e] of Object.entries(config.emulators)) if (e && typeof e.port === "number") e.port += Number(offset);
+    // Some base ports are a multiple of 100 apart (hub 4400 / logging 4500, auth 9099 / eventarc 9299 /
+    // tasks 9499), so suites offset by 100s would collide on them: move those off the X00 grid.
+    const o = Number(offset), e = config.emulators;
+    e.logging = { ...(e.logging ?? {}), host: "127.0.0.1", port: 4450 + o };
+    e.eventarc = { ...(e.eventarc ?? {}), host: "127.0.0.1", port: 9149 + o };
+    e.tasks = { ...(e.tasks ?? {}), host: "127.0.0.1", port: 9159 + o };
+    e.firestore.websocketPort = 8150 + o;
     fs.writeFileSync(dst, JSON.stringify(config, null, 2));
   ' "$ROOT/firebase.json" "$AIFFINITY_FIREBASE_CONFIG" "$AIFFINITY_PORT_OFFSET"
 fi

@@ -1,14 +1,16 @@
-// Demo data for `npm start`: a verified provider account, an app and a published package, created
-// through the API itself. Prints the base URL and the demo credentials, then
-// keeps the emulators up until Ctrl-C.
+// Demo data for `npm start`, created through the API itself: a verified provider account, an app, the
+// sample provider runtime (emulators/sample-provider), started here and registered as the demo app's
+// runtime through the Provider Runtime API, a package taken through the whole pipeline (validated
+// against that runtime, submitted, listed) and a package reviewer. Prints the base URL and the demo
+// credentials, then keeps the emulators up until Ctrl-C.
 import { createRequire } from "node:module";
-import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "functions/package.json"));
+const { createSampleProvider, DEFAULTS: SAMPLE } = require(join(root, "emulators/sample-provider/index.js"));
 const { initializeApp } = require("firebase-admin/app");
 const { getFirestore } = require("firebase-admin/firestore");
 const { getAuth } = require("firebase-admin/auth");
@@ -23,23 +25,24 @@ const db = getFirestore(adminApp);
 const DEMO = { company_name: "Aiffinity Demo Provider", email: "demo@aiffinity.dev", password: "sunny-forecast-42" };
 const REVIEWER = { email: "reviewer@aiffinity.dev", password: "careful-review-42" };
 
-async function call(method, path, body, token) {
-  const headers = { "content-type": "application/json" };
+async function call(method, path, body, token, options = {}) {
+  const headers = { "content-type": "application/json", ...(options.headers ?? {}) };
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const json = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
-  return json.data;
+  return options.raw ? json : json.data;
 }
 
 async function main() {
-  const account = await call("POST", "/v1/providers/account", DEMO);
+  await call("POST", "/v1/providers/account", DEMO);
   const mail = await db.collection("mail").where("to", "==", DEMO.email).get();
   const token = /(vt_[0-9A-Za-z]+)/.exec(mail.docs[0].get("message.text"))[1];
   await call("POST", "/v1/providers/account/verify", { token });
   const login = await call("POST", "/v1/providers/account/login", { email: DEMO.email, password: DEMO.password });
   const app = await call("POST", "/v1/providers/apps", { name: "Demo Weather", description: "Forecasts for your space" }, login.id_token);
-  const pkg = await seedPublishedPackage(login.id_token, account.id, app.id);
+  const runtime = await seedRuntime(app);
+  const pkg = await seedPublishedPackage(login.id_token, app.id);
   // A package reviewer: a Firebase user with the custom claim reviewer: true (log in like a provider).
   const reviewer = await getAuth(adminApp).createUser({ ...REVIEWER, emailVerified: true });
   await getAuth(adminApp).setCustomUserClaims(reviewer.uid, { reviewer: true });
@@ -52,8 +55,12 @@ async function main() {
  Demo app        ${app.id}
    client_id     ${app.client_id}
    client_secret ${app.client_secret}
- Demo package    ${pkg} (validated, submitted and listed in the catalog)
+ Demo package    ${pkg} (validated against the sample provider, submitted and listed in the catalog)
  Demo reviewer   ${REVIEWER.email} / ${REVIEWER.password}   (GET ${BASE}/v1/providers/packages/reviews)
+ Sample provider ${runtime.provider.url}   (runtime app ${runtime.id}, api_key auth, webhooks to /webhooks)
+   webhook secret ${runtime.secret}
+ Access token    POST ${BASE}/v1/providers/auth/token with the client_id/client_secret above, then e.g.
+                 curl -H "Authorization: Bearer <access_token>" ${BASE}/v1/providers/runtime/apps/${runtime.id}/health
  ID token        (valid 1 hour; or log in again with POST /v1/providers/account/login)
 ${login.id_token}
  Try:  curl -H "Authorization: Bearer <ID token>" ${BASE}/v1/providers/apps
@@ -63,12 +70,50 @@ ${line}\n`);
 }
 
 /**
+ * Starts the sample provider runtime and configures it through the Provider Runtime API, as a
+ * provider would: OAuth token, runtime app, auth profile, capability template, webhook profile.
+ */
+async function seedRuntime(app) {
+  const port = Number(process.env.SAMPLE_PROVIDER_PORT ?? 8787 + Number(process.env.AIFFINITY_PORT_OFFSET ?? 0));
+  const provider = await createSampleProvider({ port });
+  const { access_token: token } = await call("POST", "/v1/providers/auth/token",
+    { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret }, undefined, { raw: true });
+  const runtime = await call("POST", "/v1/providers/runtime/apps", { appId: app.id, endpointUrl: provider.url, displayName: "Demo Weather runtime" }, token);
+  const base = `/v1/providers/runtime/apps/${runtime.id}`;
+  await call("PUT", `${base}/auth-profile`, { type: "api_key", headerName: SAMPLE.apiKeyHeader, value: SAMPLE.apiKey }, token);
+  await call("PUT", `${base}/capability-template`, {
+    capabilities: [
+      {
+        name: "weather_forecast",
+        description: "Daily forecast for a location",
+        inputSchema: { type: "object", properties: { location: { type: "string" }, days: { type: "integer", minimum: 1, maximum: 7 } }, required: ["location"] },
+        outputSchema: { type: "object", properties: { location: { type: "string" }, days: { type: "array" } }, required: ["location", "days"] },
+        refreshIntervalSeconds: 1800,
+        surfaceGuidance: { surfaces: ["widget", "chat"], summary: "The weather, day by day" },
+      },
+      {
+        name: "task_list",
+        description: "Your tasks",
+        outputSchema: { type: "object", properties: { tasks: { type: "array" } }, required: ["tasks"] },
+        refreshIntervalSeconds: 60,
+        actions: [{ name: "create_task", description: "Add a task", inputSchema: { type: "object", properties: { title: { type: "string", minLength: 1 } }, required: ["title"] } }],
+        surfaceGuidance: { surfaces: ["widget"] },
+      },
+    ],
+  }, token);
+  const profile = await call("PUT", `${base}/webhook-profile`, { url: `${provider.url}/webhooks`, events: ["*"] }, token);
+  provider.setSigningSecrets([profile.signingSecret]);
+  const health = await call("GET", `${base}/health`, undefined, token);
+  if (health.status !== "healthy") throw new Error(`The sample provider is not healthy: ${JSON.stringify(health)}`);
+  return { id: runtime.id, provider, secret: profile.signingSecret };
+}
+
+/**
  * The demo app's package, taken through the real pipeline: created with the packages API,
  * validated by the conformance runner (which probes the runtime), submitted, and listed
  * automatically by the policy checks (data_only).
  */
-async function seedPublishedPackage(token, accountId, appId) {
-  await registerDemoRuntime(accountId, appId, await startDemoRuntime());
+async function seedPublishedPackage(token, appId) {
   const pkg = await call("POST", "/v1/providers/packages/manage", {
     appId, name: "Demo Weather", slug: "demo-weather", riskTier: "data_only", category: "weather",
     description: "Hourly and daily forecasts for your location, refreshed every half hour.",
@@ -92,32 +137,6 @@ async function seedPublishedPackage(token, accountId, appId) {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error("Demo package was not listed within 20 s");
-}
-
-/**
- * PROVISIONAL until the provider runtime (sample provider, POST /v1/providers/runtime/apps) is on
- * this branch: a minimal runtime answering the demo capability, in this process.
- */
-function startDemoRuntime() {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      if (req.method !== "POST" || req.url !== "/capabilities/weather_forecast/invoke") return res.writeHead(404).end();
-      const params = JSON.parse(body || "{}").parameters ?? {};
-      const days = Array.from({ length: Number(params.days ?? 3) }, (_, i) => ({ day: i, highC: 18 + i, lowC: 9 + i, condition: "sunny" }));
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: { location: String(params.location ?? "Berlin"), days } }));
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${server.address().port}`)));
-}
-
-/** PROVISIONAL: the runtime app document the provider runtime API will write. */
-async function registerDemoRuntime(accountId, appId, endpointUrl) {
-  const now = new Date();
-  await db.collection("runtimeApps").doc("rt_demo").set({
-    accountId, appId, displayName: "Demo Weather runtime", endpointUrl, status: "active", authProfile: { type: "api_key" }, createdAt: now, updatedAt: now,
-  });
 }
 
 main()

@@ -3,19 +3,25 @@
  * wrapping its own Express app; background work lives in the surfaces' jobs.
  */
 import { setGlobalOptions } from "firebase-functions/v2";
+import { onDocumentCreated } from "firebase-functions/v2/firestore";
 import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
-import { REGION } from "./kernel/config";
+import { REGION, secrets } from "./kernel/config";
+import type { ProviderEvent } from "./kernel/events";
 import { installFrameworkBodyGuard } from "./kernel/http/bodyGuard";
-import { createSurfaceApp, Surface } from "./kernel/http/surface";
+import { addRequestHook, createSurfaceApp, Surface } from "./kernel/http/surface";
+import { rateLimitHook } from "./kernel/rateLimit";
 import { buildSurfaces } from "./surfaces";
 import { RuntimeAppProber } from "./surfaces/packages/conformance/runtimeProber";
 import { CONFORMANCE_TOPIC, messageJson, PackageJobs, SUBMISSIONS_TOPIC } from "./surfaces/packages/jobs";
 import { sweepOrphanedPackages } from "./surfaces/packages/orphans";
+import { deliverWebhookMessage, DeliveryMessage, dispatchProviderEvent, pumpDueWebhookDeliveries, WEBHOOK_DELIVERY_TOPIC } from "./surfaces/runtime/webhooks";
 
 installFrameworkBodyGuard();
 setGlobalOptions({ region: REGION, maxInstances: 20 });
+// The plan rate limit on every route of every surface (docs/rate-limits.md).
+addRequestHook(rateLimitHook());
 
 const surfaces = buildSurfaces();
 // Any origin may call the API from a browser: it authenticates with bearer tokens, never cookies.
@@ -26,16 +32,39 @@ const withPlatform = (surface: Surface): Surface => ({ name: surface.name, route
 export const consoleApi = onRequest(http, createSurfaceApp(withPlatform(surfaces.console)));
 /** Package Management API. */
 export const packagesApi = onRequest(http, createSurfaceApp(surfaces.packages));
-/** Provider Runtime API and the OAuth token endpoint. */
-export const runtimeApi = onRequest(http, createSurfaceApp(surfaces.runtime));
-/** Provider Capabilities API (long timeout for Server-Sent Events). */
-export const capabilitiesApi = onRequest({ ...http, timeoutSeconds: 3600 }, createSurfaceApp(surfaces.capabilities));
+/** Provider Runtime API and the OAuth token endpoint (signs tokens; seals and opens provider credentials). */
+export const runtimeApi = onRequest({ ...http, secrets: [secrets.tokenSigningKeys, secrets.dataEncryptionKey] }, createSurfaceApp(surfaces.runtime));
+/** Provider Capabilities API (long timeout for Server-Sent Events; verifies tokens, calls providers). */
+export const capabilitiesApi = onRequest(
+  { ...http, timeoutSeconds: 3600, secrets: [secrets.tokenSigningKeys, secrets.dataEncryptionKey] },
+  createSurfaceApp(surfaces.capabilities),
+);
 /** Catalog & Install API. */
 export const catalogApi = onRequest(http, createSurfaceApp(surfaces.catalog));
 
 /** Removes packages orphaned for 30 days from the catalog. */
 export const orphanSweep = onSchedule({ schedule: "every 60 minutes", timeoutSeconds: 540 }, async (event) => {
   await sweepOrphanedPackages(new Date(event.scheduleTime));
+});
+
+/** Webhooks, step 1: each provider event (the outbox) becomes one delivery per subscribed endpoint. */
+export const dispatchWebhookEvent = onDocumentCreated({ document: "providerEvents/{eventId}", retry: true }, async (event) => {
+  const data = event.data?.data();
+  if (!data) return;
+  await dispatchProviderEvent(event.params.eventId, { ...(data as ProviderEvent), occurredAt: data.occurredAt.toDate() });
+});
+
+/** Webhooks, step 2: one attempt of one delivery (signed with the app's secrets, hence the key). */
+export const deliverWebhook = onMessagePublished(
+  { topic: WEBHOOK_DELIVERY_TOPIC, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 120, retry: true },
+  async (event) => {
+    await deliverWebhookMessage(event.data.message.json as DeliveryMessage);
+  },
+);
+
+/** Webhooks, step 3: resumes due retries (long backoffs, lost messages, crashed attempts). */
+export const webhookRetryPump = onSchedule({ schedule: "every 1 minutes", timeoutSeconds: 120 }, async (event) => {
+  await pumpDueWebhookDeliveries(new Date(event.scheduleTime));
 });
 
 const packageJobs = new PackageJobs({ prober: new RuntimeAppProber() });

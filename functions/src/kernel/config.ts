@@ -1,4 +1,4 @@
-import { defineString } from "firebase-functions/params";
+import { defineInt, defineSecret, defineString } from "firebase-functions/params";
 
 /** True inside the Firebase emulator suite, where loopback URLs are allowed and keys are local. */
 export const isEmulator = () => process.env.FUNCTIONS_EMULATOR === "true" || Boolean(process.env.FIRESTORE_EMULATOR_HOST);
@@ -20,3 +20,23 @@ export const params = {
   /** Developer console web app, where the verification link in e-mails lands. */
   consoleUrl: defineString("CONSOLE_URL", { description: "Developer console URL, e.g. https://developers.aiffinity.me" }),
 };
+
+/**
+ * Secrets (Secret Manager in production, functions/.secret.local on the emulators). Each is bound
+ * only to the functions that read it (see src/index.ts).
+ */
+export const secrets = {
+  /**
+   * RS256 keys signing OAuth access tokens: a JSON array of {kid, pem, retiredAt?}, the signing key
+   * first. Retired keys only verify, until their last tokens expire (rotation: docs/deploy.md).
+   */
+  tokenSigningKeys: defineSecret("TOKEN_SIGNING_KEYS"),
+  /** 32 random bytes, base64: the AES-256-GCM key encrypting provider credentials at rest. */
+  dataEncryptionKey: defineSecret("DATA_ENCRYPTION_KEY"),
+};
+
+/** Requests per minute per client IP on routes without credentials (sign-up, login, token). */
+export const anonymousRateLimit = defineInt("ANONYMOUS_RATE_LIMIT_PER_MINUTE", {
+  default: 600,
+  description: "Requests per minute per client IP on unauthenticated routes (sign-up, login, token endpoint)",
+});

@@ -38,11 +38,47 @@ export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly options: { headers?: Record<string, string>; details?: ErrorDetail[]; cause?: unknown } = {},
+    readonly options: {
+      headers?: Record<string, string>;
+      details?: ErrorDetail[];
+      cause?: unknown;
+      /** The OAuth error code (RFC 6749 §5.2) when the route answers in the OAuth format. */
+      oauthError?: OAuthErrorCode;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ApiError";
     this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+/** Error codes of RFC 6749 §5.2 (and `server_error`/`temporarily_unavailable` for our own failures). */
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "invalid_scope"
+  | "server_error"
+  | "temporarily_unavailable";
+
+/** The OAuth code a kernel error becomes on an OAuth-format route. */
+export function oauthErrorOf(error: ApiError): OAuthErrorCode {
+  if (error.options.oauthError) return error.options.oauthError;
+  switch (error.code) {
+    case "UNAUTHENTICATED":
+    case "INVALID_CREDENTIALS":
+      return "invalid_client";
+    case "FORBIDDEN":
+      return "unauthorized_client";
+    case "RATE_LIMITED":
+    case "SERVICE_UNAVAILABLE":
+      return "temporarily_unavailable";
+    case "INTERNAL":
+      return "server_error";
+    default:
+      return "invalid_request";
   }
 }
 

@@ -8,13 +8,32 @@ import { db } from "./firebase";
  * the webhook dispatcher reads `providerEvents` and delivers each event to the subscribed
  * endpoints. Event types are documented in docs/webhooks.md.
  */
+/** Every event type a webhook can subscribe to (docs/webhooks.md describes each payload). */
+export const PROVIDER_EVENT_TYPES = [
+  "webhook.test",
+  "package.validation.completed",
+  "package.version.submitted",
+  "package.review.queued",
+  "package.review.approved",
+  "package.review.rejected",
+  "package.version.published",
+  "package.version.deprecated",
+  "package.deprecated",
+  "install.created",
+  "install.deleted",
+  "alert.opened",
+  "alert.resolved",
+  "certification.changed",
+] as const;
+export type ProviderEventType = (typeof PROVIDER_EVENT_TYPES)[number];
+
 export interface ProviderEvent {
   /** Account the event belongs to; only this account's webhook endpoints receive it. */
   accountId: string;
   /** Console app the event concerns (packages and installs belong to one), or null. */
   appId: string | null;
   /** Dotted type, e.g. `package.version.published`. */
-  type: string;
+  type: ProviderEventType;
   /** The event's payload, as delivered in the webhook body's `data`. No secrets, no personal data. */
   data: Record<string, unknown>;
 }

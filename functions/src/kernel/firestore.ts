@@ -59,12 +59,15 @@ export const isoOrNull = (date: Date | null | undefined) => (date ? date.toISOSt
 
 /**
  * One page of `query` in a stable order (`field`, then the document id, same direction) and the
- * query's total count, read in parallel: what every `?limit&offset` list answers with.
+ * total it matches, read in parallel: what every `?limit&offset` list answers with.
  */
-export async function pageOf<T>(query: Query<T>, field: string, direction: OrderByDirection, limit: number, offset: number) {
+export async function pageOf<T>(query: Query<T>, field: string, direction: OrderByDirection, limit: number, offset: number): Promise<{ items: (T & { id: string })[]; total: number }> {
   const [page, count] = await Promise.all([
     query.orderBy(field, direction).orderBy("__name__", direction).offset(offset).limit(limit).get(),
     query.count().get(),
   ]);
   return { items: page.docs.map((d) => ({ id: d.id, ...d.data() })), total: count.data().count };
 }
+
+/** One page of `query`, newest first (by `createdAt`, then id), and the total it matches. */
+export const newestFirstPage = <T>(query: Query<T>, limit: number, offset: number) => pageOf(query, "createdAt", "desc", limit, offset);

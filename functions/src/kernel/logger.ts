@@ -41,6 +41,48 @@ export const log = {
   identityToolkitError(status: number, code: string) {
     logger.warn("identity_toolkit.error", { status, code });
   },
+  rateLimiterUnavailable(policy: string, error: unknown) {
+    logger.error("rate_limit.unavailable", { policy, message: error instanceof Error ? error.message : String(error) });
+  },
+  tokenIssued(appId: string, kid: string) {
+    logger.info("oauth.token_issued", { appId, kid });
+  },
+  tokenRefused(reason: string, clientIdHash: string | null) {
+    logger.warn("oauth.token_refused", { reason, clientIdHash });
+  },
+  signingKeysInvalid(message: string) {
+    logger.error("oauth.signing_keys_invalid", { message });
+  },
+  runtimeAppRegistered(accountId: string, runtimeAppId: string, appId: string) {
+    logger.info("runtime_app.registered", { accountId, runtimeAppId, appId });
+  },
+  runtimeConfigChanged(runtimeAppId: string, part: string) {
+    logger.info("runtime_app.config_changed", { runtimeAppId, part });
+  },
+  providerTokenFetchFailed(runtimeAppId: string, kind: string, status: number | null) {
+    logger.warn("provider_auth.token_fetch_failed", { runtimeAppId, kind, status });
+  },
+  healthProbe(runtimeAppId: string, status: string, latencyMs: number | null, failure: string | null) {
+    logger.info("runtime_app.health_probe", { runtimeAppId, status, latencyMs, failure });
+  },
+  webhookDeliveriesCreated(eventId: string, type: string, count: number) {
+    logger.info("webhook.deliveries_created", { eventId, type, count });
+  },
+  webhookAttempt(deliveryId: string, attempt: number, outcome: string, status: number | null, durationMs: number) {
+    logger.info("webhook.attempt", { deliveryId, attempt, outcome, status, durationMs });
+  },
+  webhookDuplicate(deliveryId: string, attempt: number, reason: string) {
+    logger.debug("webhook.duplicate_message", { deliveryId, attempt, reason });
+  },
+  webhookEndpointDisabled(runtimeAppId: string, reason: string) {
+    logger.warn("webhook.endpoint_disabled", { runtimeAppId, reason });
+  },
+  webhookPumped(count: number) {
+    logger.info("webhook.retry_pump", { republished: count });
+  },
+  webhookPublishFailed(deliveryId: string, error: unknown) {
+    logger.warn("webhook.publish_failed", { deliveryId, message: error instanceof Error ? error.message : String(error) });
+  },
   publishFailed(topic: string, subject: string, error: unknown) {
     logger.error("pubsub.publish_failed", { topic, subject, errorMessage: error instanceof Error ? error.message : String(error) });
   },

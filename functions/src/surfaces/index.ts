@@ -2,6 +2,7 @@ import type { Surface } from "../kernel/http/surface";
 import { consoleSurface } from "./console/router";
 import { packagesSurface } from "./packages/router";
 import { platformSurface } from "./platform";
+import { runtimeSurface } from "./runtime/router";
 
 /**
  * Every API surface, each served by its own Cloud Function (see src/index.ts and the Hosting
@@ -11,7 +12,7 @@ export function buildSurfaces() {
   const surfaces = {
     console: consoleSurface(),
     packages: packagesSurface(),
-    runtime: { name: "runtime", routes: [] } as Surface,
+    runtime: runtimeSurface(),
     capabilities: { name: "capabilities", routes: [] } as Surface,
     catalog: { name: "catalog", routes: [] } as Surface,
     platform: undefined as unknown as Surface,

@@ -72,3 +72,30 @@ export async function reviewer(): Promise<{ uid: string; token: string }> {
   await adminAuth().setCustomUserClaims(uid, { reviewer: true });
   return { uid, token: await signInDirect(email) };
 }
+
+/** POST /v1/providers/auth/token with JSON client credentials; returns the access token. */
+export async function accessToken(clientId: string, clientSecret: string): Promise<string> {
+  const res = await api.post("/v1/providers/auth/token", { grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret });
+  expectStatus(200, res);
+  return res.body.access_token as string;
+}
+
+/**
+ * A verified provider with one app and an OAuth access token for it: where runtime stories start.
+ * The account is on the pro plan unless told otherwise, so stories that make many calls are not
+ * cut by the free tier's 100 requests a minute (the rate limit tests choose their plan).
+ */
+export async function oauthProvider(company = "Acme Weather Ltd", plan: "free" | "pro" | "enterprise" = "pro") {
+  const provider = await verifiedProvider(company);
+  if (plan !== "free") await adminDb().collection("accounts").doc(provider.accountId).update({ planTier: plan });
+  const app = await createApp(provider.token);
+  const access = await accessToken(app.client_id, app.client_secret);
+  return { ...provider, app, access };
+}
+
+/** Registers a runtime app for `appId` at `endpointUrl`; returns it. */
+export async function registerRuntimeApp(access: string, appId: string, endpointUrl: string, extra: Record<string, unknown> = {}) {
+  const res = await api.post("/v1/providers/runtime/apps", { appId, endpointUrl, ...extra }, { token: access });
+  expectStatus(201, res);
+  return res.body.data as { id: string; appId: string; endpointUrl: string; displayName: string; status: string };
+}

@@ -9,7 +9,7 @@ setLogLevel("error");
 /** Collections the platform writes; clients must reach none of them, signed in or not. */
 const COLLECTIONS = [
   "accounts", "apps", "verificationTokens", "mail", "throttles", "packages", "packageSlugs", "reviews", "processedEvents",
-  "catalogListings", "installs", "runtimeApps", "invocations",
+  "catalogListings", "installs", "runtimeApps", "invocations", "webhookDeliveries", "providerEvents", "rateLimits",
 ];
 
 let env: RulesTestEnvironment;

@@ -66,7 +66,16 @@ interface RouteBase<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.
   status?: number;
   /** Error codes this route documents besides the common ones. */
   errors?: ErrorCode[];
+  /** Whether an empty body is accepted (parsed as `{}`); by default a route with a body schema requires one. */
+  bodyOptional?: boolean;
+  /**
+   * How errors are answered: the `{error: {code, ...}}` envelope (default), or the OAuth 2.1 format
+   * `{error, error_description}` that OAuth client libraries expect (the token endpoint).
+   */
+  errorFormat?: ErrorFormat;
 }
+
+export type ErrorFormat = "envelope" | "oauth";
 
 type In<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType> = HandlerInput<
   A,

@@ -1,11 +1,11 @@
 import express, { NextFunction, Request, Response } from "express";
 import { z } from "zod";
 import { randomBase62 } from "../crypto";
-import { ApiError } from "../errors";
+import { ApiError, oauthErrorOf } from "../errors";
 import { log } from "../logger";
 import { parseOrThrow, validationError } from "../validation";
 import { paginationMeta } from "./envelope";
-import { AnyRoute, HttpMethod, isReply, STREAMED } from "./route";
+import { AnyRoute, ErrorFormat, HttpMethod, isReply, STREAMED } from "./route";
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -44,9 +44,13 @@ const EXPOSED_HEADERS = [
 
 export const newRequestId = () => `req_${randomBase62(20)}`;
 
-export function sendError(res: Response, requestId: string, error: ApiError) {
+export function sendError(res: Response, requestId: string, error: ApiError, format: ErrorFormat = "envelope") {
   if (res.headersSent) return void res.end();
   for (const [name, value] of Object.entries(error.options.headers ?? {})) res.setHeader(name, value);
+  if (format === "oauth") {
+    res.status(error.status).json({ error: oauthErrorOf(error), error_description: error.message });
+    return;
+  }
   const body: Record<string, unknown> = { code: error.code, message: error.message, requestId };
   if (error.options.details?.length) body.details = error.options.details;
   res.status(error.status).json({ error: body });
@@ -88,9 +92,17 @@ function readBody(req: Request, route: AnyRoute): unknown {
   return req.body;
 }
 
-async function runRoute(route: AnyRoute, req: Request, res: Response) {
-  const principal = await route.auth.authenticate(req, res);
-  for (const hook of hooks) await hook(req, res, route, principal);
+async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks: RequestHook[]) {
+  let principal: unknown;
+  try {
+    principal = await route.auth.authenticate(req, res);
+  } catch (error) {
+    // Failed authentication still counts, against the client IP, so bad credentials cannot be
+    // tried without limit; a hook's own error (429) then wins over the 401.
+    if (error instanceof ApiError && error.status === 401) for (const hook of routeHooks) await hook(req, res, route, { kind: "anonymous" });
+    throw error;
+  }
+  for (const hook of routeHooks) await hook(req, res, route, principal);
 
   // A malformed id cannot name any resource: answer as for an unknown one.
   let params: unknown = {};
@@ -105,7 +117,7 @@ async function runRoute(route: AnyRoute, req: Request, res: Response) {
     const raw = readBody(req, route);
     const parsed = (route.body as z.ZodType).safeParse(raw ?? {});
     if (!parsed.success) {
-      if (raw === undefined) throw new ApiError("VALIDATION_ERROR", "body: Required (send a JSON object)");
+      if (raw === undefined && !route.bodyOptional) throw new ApiError("VALIDATION_ERROR", "body: Required (send a JSON object)");
       throw validationError(parsed.error, "body");
     }
     body = parsed.data;
@@ -137,8 +149,14 @@ async function runRoute(route: AnyRoute, req: Request, res: Response) {
   else res.status(code).json({ data: payload, meta: { requestId: req.requestId } });
 }
 
+export interface SurfaceOptions {
+  /** The request hooks to run (default: every hook registered with addRequestHook). */
+  hooks?: RequestHook[];
+}
+
 /** Builds the Express app of one surface: envelope, errors, 404/405, auth and validation. */
-export function createSurfaceApp(surface: Surface): express.Express {
+export function createSurfaceApp(surface: Surface, options: SurfaceOptions = {}): express.Express {
+  const routeHooks = () => options.hooks ?? hooks;
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
@@ -154,15 +172,19 @@ export function createSurfaceApp(surface: Surface): express.Express {
   });
 
   const methodsByPath = new Map<string, Set<HttpMethod>>();
+  const formatByPath = new Map<string, ErrorFormat>();
   for (const route of surface.routes) {
     if (!methodsByPath.has(route.path)) methodsByPath.set(route.path, new Set());
     methodsByPath.get(route.path)!.add(route.method);
+    // A path answers 405 in the OAuth format only when every route on it does.
+    const format = route.errorFormat ?? "envelope";
+    formatByPath.set(route.path, formatByPath.has(route.path) && formatByPath.get(route.path) !== format ? "envelope" : format);
   }
 
   for (const route of surface.routes) {
     app[route.method](route.path, (req: Request, res: Response) => {
-      runRoute(route, req, res).catch((error: unknown) =>
-        sendError(res, req.requestId, toApiError(error, req.requestId, `${route.method.toUpperCase()} ${route.path}`)),
+      runRoute(route, req, res, routeHooks()).catch((error: unknown) =>
+        sendError(res, req.requestId, toApiError(error, req.requestId, `${route.method.toUpperCase()} ${route.path}`), route.errorFormat),
       );
     });
   }
@@ -173,7 +195,8 @@ export function createSurfaceApp(surface: Surface): express.Express {
     allow.push("OPTIONS"); // CORS preflight, answered by the function's cors option (see src/index.ts)
     app.all(path, function methodNotAllowed(req: Request, res: Response) {
       res.setHeader("Allow", allow.join(", "));
-      sendError(res, req.requestId, new ApiError("METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${req.path}; use ${allow.join(", ")}`));
+      const error = new ApiError("METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${req.path}; use ${allow.join(", ")}`);
+      sendError(res, req.requestId, error, formatByPath.get(path));
     });
   }
 

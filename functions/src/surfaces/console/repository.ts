@@ -1,5 +1,5 @@
 import type { Transaction } from "firebase-admin/firestore";
-import { pageOf, typedCollection } from "../../kernel/firestore";
+import { newestFirstPage, typedCollection } from "../../kernel/firestore";
 import { Account, AccountDoc, App, AppDoc, VerificationTokenDoc } from "./schemas";
 
 export const accounts = () => typedCollection("accounts", AccountDoc);
@@ -32,4 +32,4 @@ export async function findAppByClientId(clientId: string): Promise<App | null> {
 }
 
 export const listAppsOfAccount = (accountId: string, limit: number, offset: number) =>
-  pageOf(apps().where("accountId", "==", accountId), "createdAt", "desc", limit, offset);
+  newestFirstPage(apps().where("accountId", "==", accountId), limit, offset);

@@ -9,6 +9,7 @@ import { log } from "../../kernel/logger";
 import { htmlFromParagraphs, queueMail } from "../../kernel/mail";
 import { FailureThrottle } from "../../kernel/throttle";
 import { orphanPackagesOfApp } from "../packages/orphans";
+import { removeRuntimeAppsOfApp } from "../runtime/service";
 import { refreshIdToken, signInWithPassword } from "./identityToolkit";
 import { passwordProblem } from "./password";
 import * as repo from "./repository";
@@ -239,14 +240,16 @@ export class ConsoleService {
     return { app, clientSecret };
   }
 
-  /** Deletes the app and orphans its packages in one transaction. */
+  /** Deletes the app (and its runtime app) and orphans its packages in one transaction. */
   async deleteApp(account: Account, appId: string): Promise<void> {
     const now = this.clock.now();
     const orphaned = await db().runTransaction(async (tx) => {
       const app = await repo.findOwnedApp(account.id, appId, tx);
       assert(app, notFound("app", appId));
       const orphan = await orphanPackagesOfApp(tx, appId, now);
+      const removeRuntime = await removeRuntimeAppsOfApp(tx, appId);
       tx.delete(repo.apps().doc(appId));
+      removeRuntime();
       return orphan();
     });
     log.appDeleted(account.id, appId, orphaned);

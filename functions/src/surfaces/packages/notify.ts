@@ -1,18 +1,10 @@
 import type { Transaction } from "firebase-admin/firestore";
-import { recordProviderEvent } from "../../kernel/events";
+import { ProviderEventType, recordProviderEvent } from "../../kernel/events";
 import { htmlFromParagraphs, queueMail } from "../../kernel/mail";
 import type { Account } from "../console/schemas";
 
-/** Provider event types of the packages surface (payloads in docs/packages.md#events). */
-export type PackageEventType =
-  | "package.validation.completed"
-  | "package.version.submitted"
-  | "package.review.queued"
-  | "package.review.approved"
-  | "package.review.rejected"
-  | "package.version.published"
-  | "package.version.deprecated"
-  | "package.deprecated";
+/** Provider event types of the packages surface (payloads in docs/packages.md#events-and-mail). */
+export type PackageEventType = Extract<ProviderEventType, `package.${string}`>;
 
 export interface Notice {
   type: PackageEventType;

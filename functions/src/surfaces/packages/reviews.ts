@@ -116,7 +116,7 @@ export class ReviewService {
       tx.update(repo.reviews().doc(reviewId), update);
 
       const subject = `${pkg.name} ${version.version}`;
-      const data = { packageId: pkg.id, versionId: version.id, version: version.version, reasons, notes };
+      const data = { packageId: pkg.id, versionId: version.id, version: version.version, riskTier: version.riskTier, reasons, notes };
       notifyProvider(
         tx,
         { id: review.accountId, ...account },

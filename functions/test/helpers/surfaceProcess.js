@@ -1,0 +1,16 @@
+// Serves one API surface from the compiled functions (lib/) in a process of its own: a stand-in
+// for one more function instance, used to check that the rate limit holds across instances (tests)
+// and to measure the limiter against the same surface with limits off (npm run bench).
+// Env: SURFACE (default runtime), LIMITS=off to run without the rate-limit hook. Tells the parent
+// its port over IPC: {port}.
+"use strict";
+const { createSurfaceApp } = require("../../lib/kernel/http/surface");
+const { rateLimitHook } = require("../../lib/kernel/rateLimit");
+const { buildSurfaces } = require("../../lib/surfaces");
+
+const surface = buildSurfaces()[process.env.SURFACE || "runtime"];
+const hooks = process.env.LIMITS === "off" ? [] : [rateLimitHook()];
+const server = createSurfaceApp(surface, { hooks }).listen(0, "127.0.0.1", () => {
+  process.send({ port: server.address().port });
+});
+process.on("disconnect", () => server.close(() => process.exit(0)));
