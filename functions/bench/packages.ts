@@ -1,6 +1,6 @@
 import { api, expectStatus } from "../test/helpers/http";
-import { createPackage, MANAGE, registerRuntime, startTestRuntime, versionPath } from "../test/helpers/packages";
-import { createApp, verifiedProvider } from "../test/helpers/stories";
+import { createPackage, MANAGE, packageProvider, versionPath } from "../test/helpers/packages";
+import { startSampleProvider } from "../test/helpers/sampleProvider";
 import { Benchmark, BenchResult, round, summarize } from "./harness";
 
 const RUNS = 7;
@@ -26,11 +26,9 @@ async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000)
 export const packagesBenchmark: Benchmark = {
   name: "packages",
   async run(): Promise<BenchResult[]> {
-    const runtime = await startTestRuntime();
+    const runtime = await startSampleProvider();
     try {
-      const { token, accountId } = await verifiedProvider("Bench Ltd");
-      const app = await createApp(token);
-      await registerRuntime(accountId, app.id, runtime.url);
+      const { token, app } = await packageProvider(runtime, "Bench Ltd");
 
       // Warm-up: the first invocation of each function pays its cold start.
       const warm = await createPackage(token, app.id);

@@ -70,7 +70,10 @@ export const webhookRetryPump = onSchedule({ schedule: "every 1 minutes", timeou
 const packageJobs = new PackageJobs({ prober: new RuntimeAppProber() });
 
 /** Runs a conformance validation (POST .../validate publishes to this topic). Idempotent per message id. */
-export const conformanceRunner = onMessagePublished({ topic: CONFORMANCE_TOPIC, timeoutSeconds: 300, memory: "512MiB", retry: true }, (event) =>
+export const conformanceRunner = onMessagePublished(
+  // The key opens the runtime app's auth profile secrets, which the probes authenticate with.
+  { topic: CONFORMANCE_TOPIC, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 300, memory: "512MiB", retry: true },
+  (event) =>
   packageJobs.runConformance(messageJson(event.data.message), event.data.message.messageId),
 );
 

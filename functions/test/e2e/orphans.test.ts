@@ -2,11 +2,11 @@ import functionsTest from "firebase-functions-test";
 import { adminDb } from "../helpers/admin";
 import { PROJECT_ID } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
-import { createPackage, MANAGE, registerRuntime, useTestRuntime, validate, versionInState, versionPath } from "../helpers/packages";
-import { createApp, verifiedProvider } from "../helpers/stories";
+import { createPackage, MANAGE, packageProvider, registerSampleRuntime, useSampleProvider, validate, versionInState, versionPath } from "../helpers/packages";
+import { createApp } from "../helpers/stories";
 
 const testEnv = functionsTest({ projectId: PROJECT_ID });
-const runtime = useTestRuntime();
+const sample = useSampleProvider();
 afterAll(() => testEnv.cleanup());
 
 const DAY = 86_400_000;
@@ -28,11 +28,9 @@ describe("orphaned packages", () => {
     // firebase-functions-test's wrap() does not model v2 schedules; run() is the handler itself.
     const sweep = (event: { scheduleTime: string }) => orphanSweep.run({ ...event, jobName: "orphanSweep" });
 
-    const { token, accountId } = await verifiedProvider();
-    const app = await createApp(token);
+    const { token, app } = await packageProvider(sample());
     const keep = await createApp(token, { name: "Other app" });
-    await registerRuntime(accountId, app.id, runtime().url);
-    await registerRuntime(accountId, keep.id, runtime().url);
+    await registerSampleRuntime(keep, sample());
     const orphan = await listedPackage(token, app.id);
     const unaffected = await listedPackage(token, keep.id);
     expect(await listing(orphan)).toEqual(expect.objectContaining({ orphaned: false, installable: true }));
@@ -68,10 +66,8 @@ describe("orphaned packages", () => {
   });
 
   it("can be moved to another app before removal, which makes them installable again", async () => {
-    const { token, accountId } = await verifiedProvider();
-    const app = await createApp(token);
+    const { token, app } = await packageProvider(sample());
     const home = await createApp(token, { name: "New home" });
-    await registerRuntime(accountId, app.id, runtime().url);
     const id = await listedPackage(token, app.id);
     expectStatus(200, await api.delete(`/v1/providers/apps/${app.id}`, { token }));
     expect(await listing(id)).toEqual(expect.objectContaining({ orphaned: true, installable: false }));

@@ -11,11 +11,14 @@ import { weatherForecast } from "../helpers/descriptors";
 import { PROJECT_ID } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { accountOf, HoldingPublisher, unreachablePublisher } from "../helpers/inProcess";
-import { createPackage, eventually, registerRuntime, useTestRuntime, validate, versionInState, versionPath } from "../helpers/packages";
-import { createApp, mailsTo, verifiedProvider } from "../helpers/stories";
+import { createPackage, eventually, packageProvider, useSampleProvider, validate, versionInState, versionPath } from "../helpers/packages";
+import { loadLocalSecretsIntoEnv } from "../helpers/secrets";
+import { mailsTo } from "../helpers/stories";
 
 const testEnv = functionsTest({ projectId: PROJECT_ID });
-const runtime = useTestRuntime();
+// In-process runners open the runtime app's auth profile with the emulator's key.
+loadLocalSecretsIntoEnv();
+const sample = useSampleProvider();
 afterAll(() => testEnv.cleanup());
 
 type Outcome = "done" | "duplicate" | "stale" | "in_progress" | "invalid";
@@ -27,13 +30,12 @@ async function deliver(fn: "conformanceRunner" | "submissionChecker", message: R
 }
 
 async function setup(riskTier = "data_only") {
-  const provider = await verifiedProvider();
-  const app = await createApp(provider.token);
-  await registerRuntime(provider.accountId, app.id, runtime().url);
+  const provider = await packageProvider(sample());
+  const app = provider.app;
   const overrides =
     riskTier === "data_only" ? {} : { riskTier, capabilities: [weatherForecast({ dataCategories: ["location"], scopes: ["read:location"] })] };
   const { id, versionId } = await createPackage(provider.token, app.id, overrides);
-  return { ...provider, app, id, versionId, account: await accountOf(provider.accountId) };
+  return { ...provider, id, versionId, account: await accountOf(provider.accountId) };
 }
 
 const transitionsOf = async (packageId: string, versionId: string) =>

@@ -4,27 +4,24 @@ import { api, expectError, expectStatus } from "../helpers/http";
 import {
   createPackage,
   eventually,
+  invocationsOf,
   MANAGE,
+  packageProvider,
   queuedReview,
-  registerRuntime,
-  startTestRuntime,
-  useTestRuntime,
+  registerSampleRuntime,
   REVIEWS,
+  useSampleProvider,
   validate,
   versionInState,
   versionPath,
 } from "../helpers/packages";
-import { createApp, mailsTo, reviewer, verifiedProvider } from "../helpers/stories";
+import { startSampleProvider } from "../helpers/sampleProvider";
+import { mailsTo, reviewer } from "../helpers/stories";
 
-const runtime = useTestRuntime();
+const sample = useSampleProvider();
 
-/** A verified provider with an app whose runtime is registered. */
-async function providerWithRuntime(company = "Sunny Data Ltd") {
-  const provider = await verifiedProvider(company);
-  const app = await createApp(provider.token);
-  await registerRuntime(provider.accountId, app.id, runtime().url);
-  return { ...provider, app };
-}
+/** A verified provider with an app whose runtime is the sample provider. */
+const providerWithRuntime = (company = "Sunny Data Ltd") => packageProvider(sample(), company);
 
 /** Lifecycle order, to order events recorded in one transaction (they share a timestamp). */
 const EVENT_ORDER = ["package.validation.completed", "package.version.submitted", "package.review.queued", "package.review.approved", "package.review.rejected", "package.version.published", "package.version.deprecated", "package.deprecated"];
@@ -40,7 +37,15 @@ const personalCapability = () =>
 
 describe("package lifecycle", () => {
   it("takes a data_only package from draft through a failed and a passing validation into the catalog", async () => {
-    const { token, accountId, app, email } = await providerWithRuntime();
+    const { token, accountId, app, email, runtime } = await providerWithRuntime();
+    // Results reach the provider's webhook endpoint too (and the runtime's signing secret signs the probes).
+    const hooks = await api.put(
+      `/v1/providers/runtime/apps/${runtime!.runtimeAppId}/webhook-profile`,
+      { url: `${sample().url}/webhooks`, events: ["package.validation.completed", "package.version.published"] },
+      { token: runtime!.access },
+    );
+    expectStatus(200, hooks);
+    sample().setSigningSecrets([hooks.body.data.signingSecret]);
     const broken = weatherForecast({ inputSchema: { type: "object", properties: { location: { type: "strin" } } } });
     const { id, versionId, pkg } = await createPackage(token, app.id, { capabilities: [broken], category: null });
     expect(pkg).toEqual(
@@ -88,7 +93,10 @@ describe("package lifecycle", () => {
     expect(passed).toEqual(expect.objectContaining({ status: "passed", passed: true, findings: [expect.objectContaining({ ruleId: "security.endpoint_loopback", severity: "info" })] }));
     expect(passed.score).toEqual({ overall: 100, dimensions: { schema: 100, listing: 100, security: 100, reliability: 100, performance: 100, privacy: 100 } });
     expect(passed.probes).toEqual([expect.objectContaining({ capabilityId: "weather_forecast", probes: 3, succeeded: 3 })]);
-    expect(runtime().invocations.filter((i) => i.body?.parameters?.location === "Berlin").length).toBeGreaterThanOrEqual(3);
+    // The probes were real invocations, authenticated with the runtime app's auth profile.
+    const probes = invocationsOf(sample()).filter((i) => i.json.parameters?.location === "Berlin" && i.json.user?.id === "aiffinity-conformance-probe");
+    expect(probes.length).toBeGreaterThanOrEqual(3);
+    expect(probes.every((i) => i.auth === "api_key" && i.signatureValid === true)).toBe(true);
 
     // Submit: data_only versions that pass the policy checks are listed automatically.
     const submitted = await api.post(`${versionPath(id, versionId)}/submit`, undefined, { token });
@@ -136,6 +144,12 @@ describe("package lifecycle", () => {
       "package.review.approved",
       "package.version.published",
     ]);
+    const delivered = await eventually(() => {
+      const mine = sample().webhooks.filter((w) => w.json?.data?.packageId === id);
+      return mine.some((w) => w.json.type === "package.version.published") ? mine : undefined;
+    }, 30_000, "the package.version.published webhook");
+    expect(delivered.map((w) => w.json.type).sort()).toEqual(["package.validation.completed", "package.validation.completed", "package.version.published"]);
+    expect(delivered.every((w) => w.signatureValid)).toBe(true);
     const subjects = (await mailsTo(email)).map((m) => m.message.subject);
     expect(subjects).toEqual(expect.arrayContaining(["Acme Weather 1.0.0 failed validation", "Acme Weather 1.0.0 passed validation (100/100)", "Acme Weather 1.0.0 is live in the catalog"]));
   });
@@ -301,28 +315,54 @@ describe("package lifecycle", () => {
   });
 
   it("fails reliability and performance when the app has no runtime, and when the runtime misbehaves", async () => {
-    const provider = await verifiedProvider();
-    const app = await createApp(provider.token);
-    const { id, versionId } = await createPackage(provider.token, app.id);
+    const provider = await packageProvider(null);
+    const { id, versionId } = await createPackage(provider.token, provider.app.id);
     const bare = await validate(provider.token, id, versionId);
     expect(bare).toEqual(expect.objectContaining({ status: "failed", passed: false }));
     expect(bare.score.dimensions).toEqual(expect.objectContaining({ reliability: 0, performance: 0 }));
     expect(bare.findings).toContainEqual(expect.objectContaining({ ruleId: "reliability.runtime_not_registered", path: "$.runtime" }));
+    expect(bare.findings).toContainEqual(expect.objectContaining({ ruleId: "security.auth_profile_missing", path: "$.runtime.authProfile" }));
 
-    const broken = await startTestRuntime();
+    const broken = await startSampleProvider();
     try {
-      await registerRuntime(provider.accountId, app.id, broken.url);
-      broken.mode = "invalid_output";
-      const invalid = await validate(provider.token, id, versionId);
-      expect(invalid.findings).toContainEqual(
-        expect.objectContaining({ ruleId: "reliability.output_invalid", path: "$.version.capabilities[0].outputSchema", message: expect.stringContaining("/days must be array") }),
-      );
-      expect(invalid.score.dimensions.reliability).toBe(0);
-      broken.mode = "error_500";
+      await registerSampleRuntime(provider.app, broken);
+      broken.setFailure("error_500");
       const failing = await validate(provider.token, id, versionId);
       expect(failing.findings).toContainEqual(expect.objectContaining({ ruleId: "reliability.probe_failed", message: "3 of 3 probes of 'weather_forecast': HTTP 500" }));
+      broken.setFailure("malformed");
+      const garbled = await validate(provider.token, id, versionId);
+      expect(garbled.findings).toContainEqual(expect.objectContaining({ ruleId: "reliability.response_not_json" }));
+      broken.setFailure("none");
+
+      // A runtime whose answers do not match the declared output schema.
+      const strict = weatherForecast({ outputSchema: { type: "object", required: ["location", "days"], properties: { days: { type: "string" } } } });
+      expectStatus(200, await api.patch(versionPath(id, versionId), { capabilities: [strict] }, { token: provider.token }));
+      const invalid = await validate(provider.token, id, versionId);
+      expect(invalid.findings).toContainEqual(
+        expect.objectContaining({ ruleId: "reliability.output_invalid", path: "$.version.capabilities[0].outputSchema", message: expect.stringContaining("/days must be string") }),
+      );
+      expect(invalid.score.dimensions.reliability).toBe(0);
     } finally {
       await broken.close();
+    }
+  });
+
+  it("scores a slow runtime lower on performance, by latency band", async () => {
+    const slow = await startSampleProvider();
+    try {
+      const provider = await packageProvider(slow);
+      // 1 s answers against a 3 s deadline: the 25–50% band.
+      slow.setFailure("slow", 1000);
+      const { id, versionId } = await createPackage(provider.token, provider.app.id);
+      const run = await validate(provider.token, id, versionId);
+      expect(run.score.dimensions).toEqual(expect.objectContaining({ reliability: 100, performance: 70 }));
+      expect(run.findings).toContainEqual(
+        expect.objectContaining({ ruleId: "performance.slow", severity: "warning", message: "Median latency of 'weather_forecast' is within 25–50% of 3000 ms; aim for 25% or less" }),
+      );
+      expect(run.probes[0]).toEqual(expect.objectContaining({ succeeded: 3, band: "within 25–50% of 3000 ms", medianLatencyMs: expect.any(Number) }));
+      expect(run.probes[0].medianLatencyMs).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await slow.close();
     }
   });
 });

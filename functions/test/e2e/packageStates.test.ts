@@ -3,8 +3,9 @@ import { adminAuth, adminDb } from "../helpers/admin";
 import { weatherForecast } from "../helpers/descriptors";
 import { api, expectError, expectStatus, request } from "../helpers/http";
 import { accountOf, HoldingPublisher } from "../helpers/inProcess";
-import { createPackage, MANAGE, queuedReview, registerRuntime, REVIEWS, startTestRuntime, TestRuntime, validate, versionInState, versionPath } from "../helpers/packages";
-import { createApp, reviewer, signInDirect, verifiedProvider } from "../helpers/stories";
+import { createPackage, MANAGE, packageProvider, queuedReview, REVIEWS, validate, versionInState, versionPath } from "../helpers/packages";
+import { SampleProvider, startSampleProvider } from "../helpers/sampleProvider";
+import { reviewer, signInDirect } from "../helpers/stories";
 
 /**
  * Every action on a version in every state where the state machine does not allow it answers
@@ -33,7 +34,7 @@ const ALLOWED: Record<string, Action[]> = {
   deprecated: [],
 };
 
-let runtime: TestRuntime;
+let sample: SampleProvider;
 let token: string;
 let providerEmail: string;
 let providerUid: string;
@@ -53,13 +54,12 @@ async function newVersion(packageId: string) {
 }
 
 beforeAll(async () => {
-  runtime = await startTestRuntime();
-  const provider = await verifiedProvider("States Ltd");
+  sample = await startSampleProvider();
+  const provider = await packageProvider(sample, "States Ltd");
   token = provider.token;
   providerEmail = provider.email;
   providerUid = provider.accountId;
-  const app = await createApp(token);
-  await registerRuntime(provider.accountId, app.id, runtime.url);
+  const app = provider.app;
   const account = await accountOf(provider.accountId);
   const held = new HoldingPublisher();
   reviewerToken = (await reviewer()).token;
@@ -105,7 +105,7 @@ beforeAll(async () => {
   versionsByState.set("deprecated", { packageId: b.id, versionId: doomed.versionId });
 }, 180_000);
 
-afterAll(() => runtime.close());
+afterAll(() => sample.close());
 
 const snapshot = async (packageId: string, versionId: string) => {
   const version = (await api.get(versionPath(packageId, versionId), { token })).body.data;
@@ -142,12 +142,12 @@ describe("version state machine over HTTP", () => {
     expect(expectError(await api.post(`${versionPath(packageId, versionId)}/submit`, undefined, { token }), 409, "CONFLICT").message).toBe(
       "Cannot submit a version in state 'draft' (only from validated)",
     );
-    runtime.mode = "error_500";
+    sample.setFailure("error_500");
     try {
       const failed = await api.post(`${versionPath(packageId, versionId)}/validate?wait=true`, undefined, { token });
       expect(failed.body.data.status).toBe("failed");
     } finally {
-      runtime.mode = "ok";
+      sample.setFailure("none");
     }
     expectError(await api.post(`${versionPath(packageId, versionId)}/submit`, undefined, { token }), 409, "CONFLICT");
     expect((await api.get(versionPath(packageId, versionId), { token })).body.data.state).toBe("draft");

@@ -2,16 +2,15 @@ import { fixedClock } from "../../src/kernel/clock";
 import { CLAIM_TTL_MS, ReviewService } from "../../src/surfaces/packages/reviews";
 import { weatherForecast } from "../helpers/descriptors";
 import { api, expectError, expectStatus } from "../helpers/http";
-import { createPackage, queuedReview, registerRuntime, useTestRuntime, REVIEWS, validate, versionInState, versionPath } from "../helpers/packages";
-import { createApp, reviewer, verifiedProvider } from "../helpers/stories";
+import { createPackage, packageProvider, queuedReview, REVIEWS, useSampleProvider, validate, versionInState, versionPath } from "../helpers/packages";
+import { reviewer } from "../helpers/stories";
 
-const runtime = useTestRuntime();
+const sample = useSampleProvider();
 
 /** Submits `count` read_personal packages one after another; returns their versions in submission order. */
 async function queueVersions(count: number) {
-  const provider = await verifiedProvider("Queue Ltd");
-  const app = await createApp(provider.token);
-  await registerRuntime(provider.accountId, app.id, runtime().url);
+  const provider = await packageProvider(sample(), "Queue Ltd");
+  const app = provider.app;
   const versions: { packageId: string; versionId: string }[] = [];
   for (let i = 0; i < count; i++) {
     const { id, versionId } = await createPackage(provider.token, app.id, {
@@ -40,6 +39,8 @@ describe("review queue", () => {
     for (let offset = 0; ; offset += 100) {
       const page = await api.get(`${REVIEWS}?status=queued&limit=100&offset=${offset}`, { token: reviewerToken });
       expectStatus(200, page);
+      // Reviewers have a rate-limit budget of their own.
+      expect(page.headers.get("ratelimit-policy")).toBe('"reviewer";q=1000;w=60');
       all.push(...page.body.data);
       if (!page.body.meta.pagination.hasMore) break;
     }

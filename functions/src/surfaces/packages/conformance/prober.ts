@@ -31,7 +31,8 @@ export interface ProbeTarget {
   input: Record<string, unknown>;
 }
 
-export interface RuntimeProber {
-  registrationFor(appId: string): Promise<RuntimeRegistration | null>;
-  probe(runtime: RuntimeRegistration, target: ProbeTarget): Promise<ProbeResult>;
+/** `R` lets an implementation carry what it needs to call the runtime along with the registration. */
+export interface RuntimeProber<R extends RuntimeRegistration = RuntimeRegistration> {
+  registrationFor(appId: string): Promise<R | null>;
+  probe(runtime: R, target: ProbeTarget): Promise<ProbeResult>;
 }

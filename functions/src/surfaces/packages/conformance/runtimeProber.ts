@@ -1,68 +1,66 @@
 import { newId } from "../../../kernel/crypto";
-import { db } from "../../../kernel/firebase";
-import { urlProblem } from "../../../kernel/urls";
+import { OutboundError } from "../../../kernel/outbound";
+import { callProvider, ProviderAuthError } from "../../runtime/providerClient";
+import { findRuntimeAppsOfApp } from "../../runtime/repository";
+import type { RuntimeApp } from "../../runtime/schemas";
 import type { ProbeResult, ProbeTarget, RuntimeProber, RuntimeRegistration } from "./prober";
 
 /** The user a conformance probe invokes a capability for: no real user's data is ever touched. */
 export const PROBE_USER_ID = "aiffinity-conformance-probe";
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
+interface RuntimeAppRegistration extends RuntimeRegistration {
+  app: RuntimeApp;
+}
+
 /**
- * PROVISIONAL: probes the runtime app registered for a console app (the `runtimeApps` collection of
- * the provider runtime surface) with the invocation of the runtime contract,
- * `POST {endpointUrl}/capabilities/{id}/invoke` `{requestId, capability, parameters, user, context}`,
- * and reads the output from the answer's `data`. It sends no credentials: the provider runtime's
- * outbound client (auth profiles, request signatures) replaces the plain fetch below when it lands.
+ * Probes the runtime app registered for a console app (docs/provider-runtime.md) the way the
+ * platform invokes a capability: `POST {endpointUrl}/capabilities/{id}/invoke` through the runtime
+ * client (auth profile credentials, request signature, deadline, size cap, no redirects), with the
+ * capability's sample input for a probe user, and reads the output from the answer's `data`.
  */
-export class RuntimeAppProber implements RuntimeProber {
-  async registrationFor(appId: string): Promise<RuntimeRegistration | null> {
-    const snap = await db().collection("runtimeApps").where("appId", "==", appId).limit(1).get();
-    const doc = snap.docs[0];
-    if (!doc) return null;
-    const authProfile = doc.get("authProfile") as { type?: unknown } | null | undefined;
-    return {
-      runtimeAppId: doc.id,
-      status: String(doc.get("status") ?? "unknown"),
-      endpointUrl: String(doc.get("endpointUrl") ?? ""),
-      authProfile: authProfile && typeof authProfile.type === "string" ? { type: authProfile.type } : null,
-    };
+export class RuntimeAppProber implements RuntimeProber<RuntimeAppRegistration> {
+  async registrationFor(appId: string): Promise<RuntimeAppRegistration | null> {
+    const [app] = await findRuntimeAppsOfApp(appId);
+    if (!app) return null;
+    return { runtimeAppId: app.id, status: app.status, endpointUrl: app.endpointUrl, authProfile: app.authProfile ? { type: app.authProfile.type } : null, app };
   }
 
-  async probe(runtime: RuntimeRegistration, target: ProbeTarget): Promise<ProbeResult> {
-    const started = performance.now();
-    const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
-    if (urlProblem(runtime.endpointUrl)) return { outcome: "network_error", httpStatus: null, latencyMs: 0, error: "endpoint URL not allowed" };
-    const url = `${runtime.endpointUrl.replace(/\/+$/, "")}/capabilities/${encodeURIComponent(target.capabilityId)}/invoke`;
+  async probe(runtime: RuntimeAppRegistration, target: ProbeTarget): Promise<ProbeResult> {
     const requestId = newId("req");
+    const started = performance.now();
     try {
-      const response = await fetch(url, {
+      const response = await callProvider(runtime.app, {
+        path: `/capabilities/${encodeURIComponent(target.capabilityId)}/invoke`,
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json", "user-agent": "Aiffinity-Platform/1.0", "aiffinity-request-id": requestId },
         body: JSON.stringify({ requestId, capability: target.capabilityId, parameters: target.input, user: { id: PROBE_USER_ID }, context: { surface: "conformance" } }),
-        redirect: "manual",
-        signal: AbortSignal.timeout(target.deadlineMs),
+        requestId,
+        timeoutMs: target.deadlineMs,
+        maxResponseBytes: MAX_RESPONSE_BYTES,
       });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
-        size += chunk.byteLength;
-        if (size > MAX_RESPONSE_BYTES) return { outcome: "not_json", httpStatus: response.status, latencyMs: elapsed(), error: "response larger than 1 MiB" };
-        chunks.push(Buffer.from(chunk));
-      }
-      const latencyMs = elapsed();
+      // The exchange itself, without fetching an OAuth token for it (cached after the first probe).
+      const latencyMs = response.durationMs;
       if (response.status < 200 || response.status > 299) return { outcome: "http_error", httpStatus: response.status, latencyMs };
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        body = response.json();
       } catch {
         return { outcome: "not_json", httpStatus: response.status, latencyMs };
       }
       return { outcome: "ok", httpStatus: response.status, latencyMs, output: (body as { data?: unknown } | null)?.data };
     } catch (error) {
-      const name = (error as { name?: string }).name;
-      if (name === "TimeoutError" || name === "AbortError") return { outcome: "timeout", httpStatus: null, latencyMs: elapsed() };
-      const code = (error as { cause?: { code?: string } }).cause?.code;
-      return { outcome: "network_error", httpStatus: null, latencyMs: elapsed(), error: code ? `connection failed (${code})` : "connection failed" };
+      const latencyMs = Math.round(performance.now() - started);
+      if (error instanceof ProviderAuthError) return { outcome: "network_error", httpStatus: null, latencyMs, error: "the auth profile's token URL failed" };
+      if (!(error instanceof OutboundError)) throw error;
+      if (error.kind === "timeout") return { outcome: "timeout", httpStatus: null, latencyMs };
+      if (error.kind === "bad_body") return { outcome: "not_json", httpStatus: error.details.status ?? null, latencyMs };
+      const reasons: Record<string, string> = {
+        connection_refused: "connection refused",
+        network: "network failure",
+        url_rejected: "endpoint URL not allowed",
+        too_large: "answer larger than 1 MiB",
+      };
+      return { outcome: "network_error", httpStatus: null, latencyMs, error: reasons[error.kind] ?? error.kind };
     }
   }
 }

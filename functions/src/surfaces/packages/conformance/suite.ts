@@ -243,7 +243,7 @@ interface CapabilityProbes {
   performanceScore: number;
 }
 
-async function probeCapability(prober: RuntimeProber, runtime: RuntimeRegistration, c: CapabilityDescriptor, i: number): Promise<CapabilityProbes> {
+async function probeCapability<R extends RuntimeRegistration>(prober: RuntimeProber<R>, runtime: R, c: CapabilityDescriptor, i: number): Promise<CapabilityProbes> {
   const output = compileJsonSchema(c.outputSchema);
   const results: ProbeResult[] = [];
   for (let n = 0; n < PROBES_PER_CAPABILITY; n++) {
@@ -316,7 +316,7 @@ const ruleScore = (findings: Finding[], dimension: Dimension) =>
  * (100 minus 30 per error and 10 per warning); reliability is the share of successful probes and
  * performance the mean latency band. A run passes at 80 or more with no error finding.
  */
-export async function runConformanceSuite(subject: ConformanceSubject, prober: RuntimeProber): Promise<ConformanceReport> {
+export async function runConformanceSuite<R extends RuntimeRegistration>(subject: ConformanceSubject, prober: RuntimeProber<R>): Promise<ConformanceReport> {
   const runtime = await prober.registrationFor(subject.appId);
   const findings: Finding[] = [
     ...schemaFindings(subject.version.capabilities),
