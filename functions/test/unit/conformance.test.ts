@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProbeResult, ProbeTarget, RuntimeProber, RuntimeRegistration } from "../../src/surfaces/packages/conformance/prober";
+import { compileJsonSchema, jsonSchemaProblem } from "../../src/kernel/jsonSchema";
 import { RULES } from "../../src/surfaces/packages/conformance/rules";
 import { ConformanceSubject, PROBES_PER_CAPABILITY, runConformanceSuite } from "../../src/surfaces/packages/conformance/suite";
 import { Capabilities } from "../../src/surfaces/packages/descriptor";
@@ -188,6 +189,22 @@ describe("conformance suite", () => {
     const b = await runConformanceSuite(subject({ capabilities: [bad, weatherForecast({ id: "other" })] }), new ScriptedProber(runtime, jitter));
     const stable = (r: typeof a) => ({ overall: r.overall, passed: r.passed, dimensions: r.dimensions, findings: r.findings });
     expect(stable(a)).toEqual(stable(b));
+  });
+});
+
+describe("JSON Schema checks", () => {
+  it("answers a schema of another draft with a problem instead of throwing", () => {
+    expect(jsonSchemaProblem({ $schema: "http://json-schema.org/draft-07/schema#", type: "object" })).toMatch(/^Not a usable JSON Schema: .*only draft 2020-12 is supported/);
+  });
+
+  it("compiles schemas sharing an $id one after another (nothing stays cached)", () => {
+    const a = compileJsonSchema({ $id: "https://acme.example/forecast", type: "object", required: ["a"] });
+    const b = compileJsonSchema({ $id: "https://acme.example/forecast", type: "object", required: ["b"] });
+    expect(a.ok && b.ok).toBe(true);
+    if (a.ok && b.ok) {
+      expect(a.validate({ a: 1 })).toBe(true);
+      expect(b.validate({ a: 1 })).toBe(false);
+    }
   });
 });
 

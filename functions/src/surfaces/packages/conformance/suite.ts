@@ -9,7 +9,7 @@ import {
   SCOPE_VERB_MIN_TIER,
   tierRank,
 } from "../descriptor";
-import { appendPointer, compileJsonSchema, firstError } from "./jsonSchema";
+import { appendPointer, compileJsonSchema, describeProblem, firstError } from "../../../kernel/jsonSchema";
 import type { ProbeResult, RuntimeProber, RuntimeRegistration } from "./prober";
 import { DIMENSIONS, Dimension, Finding, finding, RuleId } from "./rules";
 
@@ -80,7 +80,7 @@ function schemaFindings(capabilities: CapabilityDescriptor[]): Finding[] {
 
     const input = compileJsonSchema(c.inputSchema);
     if (!input.ok) {
-      out.push(finding("schema.invalid_input_schema", appendPointer(`${cap(i)}.inputSchema`, input.pointer), `inputSchema is not a valid JSON Schema: ${input.message}`));
+      out.push(finding("schema.invalid_input_schema", appendPointer(`${cap(i)}.inputSchema`, input.pointer), `inputSchema is not a valid JSON Schema: ${describeProblem(input)}`));
     } else {
       const type = c.inputSchema.type;
       if (type !== "object" && !(Array.isArray(type) && type.includes("object"))) {
@@ -88,13 +88,13 @@ function schemaFindings(capabilities: CapabilityDescriptor[]): Finding[] {
       }
       const problem = firstError(input.validate, c.sampleInput);
       if (problem) {
-        out.push(finding("schema.sample_input_invalid", appendPointer(`${cap(i)}.sampleInput`, problem.pointer), `sampleInput does not match inputSchema: ${problem.message}`));
+        out.push(finding("schema.sample_input_invalid", appendPointer(`${cap(i)}.sampleInput`, problem.pointer), `sampleInput does not match inputSchema: ${describeProblem(problem)}`));
       }
     }
 
     const output = compileJsonSchema(c.outputSchema);
     if (!output.ok) {
-      out.push(finding("schema.invalid_output_schema", appendPointer(`${cap(i)}.outputSchema`, output.pointer), `outputSchema is not a valid JSON Schema: ${output.message}`));
+      out.push(finding("schema.invalid_output_schema", appendPointer(`${cap(i)}.outputSchema`, output.pointer), `outputSchema is not a valid JSON Schema: ${describeProblem(output)}`));
     } else if (!["type", "properties", "$ref", "anyOf", "oneOf", "allOf", "const", "enum", "items", "prefixItems"].some((k) => k in c.outputSchema)) {
       out.push(finding("schema.output_unconstrained", `${cap(i)}.outputSchema`, "outputSchema accepts anything; describe the answer's shape"));
     }
@@ -109,7 +109,7 @@ function schemaFindings(capabilities: CapabilityDescriptor[]): Finding[] {
       if (actionIds.has(a.id)) out.push(finding("schema.duplicate_action_id", `${path}.id`, `Action id '${a.id}' is used more than once in capability '${c.id}'`));
       actionIds.add(a.id);
       const check = compileJsonSchema(a.inputSchema);
-      if (!check.ok) out.push(finding("schema.invalid_action_schema", appendPointer(`${path}.inputSchema`, check.pointer), `Action inputSchema is not a valid JSON Schema: ${check.message}`));
+      if (!check.ok) out.push(finding("schema.invalid_action_schema", appendPointer(`${path}.inputSchema`, check.pointer), `Action inputSchema is not a valid JSON Schema: ${describeProblem(check)}`));
     });
   });
   return out;
@@ -264,7 +264,7 @@ async function probeCapability<R extends RuntimeRegistration>(prober: RuntimePro
     else if (r.outcome === "not_json") fail("reliability.response_not_json", "the answer is not JSON");
     else {
       const problem = output.ok ? firstError(output.validate, r.output) : null;
-      if (problem) fail("reliability.output_invalid", problem.message);
+      if (problem) fail("reliability.output_invalid", describeProblem(problem));
       else latencies.push(r.latencyMs);
     }
   }
