@@ -5,6 +5,7 @@ import { compileJsonSchema, jsonSchemaProblem } from "../../src/kernel/jsonSchem
 import { RULES } from "../../src/surfaces/packages/conformance/rules";
 import { ConformanceSubject, PROBES_PER_CAPABILITY, runConformanceSuite } from "../../src/surfaces/packages/conformance/suite";
 import { Capabilities } from "../../src/surfaces/packages/descriptor";
+import { addBusinessDays } from "../../src/surfaces/packages/reviews";
 import { canTransition, TRANSITIONS, VERSION_STATES } from "../../src/surfaces/packages/stateMachine";
 import { completeListing, weatherForecast } from "../helpers/descriptors";
 
@@ -240,5 +241,15 @@ describe("version state machine", () => {
     };
     visit("submitted");
     expect([...reachableFromSubmitted].filter((s) => ["draft", "validating", "validated"].includes(s))).toEqual([]);
+  });
+});
+
+describe("expected review time", () => {
+  it("counts business days only", () => {
+    const friday = new Date("2026-11-27T23:59:59.999Z");
+    expect(addBusinessDays(friday, 1).toISOString()).toBe("2026-11-30T23:59:59.999Z"); // Monday
+    expect(addBusinessDays(friday, 3).toISOString()).toBe("2026-12-02T23:59:59.999Z");
+    const saturday = new Date("2026-11-28T23:59:59.999Z");
+    expect(addBusinessDays(saturday, 1).toISOString()).toBe("2026-11-30T23:59:59.999Z");
   });
 });

@@ -51,9 +51,3 @@ export function illegalTransition(from: VersionState, to: VersionState, action: 
 export function assertTransition(from: VersionState, to: VersionState, action: string): void {
   if (!canTransition(from, to)) throw illegalTransition(from, to, action);
 }
-
-/** States in which a version's content is frozen (everything after submission). */
-export const isImmutable = (state: VersionState) => !["draft", "validating", "validated"].includes(state);
-
-/** States whose version may become (again) the catalog's current version. */
-export const PUBLISHABLE_FROM: readonly VersionState[] = ["approved", "superseded"];
