@@ -1,7 +1,8 @@
-// Demo data for `npm start`: a verified provider account, an app and a published package, created
-// through the API itself where the API exists; the sample provider runtime (emulators/sample-provider),
-// started here and registered as the demo app's runtime through the Provider Runtime API. Prints the
-// base URL and the demo credentials, then keeps the emulators up until Ctrl-C.
+// Demo data for `npm start`, created through the API itself: a verified provider account, an app, the
+// sample provider runtime (emulators/sample-provider), started here and registered as the demo app's
+// runtime through the Provider Runtime API, a package taken through the whole pipeline (validated
+// against that runtime, submitted, listed) and a package reviewer. Prints the base URL and the demo
+// credentials, then keeps the emulators up until Ctrl-C.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -12,14 +13,17 @@ const require = createRequire(join(root, "functions/package.json"));
 const { createSampleProvider, DEFAULTS: SAMPLE } = require(join(root, "emulators/sample-provider/index.js"));
 const { initializeApp } = require("firebase-admin/app");
 const { getFirestore } = require("firebase-admin/firestore");
+const { getAuth } = require("firebase-admin/auth");
 
 const config = JSON.parse(readFileSync(process.env.AIFFINITY_FIREBASE_CONFIG ?? join(root, "firebase.json"), "utf8"));
 const { host, port } = config.emulators.hosting;
 const BASE = `http://${host}:${port}`;
 const PROJECT = process.env.GCLOUD_PROJECT ?? "demo-aiffinity";
-const db = getFirestore(initializeApp({ projectId: PROJECT }));
+const adminApp = initializeApp({ projectId: PROJECT });
+const db = getFirestore(adminApp);
 
 const DEMO = { company_name: "Aiffinity Demo Provider", email: "demo@aiffinity.dev", password: "sunny-forecast-42" };
+const REVIEWER = { email: "reviewer@aiffinity.dev", password: "careful-review-42" };
 
 async function call(method, path, body, token, options = {}) {
   const headers = { "content-type": "application/json", ...(options.headers ?? {}) };
@@ -31,14 +35,17 @@ async function call(method, path, body, token, options = {}) {
 }
 
 async function main() {
-  const account = await call("POST", "/v1/providers/account", DEMO);
+  await call("POST", "/v1/providers/account", DEMO);
   const mail = await db.collection("mail").where("to", "==", DEMO.email).get();
   const token = /(vt_[0-9A-Za-z]+)/.exec(mail.docs[0].get("message.text"))[1];
   await call("POST", "/v1/providers/account/verify", { token });
   const login = await call("POST", "/v1/providers/account/login", { email: DEMO.email, password: DEMO.password });
   const app = await call("POST", "/v1/providers/apps", { name: "Demo Weather", description: "Forecasts for your space" }, login.id_token);
-  const pkg = await seedPublishedPackage(account.id, app.id);
   const runtime = await seedRuntime(app);
+  const pkg = await seedPublishedPackage(login.id_token, app.id);
+  // A package reviewer: a Firebase user with the custom claim reviewer: true (log in like a provider).
+  const reviewer = await getAuth(adminApp).createUser({ ...REVIEWER, emailVerified: true });
+  await getAuth(adminApp).setCustomUserClaims(reviewer.uid, { reviewer: true });
 
   const line = "─".repeat(72);
   console.log(`\n${line}
@@ -48,7 +55,8 @@ async function main() {
  Demo app        ${app.id}
    client_id     ${app.client_id}
    client_secret ${app.client_secret}
- Demo package    ${pkg} (published, in the catalog)
+ Demo package    ${pkg} (validated against the sample provider, submitted and listed in the catalog)
+ Demo reviewer   ${REVIEWER.email} / ${REVIEWER.password}   (GET ${BASE}/v1/providers/packages/reviews)
  Sample provider ${runtime.provider.url}   (runtime app ${runtime.id}, api_key auth, webhooks to /webhooks)
    webhook secret ${runtime.secret}
  Access token    POST ${BASE}/v1/providers/auth/token with the client_id/client_secret above, then e.g.
@@ -100,20 +108,35 @@ async function seedRuntime(app) {
   return { id: runtime.id, provider, secret: profile.signingSecret };
 }
 
-/** The packages API arrives with its own milestone; until then the listing is written directly. */
-async function seedPublishedPackage(accountId, appId) {
-  const id = "pkg_demo_weather";
-  const now = new Date();
-  await db.collection("packages").doc(id).set({
-    accountId, appId, name: "Demo Weather", slug: "demo-weather", description: "Hourly forecast for your location.",
-    riskTier: "data_only", status: "published", orphanedAt: null, catalogRemovalDueAt: null, createdAt: now, updatedAt: now,
-  });
-  await db.collection("catalogListings").doc(id).set({
-    packageId: id, name: "Demo Weather", slug: "demo-weather", description: "Hourly forecast for your location.",
-    providerName: DEMO.company_name, riskTier: "data_only", currentVersion: "1.0.0", installCount: 0, orphaned: false, installable: true,
-    publishedAt: now, updatedAt: now,
-  });
-  return id;
+/**
+ * The demo app's package, taken through the real pipeline: created with the packages API,
+ * validated by the conformance runner (which probes the runtime), submitted, and listed
+ * automatically by the policy checks (data_only).
+ */
+async function seedPublishedPackage(token, appId) {
+  const pkg = await call("POST", "/v1/providers/packages/manage", {
+    appId, name: "Demo Weather", slug: "demo-weather", riskTier: "data_only", category: "weather",
+    description: "Hourly and daily forecasts for your location, refreshed every half hour.",
+    images: { icon: "https://cdn.aiffinity.dev/demo/icon.png", screenshots: ["https://cdn.aiffinity.dev/demo/screenshot-1.png"] },
+    supportUrl: "https://aiffinity.dev/support",
+    capabilities: [{
+      id: "weather_forecast", name: "Weather forecast", description: "Daily highs, lows and conditions.",
+      inputSchema: { type: "object", properties: { location: { type: "string", minLength: 1 }, days: { type: "integer", minimum: 1, maximum: 7 } }, required: ["location"] },
+      outputSchema: { type: "object", required: ["location", "days"], properties: { location: { type: "string" }, days: { type: "array", items: { type: "object" } } } },
+      refreshIntervalSeconds: 1800, deadlineMs: 3000, sampleInput: { location: "Berlin", days: 3 }, dataCategories: ["public"],
+    }],
+  }, token);
+  const path = `/v1/providers/packages/manage/${pkg.id}/versions/${pkg.versions[0].id}`;
+  const run = await call("POST", `${path}/validate?wait=true`, undefined, token);
+  if (run.status !== "passed") throw new Error(`Demo package failed validation: ${JSON.stringify(run.findings)}`);
+  await call("POST", `${path}/submit`, undefined, token);
+  for (let i = 0; i < 100; i++) {
+    const version = await call("GET", path, undefined, token);
+    if (version.state === "published") return pkg.id;
+    if (version.state === "rejected") throw new Error(`Demo package was rejected: ${JSON.stringify(version.review)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("Demo package was not listed within 20 s");
 }
 
 main()

@@ -1,8 +1,9 @@
 import { Benchmark, runBenchmarks } from "./harness";
+import { packagesBenchmark } from "./packages";
 import { rateLimitBenchmark } from "./rateLimit";
 
 /** Every benchmark of `npm run bench`; each issue adds its module here. */
-const benchmarks: Benchmark[] = [rateLimitBenchmark];
+const benchmarks: Benchmark[] = [rateLimitBenchmark, packagesBenchmark];
 
 runBenchmarks(benchmarks, process.argv.slice(2)).catch((error) => {
   console.error(error);

@@ -13,6 +13,8 @@ import { installFrameworkBodyGuard } from "./kernel/http/bodyGuard";
 import { addRequestHook, createSurfaceApp, Surface } from "./kernel/http/surface";
 import { rateLimitHook } from "./kernel/rateLimit";
 import { buildSurfaces } from "./surfaces";
+import { RuntimeAppProber } from "./surfaces/packages/conformance/runtimeProber";
+import { CONFORMANCE_TOPIC, messageJson, PackageJobs, SUBMISSIONS_TOPIC } from "./surfaces/packages/jobs";
 import { sweepOrphanedPackages } from "./surfaces/packages/orphans";
 import { deliverWebhookMessage, DeliveryMessage, dispatchProviderEvent, pumpDueWebhookDeliveries, WEBHOOK_DELIVERY_TOPIC } from "./surfaces/runtime/webhooks";
 
@@ -64,3 +66,18 @@ export const deliverWebhook = onMessagePublished(
 export const webhookRetryPump = onSchedule({ schedule: "every 1 minutes", timeoutSeconds: 120 }, async (event) => {
   await pumpDueWebhookDeliveries(new Date(event.scheduleTime));
 });
+
+const packageJobs = new PackageJobs({ prober: new RuntimeAppProber() });
+
+/** Runs a conformance validation (POST .../validate publishes to this topic). Idempotent per message id. */
+export const conformanceRunner = onMessagePublished(
+  // The key opens the runtime app's auth profile secrets, which the probes authenticate with.
+  { topic: CONFORMANCE_TOPIC, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 300, memory: "512MiB", retry: true },
+  (event) =>
+  packageJobs.runConformance(messageJson(event.data.message), event.data.message.messageId),
+);
+
+/** Automated policy checks of a submitted version: auto-listing (data_only) or the review queue. Idempotent per message id. */
+export const submissionChecker = onMessagePublished({ topic: SUBMISSIONS_TOPIC, timeoutSeconds: 60, retry: true }, (event) =>
+  packageJobs.checkSubmission(messageJson(event.data.message), event.data.message.messageId),
+);

@@ -1,8 +1,9 @@
 import {
   CollectionReference,
-  Query,
   DocumentData,
   FirestoreDataConverter,
+  OrderByDirection,
+  Query,
   QueryDocumentSnapshot,
   Timestamp,
 } from "firebase-admin/firestore";
@@ -56,11 +57,17 @@ export const zDate = z.date();
 export const iso = (date: Date) => date.toISOString();
 export const isoOrNull = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 
-/** One page of `query`, newest first (by `createdAt`, then id), and the total it matches. */
-export async function newestFirstPage<T>(query: Query<T>, limit: number, offset: number): Promise<{ items: (T & { id: string })[]; total: number }> {
+/**
+ * One page of `query` in a stable order (`field`, then the document id, same direction) and the
+ * total it matches, read in parallel: what every `?limit&offset` list answers with.
+ */
+export async function pageOf<T>(query: Query<T>, field: string, direction: OrderByDirection, limit: number, offset: number): Promise<{ items: (T & { id: string })[]; total: number }> {
   const [page, count] = await Promise.all([
-    query.orderBy("createdAt", "desc").orderBy("__name__", "desc").offset(offset).limit(limit).get(),
+    query.orderBy(field, direction).orderBy("__name__", direction).offset(offset).limit(limit).get(),
     query.count().get(),
   ]);
   return { items: page.docs.map((d) => ({ id: d.id, ...d.data() })), total: count.data().count };
 }
+
+/** One page of `query`, newest first (by `createdAt`, then id), and the total it matches. */
+export const newestFirstPage = <T>(query: Query<T>, limit: number, offset: number) => pageOf(query, "createdAt", "desc", limit, offset);

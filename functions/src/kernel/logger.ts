@@ -83,4 +83,20 @@ export const log = {
   webhookPublishFailed(deliveryId: string, error: unknown) {
     logger.warn("webhook.publish_failed", { deliveryId, message: error instanceof Error ? error.message : String(error) });
   },
+  publishFailed(topic: string, subject: string, error: unknown) {
+    logger.error("pubsub.publish_failed", { topic, subject, errorMessage: error instanceof Error ? error.message : String(error) });
+  },
+  jobMessageInvalid(job: string, eventId: string) {
+    logger.error("job.invalid_message", { job, eventId });
+  },
+  jobSkipped(job: string, eventId: string, outcome: string) {
+    logger.info("job.skipped", { job, eventId, outcome });
+  },
+  jobFailed(job: string, eventId: string, error: unknown) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    logger.error("job.failed", { job, eventId, errorName: err.name, errorMessage: err.message, errorStack: err.stack });
+  },
+  jobDone(job: string, eventId: string, outcome: string) {
+    logger.info("job.done", { job, eventId, outcome });
+  },
 };

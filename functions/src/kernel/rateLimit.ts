@@ -151,6 +151,8 @@ function shuffle<T>(items: T[]) {
 
 /** Catalog end users (Firebase users without a developer account) get the free tier's limit. */
 export const END_USER_RATE_LIMIT = PLAN_LIMITS.free;
+/** Package reviewers (Aiffinity staff): counted per reviewer, at the pro plan's limit. */
+export const REVIEWER_RATE_LIMIT = PLAN_LIMITS.pro;
 
 interface PlanAccount {
   id: string;
@@ -160,13 +162,14 @@ interface PlanAccount {
 
 /**
  * Whom a request counts against: the app for OAuth clients, the account for console users, the
- * user for end users, and the client IP for requests without credentials.
+ * user for end users and reviewers, and the client IP for requests without credentials.
  */
 export function rateLimitSubject(principal: unknown, req: Request): { key: string; limit: number; policy: string } {
   const p = principal as { kind?: string; appId?: string; uid?: string; account?: PlanAccount; user?: { uid: string } };
   if (p.kind === "app" && p.appId && p.account) return { key: `app:${p.appId}`, limit: rateLimitOf(p.account), policy: p.account.planTier };
   if (p.kind === "provider" && p.account) return { key: `account:${p.account.id}`, limit: rateLimitOf(p.account), policy: p.account.planTier };
   if (p.kind === "user" && p.uid) return { key: `user:${p.uid}`, limit: END_USER_RATE_LIMIT, policy: "end_user" };
+  if (p.kind === "reviewer" && p.user) return { key: `reviewer:${p.user.uid}`, limit: REVIEWER_RATE_LIMIT, policy: "reviewer" };
   return { key: `ip:${req.ip ?? "unknown"}`, limit: anonymousRateLimit.value(), policy: "anonymous" };
 }
 

@@ -31,6 +31,7 @@ z.config({
         if (issue.format === "regex") return "Invalid format";
         return `Invalid ${issue.format}`;
       case "invalid_value":
+        if (issue.input === undefined) return "Required";
         return `Expected one of: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
       case "unrecognized_keys":
         return "Unknown field";
@@ -70,3 +71,14 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, sou
   if (!result.success) throw validationError(result.error, source);
   return result.data;
 }
+
+/**
+ * For PATCH bodies: names each field the client may read but not change ("Field is read-only")
+ * before the strict schema runs, which would only call it unknown. Use as `readOnlyFields([...]).pipe(schema)`.
+ */
+export const readOnlyFields = (fields: readonly string[]) =>
+  z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+    for (const key of Object.keys(value)) {
+      if (fields.includes(key)) ctx.addIssue({ code: "custom", path: [key], message: "Field is read-only" });
+    }
+  });

@@ -1,5 +1,6 @@
 import type { Surface } from "../kernel/http/surface";
 import { consoleSurface } from "./console/router";
+import { packagesSurface } from "./packages/router";
 import { platformSurface } from "./platform";
 import { runtimeSurface } from "./runtime/router";
 
@@ -10,7 +11,7 @@ import { runtimeSurface } from "./runtime/router";
 export function buildSurfaces() {
   const surfaces = {
     console: consoleSurface(),
-    packages: { name: "packages", routes: [] } as Surface,
+    packages: packagesSurface(),
     runtime: runtimeSurface(),
     capabilities: { name: "capabilities", routes: [] } as Surface,
     catalog: { name: "catalog", routes: [] } as Surface,

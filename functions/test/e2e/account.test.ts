@@ -1,7 +1,6 @@
 import { adminAuth, adminDb } from "../helpers/admin";
-import { AUTH_EMULATOR } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
-import { login, mailsTo, PASSWORD, signUp, tokenFromMail, uniqueEmail, verifiedProvider } from "../helpers/stories";
+import { login, mailsTo, PASSWORD, signInDirect, signUp, tokenFromMail, uniqueEmail, verifiedProvider } from "../helpers/stories";
 import { createHash } from "node:crypto";
 import { expiredIdToken } from "../helpers/tokens";
 
@@ -219,13 +218,3 @@ describe("developer account story", () => {
     });
   });
 });
-
-async function signInDirect(email: string): Promise<string> {
-  const res = await fetch(`${AUTH_EMULATOR}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password: PASSWORD, returnSecureToken: true }),
-  });
-  const body = (await res.json()) as { idToken: string };
-  return body.idToken;
-}

@@ -1,20 +1,26 @@
 import functionsTest from "firebase-functions-test";
 import { adminDb } from "../helpers/admin";
 import { PROJECT_ID } from "../helpers/env";
-import { api, expectStatus } from "../helpers/http";
-import { createApp, verifiedProvider } from "../helpers/stories";
+import { api, expectError, expectStatus } from "../helpers/http";
+import { createPackage, MANAGE, packageProvider, registerSampleRuntime, useSampleProvider, validate, versionInState, versionPath } from "../helpers/packages";
+import { createApp } from "../helpers/stories";
 
 const testEnv = functionsTest({ projectId: PROJECT_ID });
+const sample = useSampleProvider();
 afterAll(() => testEnv.cleanup());
 
 const DAY = 86_400_000;
 
-/** A listed package under `appId`, written directly until the packages API seeds it. */
-async function seedListedPackage(accountId: string, appId: string, id: string) {
-  const now = new Date();
-  await adminDb().collection("packages").doc(id).set({ accountId, appId, name: id, slug: id, status: "published", orphanedAt: null, catalogRemovalDueAt: null, createdAt: now, updatedAt: now });
-  await adminDb().collection("catalogListings").doc(id).set({ packageId: id, name: id, orphaned: false, installable: true, updatedAt: now });
+/** A data_only package of `appId`, taken through the packages API into the catalog. */
+async function listedPackage(token: string, appId: string) {
+  const { id, versionId } = await createPackage(token, appId);
+  await validate(token, id, versionId);
+  expectStatus(202, await api.post(`${versionPath(id, versionId)}/submit`, undefined, { token }));
+  await versionInState(token, id, versionId, "published");
+  return id;
 }
+
+const listing = async (id: string) => (await adminDb().collection("catalogListings").doc(id).get()).data();
 
 describe("orphaned packages", () => {
   it("are flagged when their app is deleted and leave the catalog after 30 days", async () => {
@@ -22,14 +28,12 @@ describe("orphaned packages", () => {
     // firebase-functions-test's wrap() does not model v2 schedules; run() is the handler itself.
     const sweep = (event: { scheduleTime: string }) => orphanSweep.run({ ...event, jobName: "orphanSweep" });
 
-    const { token, accountId } = await verifiedProvider();
-    const app = await createApp(token);
+    const { token, app } = await packageProvider(sample());
     const keep = await createApp(token, { name: "Other app" });
-    const suffix = app.id.slice(4, 14).toLowerCase();
-    const orphan = `pkg_orphan_${suffix}`;
-    const unaffected = `pkg_kept_${suffix}`;
-    await seedListedPackage(accountId, app.id, orphan);
-    await seedListedPackage(accountId, keep.id, unaffected);
+    await registerSampleRuntime(keep, sample());
+    const orphan = await listedPackage(token, app.id);
+    const unaffected = await listedPackage(token, keep.id);
+    expect(await listing(orphan)).toEqual(expect.objectContaining({ orphaned: false, installable: true }));
 
     const before = Date.now();
     expectStatus(200, await api.delete(`/v1/providers/apps/${app.id}`, { token }));
@@ -37,22 +41,41 @@ describe("orphaned packages", () => {
     const orphanedAt = pkg.get("orphanedAt").toMillis() as number;
     expect(orphanedAt).toBeGreaterThanOrEqual(before - 1000);
     expect(pkg.get("catalogRemovalDueAt").toMillis()).toBe(orphanedAt + 30 * DAY);
-    expect((await adminDb().collection("catalogListings").doc(orphan).get()).data()).toEqual(expect.objectContaining({ orphaned: true, installable: false }));
+    expect(await listing(orphan)).toEqual(expect.objectContaining({ orphaned: true, installable: false }));
+    const seen = (await api.get(`${MANAGE}/${orphan}`, { token })).body.data;
+    expect(seen).toEqual(expect.objectContaining({ orphaned: true, catalogRemovalDueAt: new Date(orphanedAt + 30 * DAY).toISOString(), status: "published" }));
+    // An orphan takes no new versions through the pipeline until it is moved to an app.
+    expectError(await api.post(`${versionPath(orphan, seen.versions[0].id)}/validate`, undefined, { token }), 409, "CONFLICT");
 
     // Day 29: still listed.
     await sweep({ scheduleTime: new Date(orphanedAt + 29 * DAY).toISOString() });
-    expect((await adminDb().collection("catalogListings").doc(orphan).get()).exists).toBe(true);
+    expect(await listing(orphan)).toBeDefined();
 
     // Day 30: removed from the catalog; the package itself remains for its owner.
     await sweep({ scheduleTime: new Date(orphanedAt + 30 * DAY).toISOString() });
-    expect((await adminDb().collection("catalogListings").doc(orphan).get()).exists).toBe(false);
+    expect(await listing(orphan)).toBeUndefined();
     const removed = await adminDb().collection("packages").doc(orphan).get();
     expect(removed.get("catalogRemovedAt").toMillis()).toBe(orphanedAt + 30 * DAY);
     expect(removed.get("catalogRemovalDueAt")).toBeNull();
+    expectStatus(200, await api.get(`${MANAGE}/${orphan}`, { token }));
 
     // The other app's package is untouched, and a second sweep changes nothing.
     await sweep({ scheduleTime: new Date(orphanedAt + 31 * DAY).toISOString() });
-    expect((await adminDb().collection("catalogListings").doc(unaffected).get()).get("orphaned")).toBe(false);
+    expect((await listing(unaffected))!.orphaned).toBe(false);
     expect((await adminDb().collection("packages").doc(orphan).get()).get("catalogRemovedAt").toMillis()).toBe(orphanedAt + 30 * DAY);
+  });
+
+  it("can be moved to another app before removal, which makes them installable again", async () => {
+    const { token, app } = await packageProvider(sample());
+    const home = await createApp(token, { name: "New home" });
+    const id = await listedPackage(token, app.id);
+    expectStatus(200, await api.delete(`/v1/providers/apps/${app.id}`, { token }));
+    expect(await listing(id)).toEqual(expect.objectContaining({ orphaned: true, installable: false }));
+
+    const moved = await api.patch(`${MANAGE}/${id}`, { appId: home.id }, { token });
+    expectStatus(200, moved);
+    expect(moved.body.data).toEqual(expect.objectContaining({ appId: home.id, orphaned: false, catalogRemovalDueAt: null }));
+    expect(await listing(id)).toEqual(expect.objectContaining({ appId: home.id, orphaned: false, installable: true }));
+    expect((await adminDb().collection("packages").doc(id).get()).get("catalogRemovalDueAt")).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { FUNCTIONS_ROOT } from "./secrets";
 
 /** The sample provider runtime (emulators/sample-provider), run in the test process as a real peer. */
 export interface LoggedRequest {
@@ -48,7 +49,7 @@ interface SampleProviderModule {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const sampleProviderModule = require(join(__dirname, "../../../emulators/sample-provider/index.js")) as SampleProviderModule;
+export const sampleProviderModule = require(join(FUNCTIONS_ROOT, "../emulators/sample-provider/index.js")) as SampleProviderModule;
 
 export const startSampleProvider = (options: Record<string, unknown> = {}) => sampleProviderModule.createSampleProvider(options);
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { adminDb } from "./admin";
+import { adminAuth, adminDb } from "./admin";
+import { AUTH_EMULATOR } from "./env";
 import { api, expectStatus } from "./http";
 
 export const uniqueEmail = (tag = "dev") => `${tag}-${randomBytes(6).toString("hex")}@example.com`;
@@ -51,6 +52,25 @@ export async function createApp(token: string, body: Record<string, unknown> = {
   const res = await api.post("/v1/providers/apps", body, { token });
   expectStatus(201, res);
   return res.body.data as { id: string; client_id: string; client_secret: string; name: string };
+}
+
+/** Signs in at the Auth emulator directly (users without a developer account, reviewers). */
+export async function signInDirect(email: string, password = PASSWORD): Promise<string> {
+  const res = await fetch(`${AUTH_EMULATOR}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password, returnSecureToken: true }),
+  });
+  const body = (await res.json()) as { idToken: string };
+  return body.idToken;
+}
+
+/** An Aiffinity reviewer: a Firebase user with the custom claim `reviewer: true`, signed in after the claim was set. */
+export async function reviewer(): Promise<{ uid: string; token: string }> {
+  const email = uniqueEmail("reviewer");
+  const { uid } = await adminAuth().createUser({ email, password: PASSWORD, emailVerified: true });
+  await adminAuth().setCustomUserClaims(uid, { reviewer: true });
+  return { uid, token: await signInDirect(email) };
 }
 
 /** POST /v1/providers/auth/token with JSON client credentials; returns the access token. */

@@ -7,7 +7,10 @@ import { collection, deleteDoc, doc, getDoc, getDocs, setDoc, setLogLevel, updat
 setLogLevel("error");
 
 /** Collections the platform writes; clients must reach none of them, signed in or not. */
-const COLLECTIONS = ["accounts", "apps", "verificationTokens", "mail", "throttles", "packages", "catalogListings", "installs", "runtimeApps", "invocations", "webhookDeliveries", "providerEvents", "rateLimits"];
+const COLLECTIONS = [
+  "accounts", "apps", "verificationTokens", "mail", "throttles", "packages", "packageSlugs", "reviews", "processedEvents",
+  "catalogListings", "installs", "runtimeApps", "invocations", "webhookDeliveries", "providerEvents", "rateLimits",
+];
 
 let env: RulesTestEnvironment;
 
@@ -48,6 +51,8 @@ describe("firestore.rules", () => {
   it("denies access to nested and unknown paths too", async () => {
     const { alice } = clients();
     await assertFails(getDoc(doc(alice, "packages/alice/versions/v1")));
+    await assertFails(getDoc(doc(alice, "packages/alice/versions/v1/validationRuns/r1")));
+    await assertFails(getDocs(collection(alice, "packages/alice/transitions")));
     await assertFails(setDoc(doc(alice, "anything/else/deeply/nested"), { x: 1 }));
   });
 });

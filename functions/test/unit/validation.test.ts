@@ -34,6 +34,10 @@ describe("validation messages", () => {
     );
   });
 
+  it("call a missing enum field Required, like any other missing field", () => {
+    expect(messageOf({ name: "x", email: "a@b.co" })).toBe("kind: Required");
+  });
+
   it("prefix query fields", () => {
     expect(messageOf({ email: "a@b.co", kind: "a" }, "query")).toBe("query.name: Required");
   });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { iso, zDate } from "../../kernel/firestore";
 import { PlanTier, rateLimitOf } from "../../kernel/plans";
 import { secureUrl } from "../../kernel/urls";
+import { readOnlyFields } from "../../kernel/validation";
 
 // ---------- Stored documents ----------
 
@@ -92,13 +93,7 @@ export const RefreshBody = z.strictObject({ refresh_token: z.string().min(1).max
 /** Fields a client may see but never change here. */
 const READ_ONLY_ACCOUNT_FIELDS = ["id", "email", "plan_tier", "status", "email_verified", "created_at", "updated_at", "rate_limit_per_minute"];
 
-export const UpdateAccountBody = z
-  .record(z.string(), z.unknown())
-  .superRefine((value, ctx) => {
-    for (const key of Object.keys(value)) {
-      if (READ_ONLY_ACCOUNT_FIELDS.includes(key)) ctx.addIssue({ code: "custom", path: [key], message: "Field is read-only" });
-    }
-  })
+export const UpdateAccountBody = readOnlyFields(READ_ONLY_ACCOUNT_FIELDS)
   .pipe(
     z
       .strictObject({
