@@ -13,8 +13,7 @@ import { typedCollection, zDate } from "../../kernel/firestore";
 // ---------- Naming ----------
 
 /**
- * A capability is one descriptor of a package. Internally it is keyed by package id (stable across
- * slug-free renames); publicly, in `/v1/providers/capabilities/:id/...`, by `<slug>.<capabilityId>`
+ * A capability is one descriptor of a package. Internally it is keyed by package id; publicly, in `/v1/providers/capabilities/:id/...`, by `<slug>.<capabilityId>`
  * (slugs are unique, immutable and contain no dot), e.g. `demo-weather.hourly_forecast`.
  */
 export const capabilityKey = (packageId: string, capabilityId: string) => `${packageId}/${capabilityId}`;
