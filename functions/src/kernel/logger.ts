@@ -99,4 +99,19 @@ export const log = {
   jobDone(job: string, eventId: string, outcome: string) {
     logger.info("job.done", { job, eventId, outcome });
   },
+  installCreated(packageId: string, installId: string) {
+    logger.info("catalog.install_created", { packageId, installId });
+  },
+  installDeleted(packageId: string, installId: string) {
+    logger.info("catalog.install_deleted", { packageId, installId });
+  },
+  catalogSearchTruncated(words: number, candidates: number, cap: number) {
+    logger.info("catalog.search_truncated", { words, candidates, cap });
+  },
+  countersFolded(packages: number, at: string) {
+    logger.info("catalog.counters_folded", { packages, at });
+  },
+  syncDispatched(report: { due: number; dispatched: number; deferred: number; messages: number }) {
+    logger.info("catalog.sync_dispatched", report);
+  },
 };

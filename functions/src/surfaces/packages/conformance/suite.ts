@@ -9,6 +9,7 @@ import {
   SCOPE_VERB_MIN_TIER,
   tierRank,
 } from "../descriptor";
+import { mapLimit } from "../../../kernel/concurrency";
 import { appendPointer, compileJsonSchema, describeProblem, firstError } from "../../../kernel/jsonSchema";
 import type { ProbeResult, RuntimeProber, RuntimeRegistration } from "./prober";
 import { DIMENSIONS, Dimension, Finding, finding, RuleId } from "./rules";
@@ -223,19 +224,6 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 interface CapabilityProbes {
   findings: Finding[];
