@@ -112,6 +112,7 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
     params = parsed.data;
   }
   const query = route.query ? parseOrThrow(route.query, req.query, "query") : {};
+  if (route.headers) parseOrThrow(route.headers, req.headers, "header");
   let body: unknown = undefined;
   if (route.body) {
     const raw = readBody(req, route);
