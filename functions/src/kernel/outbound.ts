@@ -82,6 +82,8 @@ export interface OutboundRequest {
   timeoutMs?: number;
   /** Largest response body read (default 1 MiB); larger bodies fail with OutboundTooLargeError. */
   maxResponseBytes?: number;
+  /** How host names are resolved (default: the system resolver); every address is checked either way. */
+  resolver?: Resolver;
 }
 
 export interface OutboundResponse {
@@ -137,14 +139,14 @@ export async function resolveAllowed(hostname: string, resolver: Resolver = syst
   if (addresses.length === 0) throw Object.assign(new Error(`${hostname} has no addresses`), { code: "ENOTFOUND" });
   for (const { address } of addresses) {
     const problem = addressProblem(address, { allowLoopback });
-    if (problem) throw new BlockedAddressError(`${hostname} resolves to ${problem}`);
+    if (problem) throw new BlockedAddressError(`${hostname} resolves to a forbidden address: ${problem}`);
   }
   return addresses;
 }
 
 /** The sockets' lookup: the checked addresses are the ones connected to. */
-const guardedLookup = ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
-  resolveAllowed(hostname).then(
+const guardedLookup = (resolver: Resolver) => ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
+  resolveAllowed(hostname, resolver).then(
     (addresses) => {
       const family = options.family === 4 || options.family === 6 ? options.family : 0;
       const usable = family ? addresses.filter((a) => a.family === family) : addresses;
@@ -191,7 +193,8 @@ function blockedCause(error: unknown): BlockedAddressError | undefined {
 function send(target: URL, headers: Record<string, string>, request: OutboundRequest, signal: AbortSignal, retryReused: boolean): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const client = target.protocol === "https:" ? https : http;
-    const req = client.request(target, { method: request.method ?? "GET", headers, agent: agents[target.protocol as "http:" | "https:"], lookup: guardedLookup, signal }, resolve);
+    const lookup = guardedLookup(request.resolver ?? systemResolver);
+    const req = client.request(target, { method: request.method ?? "GET", headers, agent: agents[target.protocol as "http:" | "https:"], lookup, signal }, resolve);
     req.on("error", (error) => {
       // A pooled connection the server closed just as we reused it: the request never reached it.
       if (retryReused && req.reusedSocket && causeCode(error) === "ECONNRESET") resolve(send(target, headers, request, signal, false));

@@ -205,16 +205,19 @@ export class CapabilityEngine {
     const invocationId = newId("inv");
     const doc = invocationDoc(info, { ...args, at: finishedAt });
     const invalidate = args.kind === "action" && args.result.ok && args.bindingId !== null;
-    await db().runTransaction(async (tx) => {
-      const [state, binding] = invalidate ? await Promise.all([findState(args.bindingId!, tx), findBinding(args.bindingId!, tx)]) : [null, null];
-      tx.create(invocations().doc(invocationId), doc);
-      // An action changed the user's data at the provider: the instance's cached data is stale now.
-      if (state && binding && binding.status === "active") {
-        const invalidated = { ...state, invalidatedAt: finishedAt, updatedAt: finishedAt };
-        tx.update(capabilityStates().doc(args.bindingId!), { invalidatedAt: finishedAt, updatedAt: finishedAt });
-        writeEvent(tx, info, args.bindingId!, "state.invalidated", invalidated, finishedAt);
-      }
-    });
+    if (!invalidate) await invocations().doc(invocationId).create(doc);
+    else {
+      await db().runTransaction(async (tx) => {
+        const [state, binding] = await Promise.all([findState(args.bindingId!, tx), findBinding(args.bindingId!, tx)]);
+        tx.create(invocations().doc(invocationId), doc);
+        // An action changed the user's data at the provider: the instance's cached data is stale now.
+        if (state && binding && binding.status === "active") {
+          const invalidated = { ...state, invalidatedAt: finishedAt, updatedAt: finishedAt };
+          tx.update(capabilityStates().doc(args.bindingId!), { invalidatedAt: finishedAt, updatedAt: finishedAt });
+          writeEvent(tx, info, args.bindingId!, "state.invalidated", invalidated, finishedAt);
+        }
+      });
+    }
     logInvocation(invocationId, doc);
     await this.touchRuntime(args.runtime, args.result);
     return { invocationId, result: args.result, finishedAt };
@@ -233,8 +236,13 @@ export class CapabilityEngine {
   }
 
   /** A provider-initiated invocation without a binding: no state, recorded with `bindingId: null`. */
-  async invokeUnbound(info: CapabilityInfo, capability: CompiledCapability, args: { parameters: Record<string, unknown>; user: Record<string, unknown>; requestId: string }): Promise<CallOutcome> {
-    const runtime = await runtimeOf(info.appId);
+  /** `runtime`: the app's runtime if the caller already looked it up (undefined: look it up). */
+  async invokeUnbound(
+    info: CapabilityInfo,
+    capability: CompiledCapability,
+    args: { parameters: Record<string, unknown>; user: Record<string, unknown>; requestId: string; runtime?: RuntimeApp | null },
+  ): Promise<CallOutcome> {
+    const runtime = args.runtime === undefined ? await runtimeOf(info.appId) : args.runtime;
     const result = usable(runtime)
       ? await callCapability(
           runtime,
@@ -253,9 +261,9 @@ export class CapabilityEngine {
   async runAction(
     info: CapabilityInfo,
     capability: CompiledCapability,
-    args: { action: string; input: Record<string, unknown>; binding: Binding | null; user: Record<string, unknown> | null; requestId: string; source: Source },
+    args: { action: string; input: Record<string, unknown>; binding: Binding | null; user: Record<string, unknown> | null; requestId: string; source: Source; runtime?: RuntimeApp | null },
   ): Promise<CallOutcome> {
-    const runtime = await runtimeOf(info.appId);
+    const runtime = args.runtime === undefined ? await runtimeOf(info.appId) : args.runtime;
     const user = args.binding ? { id: args.binding.providerUserId } : args.user!;
     const context = args.binding ? { surface: "widget", source: args.source, installId: args.binding.installId } : { surface: "api", source: args.source };
     const result = usable(runtime)
@@ -292,12 +300,16 @@ export class CapabilityEngine {
     return promise;
   }
 
-  private async refreshOnce(given: Binding, options: InvokeBindingOptions): Promise<InvokeOutcome> {
-    const binding = await findBinding(given.id);
-    if (!binding || binding.status !== "active") return { status: "skipped", reason: "binding_removed", message: `Binding ${given.id} is not installed` };
-    const version = await findVersion(binding.packageId, binding.versionId);
+  private async refreshOnce(binding: Binding, options: InvokeBindingOptions): Promise<InvokeOutcome> {
+    // The binding's status is checked again inside each transaction below; here its version and runtime.
+    const [version, runtime, state] = await Promise.all([findVersion(binding.packageId, binding.versionId), runtimeOf(binding.appId), findState(binding.id)]);
     const capability = version ? compileCapability(version, binding.capabilityId) : null;
     if (!capability) return { status: "skipped", reason: "capability_missing", message: `Version ${binding.versionId} does not declare ${binding.capabilityRef}` };
+    // Fresh data needs no transaction (the scheduler's call does: it moves nextSyncAt).
+    if (state && !options.force && options.source !== "sync" && binding.status === "active" && state.versionId === binding.versionId && freshnessAt(state, this.clock.now()).status === "fresh") {
+      log.capabilityCoalesced(binding.capabilityKey, "cache");
+      return { status: "ok", origin: "cache", invocationId: state.invocationId!, state: stateView(binding.id, state)! };
+    }
     const invalid = schemaProblem(capability.input, binding.parameters);
     if (invalid) return { status: "skipped", reason: "parameters_invalid", message: `The binding's parameters do not match the capability's inputSchema: ${invalid}` };
 
@@ -308,7 +320,7 @@ export class CapabilityEngine {
         log.capabilityCoalesced(binding.capabilityKey, "cache");
         return { status: "ok", origin: "cache", invocationId: claim.state.invocationId!, state: stateView(binding.id, claim.state)! };
       }
-      if (claim.kind === "lead") return this.lead(binding, capability, claim.leaseId, options);
+      if (claim.kind === "lead") return this.lead(binding, capability, runtime, claim.leaseId, options);
       const joined = await this.join(binding, claim.leaseId, claim.leaseUntil);
       if (joined) {
         log.capabilityCoalesced(binding.capabilityKey, "lease");
@@ -352,10 +364,9 @@ export class CapabilityEngine {
   }
 
   /** Holds the lease: calls the runtime, then records everything in one transaction. */
-  private async lead(binding: Binding, capability: CompiledCapability, leaseId: string, options: InvokeBindingOptions): Promise<InvokeOutcome> {
+  private async lead(binding: Binding, capability: CompiledCapability, runtime: RuntimeApp | null, leaseId: string, options: InvokeBindingOptions): Promise<InvokeOutcome> {
     const requestId = options.requestId ?? newRequestId();
     const info = infoOfBinding(binding);
-    const runtime = await runtimeOf(binding.appId);
     const result = usable(runtime)
       ? await callCapability(
           runtime,

@@ -19,13 +19,28 @@ export interface CapabilityHandle {
   key: string;
 }
 
+const CACHE_SIZE = 500;
+
 export const capabilityNotFound = (ref: string) => new ApiError("NOT_FOUND", `No capability '${ref}'`);
+
+// Slugs are unique and never change hands: slug → package id is cached for the instance's life.
+const packageIdOfSlug = new Map<string, string>();
+
+async function packageIdOf(slug: string): Promise<string | null> {
+  const cached = packageIdOfSlug.get(slug);
+  if (cached) return cached;
+  const doc = (await packageSlugs().doc(slug).get()).data();
+  if (!doc) return null;
+  if (packageIdOfSlug.size >= CACHE_SIZE) packageIdOfSlug.delete(packageIdOfSlug.keys().next().value!);
+  packageIdOfSlug.set(slug, doc.packageId);
+  return doc.packageId;
+}
 
 export async function findVisibleCapability(principal: OAuthAppPrincipal, ref: string): Promise<CapabilityHandle> {
   const parsed = parseCapabilityRef(ref);
   if (!parsed) throw capabilityNotFound(ref);
-  const slug = (await packageSlugs().doc(parsed.slug).get()).data();
-  const pkg = slug ? await findPackage(slug.packageId) : null;
+  const packageId = await packageIdOf(parsed.slug);
+  const pkg = packageId ? await findPackage(packageId) : null;
   if (!pkg || pkg.appId !== principal.appId || pkg.accountId !== principal.accountId) throw capabilityNotFound(ref);
   return { pkg, capabilityId: parsed.capabilityId, ref: capabilityRef(pkg.slug, parsed.capabilityId), key: capabilityKey(pkg.id, parsed.capabilityId) };
 }
@@ -46,7 +61,6 @@ export interface CompiledCapability {
 
 // Compiling JSON Schemas is the expensive part; versions change only while in draft (updatedAt is in the key).
 const compiledCache = new Map<string, CompiledCapability>();
-const CACHE_SIZE = 500;
 
 export function compileCapability(version: Version, capabilityId: string): CompiledCapability | null {
   const key = `${version.packageId}/${version.id}@${version.updatedAt.getTime()}/${capabilityId}`;

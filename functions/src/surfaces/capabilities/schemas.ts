@@ -134,7 +134,10 @@ export const InvokeBody = z
     user: MockUser.optional().meta({ description: "Without bindingId (required): the mock user context sent to your runtime." }),
     refresh: z.boolean().optional().meta({ description: "With bindingId: call the runtime even if the cached state is still fresh (default false)." }),
   })
-  .superRefine(instanceRule("parameters"))
+  .superRefine((value, ctx) => {
+    instanceRule("parameters")(value, ctx);
+    if (value.bindingId === undefined && value.refresh !== undefined) ctx.addIssue({ code: "custom", path: ["refresh"], message: "Only with bindingId: provider-initiated calls always call the runtime" });
+  })
   .meta({ id: "InvokeCapabilityRequest" });
 export type InvokeBody = z.output<typeof InvokeBody>;
 

@@ -4,7 +4,7 @@ import { Clock, systemClock } from "../../kernel/clock";
 import { ApiError, conflict, ERROR_CATALOGUE, ErrorCode } from "../../kernel/errors";
 import type { Page } from "../../kernel/http/envelope";
 import { IdempotencyKeys, IdempotentRun } from "../../kernel/idempotency";
-import { CallOutcome, CapabilityEngine, CapabilityInfo, InvokeOutcome, StateView } from "./engine";
+import { CallOutcome, CapabilityEngine, CapabilityInfo, InvokeOutcome, runtimeOf, StateView } from "./engine";
 import { Binding, InvocationErrorClass } from "./model";
 import { findBinding, findState, listInvocations } from "./repository";
 import { assertDeclared, assertValid, CapabilityHandle, capabilityInVersion, findVisibleCapability, publishedCapability } from "./resolve";
@@ -71,10 +71,10 @@ export class CapabilitiesService {
       const binding = await this.binding(handle, body.bindingId);
       return this.fromOutcome(handle, await this.engine.invokeBinding(binding, { source: "api", force: body.refresh ?? false, requestId, clock: this.clock }));
     }
-    const capability = await publishedCapability(handle);
+    const [capability, runtime] = await Promise.all([publishedCapability(handle), runtimeOf(handle.pkg.appId)]);
     const parameters = body.parameters ?? {};
     assertValid(capability.input, parameters, "parameters", "input");
-    const outcome = await this.engine.invokeUnbound(infoOf(handle), capability, { parameters, user: body.user!, requestId });
+    const outcome = await this.engine.invokeUnbound(infoOf(handle), capability, { parameters, user: body.user!, requestId, runtime });
     const r = outcome.result;
     if (!r.ok || r.kind !== "invoke") throw invocationError(r.errorClass ?? "bad_body", r.errorMessage ?? "The invocation failed", outcome.invocationId);
     const ttlSeconds = effectiveTtlSeconds(r.providerTtlSeconds, capability.descriptor.refreshIntervalSeconds);
@@ -133,7 +133,7 @@ export class CapabilitiesService {
   async action(principal: OAuthAppPrincipal, ref: string, body: ActionBody, idempotencyKey: string | undefined, requestId: string): Promise<IdempotentRun> {
     const handle = await findVisibleCapability(principal, ref);
     const binding = body.bindingId !== undefined ? await this.binding(handle, body.bindingId) : null;
-    const capability = binding ? await capabilityInVersion(handle, binding.versionId) : await publishedCapability(handle);
+    const [capability, runtime] = await Promise.all([binding ? capabilityInVersion(handle, binding.versionId) : publishedCapability(handle), runtimeOf(handle.pkg.appId)]);
     const action = capability.actions.get(body.action);
     if (!action) {
       const declared = [...capability.actions.keys()];
@@ -143,7 +143,7 @@ export class CapabilitiesService {
     assertValid(action.input, body.input, "input", "action's input");
 
     const execute = async () => {
-      const outcome = await this.engine.runAction(infoOf(handle), capability, { action: body.action, input: body.input, binding, user: body.user ?? null, requestId, source: "api" });
+      const outcome = await this.engine.runAction(infoOf(handle), capability, { action: body.action, input: body.input, binding, user: body.user ?? null, requestId, source: "api", runtime });
       return this.actionResponse(handle, capability.version.id, body, outcome);
     };
     if (idempotencyKey === undefined) return { response: await execute(), replayed: false };
