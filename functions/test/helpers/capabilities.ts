@@ -66,18 +66,7 @@ export async function publishedWeather(provider: SampleProvider, descriptor: Rec
   if (!run.passed) throw new Error(`validation failed: ${JSON.stringify(run.findings)}`);
   expectStatus(202, await api.post(`${versionPath(id, versionId)}/submit`, undefined, { token: dev.token }));
   await versionInState(dev.token, id, versionId, "published");
-  return {
-    token: dev.token,
-    accountId: dev.accountId,
-    app: dev.app,
-    access: dev.runtime!.access,
-    runtimeAppId: dev.runtime!.runtimeAppId,
-    packageId: id,
-    versionId,
-    slug: pkg.slug,
-    ref: `${pkg.slug}.weather_forecast`,
-    capabilityId: "weather_forecast",
-  };
+  return published(dev, id, versionId, pkg.slug, "weather_forecast");
 }
 
 /** A write_actions task package, reviewed (claimed and approved by `reviewerToken`) and published. */
@@ -92,19 +81,21 @@ export async function publishedTasks(provider: SampleProvider, reviewerToken: st
   expectStatus(200, await api.post(`${REVIEWS}/${review.id}/approve`, {}, { token: reviewerToken }));
   expectStatus(200, await api.post(`${versionPath(id, versionId)}/publish`, undefined, { token: dev.token }));
   await versionInState(dev.token, id, versionId, "published");
-  return {
-    token: dev.token,
-    accountId: dev.accountId,
-    app: dev.app,
-    access: dev.runtime!.access,
-    runtimeAppId: dev.runtime!.runtimeAppId,
-    packageId: id,
-    versionId,
-    slug: pkg.slug,
-    ref: `${pkg.slug}.task_list`,
-    capabilityId: "task_list",
-  };
+  return published(dev, id, versionId, pkg.slug, "task_list");
 }
+
+const published = (dev: Awaited<ReturnType<typeof packageProvider>>, packageId: string, versionId: string, slug: string, capabilityId: string): PublishedCapability => ({
+  token: dev.token,
+  accountId: dev.accountId,
+  app: dev.app,
+  access: dev.runtime!.access,
+  runtimeAppId: dev.runtime!.runtimeAppId,
+  packageId,
+  versionId,
+  slug,
+  ref: `${slug}.${capabilityId}`,
+  capabilityId,
+});
 
 /** Seeds a binding of `p`'s capability (see bindings.ts). */
 export const bindingArgs = (p: PublishedCapability, refreshIntervalSeconds: number, parameters: Record<string, unknown> = {}) => ({
