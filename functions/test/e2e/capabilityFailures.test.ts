@@ -55,7 +55,7 @@ describe("capabilities: provider failure modes", () => {
       expect(record.message).toMatch(new RegExp(`deadline of ${DEADLINE_MS} ms`));
       expect(record.httpStatus).toBeNull();
       expect(record.latencyMs).toBeGreaterThanOrEqual(DEADLINE_MS - 50);
-      expect(record.latencyMs).toBeLessThan(DEADLINE_MS + 1000);
+      expect(record.latencyMs).toBeLessThan(DEADLINE_MS + 2500);
       expect(elapsed).toBeGreaterThanOrEqual(DEADLINE_MS - 50);
       expect(invocationsOf(sample())).toHaveLength(1);
     });

@@ -40,6 +40,7 @@ const EXPOSED_HEADERS = [
   "RateLimit-Policy",
   "Retry-After",
   "WWW-Authenticate",
+  "Idempotent-Replayed",
 ];
 
 export const newRequestId = () => `req_${randomBase62(20)}`;

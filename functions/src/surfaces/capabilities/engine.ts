@@ -5,7 +5,7 @@ import { db } from "../../kernel/firebase";
 import { waitForDocument } from "../../kernel/firestore";
 import { newRequestId } from "../../kernel/http/surface";
 import { log } from "../../kernel/logger";
-import { findVersion } from "../packages/repository";
+import { findPackage, findVersion } from "../packages/repository";
 import { findRuntimeAppsOfApp, runtimeApps } from "../runtime/repository";
 import type { RuntimeApp } from "../runtime/schemas";
 import { CallResult, callCapability } from "./call";
@@ -301,8 +301,15 @@ export class CapabilityEngine {
   }
 
   private async refreshOnce(binding: Binding, options: InvokeBindingOptions): Promise<InvokeOutcome> {
-    // The binding's status is checked again inside each transaction below; here its version and runtime.
-    const [version, runtime, state] = await Promise.all([findVersion(binding.packageId, binding.versionId), runtimeOf(binding.appId), findState(binding.id)]);
+    // The binding's status is checked again in each transaction below. Its runtime is that of the
+    // package's app now (a package can move to another app of its account).
+    const [version, pkg, state, boundRuntime] = await Promise.all([
+      findVersion(binding.packageId, binding.versionId),
+      findPackage(binding.packageId),
+      findState(binding.id),
+      runtimeOf(binding.appId),
+    ]);
+    const runtime = pkg && pkg.appId !== binding.appId ? await runtimeOf(pkg.appId) : boundRuntime;
     const capability = version ? compileCapability(version, binding.capabilityId) : null;
     if (!capability) return { status: "skipped", reason: "capability_missing", message: `Version ${binding.versionId} does not declare ${binding.capabilityRef}` };
     // Fresh data needs no transaction (the scheduler's call does: it moves nextSyncAt).

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { iso, zDate } from "../../kernel/firestore";
-import { INVOCATION_ERROR_CLASSES, InvocationDoc } from "./model";
+import { CapabilityRefParam, INVOCATION_ERROR_CLASSES, InvocationDoc } from "./model";
 
 // ---------- Stored documents ----------
 
@@ -73,13 +73,15 @@ export type CapabilityEventDoc = z.infer<typeof CapabilityEventDoc>;
 
 // ---------- Requests ----------
 
-export const CapabilityParams = z.object({
-  id: z
-    .string()
-    .max(200)
-    .regex(/^[a-z0-9][a-z0-9-]*\.[a-z][a-z0-9_.-]*$/)
-    .meta({ description: "The capability: `<package slug>.<capability id>`.", example: "acme-weather.weather_forecast" }),
-});
+export const CapabilityParams = z.object({ id: CapabilityRefParam });
+
+/** A capability named in a body or query: the same form as the path's, with a message that says so. */
+export const CapabilityRefField = z
+  .string()
+  .superRefine((value, ctx) => {
+    if (!CapabilityRefParam.safeParse(value).success) ctx.addIssue({ code: "custom", message: "Must be a capability: <package slug>.<capability id>" });
+  })
+  .meta({ example: "acme-weather.weather_forecast" });
 
 export const BindingId = z
   .string()

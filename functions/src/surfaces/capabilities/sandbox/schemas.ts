@@ -2,7 +2,7 @@ import { z } from "zod";
 import { iso, zDate } from "../../../kernel/firestore";
 import { PageQuery } from "../../../kernel/http/envelope";
 import { INVOCATION_ERROR_CLASSES } from "../model";
-import { MockUser } from "../schemas";
+import { CapabilityRefField, MockUser } from "../schemas";
 import { Assertion, AssertionResult } from "./assertions";
 
 /** Sandbox failures: the invocation classes, and input the version's schema rejects (nothing was sent). */
@@ -60,15 +60,10 @@ export type SandboxTrace = SandboxTraceDoc & { id: string };
 
 // ---------- Requests ----------
 
-const CapabilityRef = z
-  .string()
-  .max(200)
-  .regex(/^[a-z0-9][a-z0-9-]*\.[a-z][a-z0-9_.-]*$/, "Must be a capability: <package slug>.<capability id>")
-  .meta({ example: "acme-weather.weather_forecast" });
 
 export const CreateScenarioBody = z
   .strictObject({
-    capability: CapabilityRef,
+    capability: CapabilityRefField,
     name: z.string().trim().min(1).max(120),
     description: z.string().trim().min(1).max(1000).optional(),
     versionId: z
@@ -98,14 +93,14 @@ export const CreateScenarioBody = z
   .meta({ id: "CreateSandboxScenarioRequest" });
 export type CreateScenarioBody = z.output<typeof CreateScenarioBody>;
 
-export const ScenariosQuery = PageQuery.extend({ capability: CapabilityRef.optional().meta({ description: "Only this capability's scenarios." }) });
+export const ScenariosQuery = PageQuery.extend({ capability: CapabilityRefField.optional().meta({ description: "Only this capability's scenarios." }) });
 
 export const RunBody = z
   .strictObject({ scenarioId: z.string().regex(/^scn_[0-9A-Za-z]{20}$/, "Must be a scenario id").meta({ example: "scn_3ZkQ8bW1mN0pR5sT7vX9" }) })
   .meta({ id: "SandboxRunRequest" });
 
 export const TracesQuery = PageQuery.extend({
-  capability: CapabilityRef.optional().meta({ description: "Only this capability's runs." }),
+  capability: CapabilityRefField.optional().meta({ description: "Only this capability's runs." }),
   since: z.iso.datetime({ offset: true }).optional().meta({ description: "Only runs at or after this time (ISO 8601)." }),
 });
 
