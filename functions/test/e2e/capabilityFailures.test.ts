@@ -134,6 +134,17 @@ describe("capabilities: provider failure modes", () => {
     }
   });
 
+  it("answers 502 PROVIDER_UNREACHABLE when the endpoint's name does not resolve", async () => {
+    // `.invalid` is reserved (RFC 2606): it never resolves, with or without a network.
+    expectStatus(200, await api.patch(RT(), { endpointUrl: "https://runtime.does-not-exist.invalid" }, { token: w.access }));
+    try {
+      const record = await expectRecordedFailure(await invoke(), 502, "PROVIDER_UNREACHABLE", "network");
+      expect(record.message).toMatch(/runtime\.does-not-exist\.invalid failed \(ENOTFOUND\)/);
+    } finally {
+      expectStatus(200, await api.patch(RT(), { endpointUrl: sample().url }, { token: w.access }));
+    }
+  });
+
   it("answers 502 PROVIDER_AUTH_FAILED when the runtime refuses our credentials, or its token URL fails", async () => {
     const profile = (body: Record<string, unknown>) => api.put(`${RT()}/auth-profile`, body, { token: w.access });
     try {
