@@ -99,4 +99,23 @@ export const log = {
   jobDone(job: string, eventId: string, outcome: string) {
     logger.info("job.done", { job, eventId, outcome });
   },
+  /** One call of a capability on a provider runtime: sizes, timings and classes only (no payloads, no user ids). */
+  capabilityInvocation(entry: { invocationId: string; capabilityKey: string; kind: string; source: string; status: string; errorClass: string | null; httpStatus: number | null; latencyMs: number; requestBytes: number; responseBytes: number }) {
+    (entry.status === "ok" ? logger.info : logger.warn)("capability.invocation", entry);
+  },
+  capabilityCoalesced(capabilityKey: string, how: "memory" | "lease" | "cache") {
+    logger.debug("capability.coalesced", { capabilityKey, how });
+  },
+  realtimeStream(event: "opened" | "closed" | "failed", capabilityKey: string, detail: Record<string, unknown> = {}) {
+    (event === "failed" ? logger.error : logger.info)(`capability.realtime_${event}`, { capabilityKey, ...detail });
+  },
+  sandboxRun(traceId: string, capabilityKey: string, passed: boolean, errorClass: string | null, latencyMs: number) {
+    logger.info("capability.sandbox_run", { traceId, capabilityKey, passed, errorClass, latencyMs });
+  },
+  idempotentReplay(operation: string, outcome: "replayed" | "waited" | "taken_over") {
+    logger.info("idempotency.replay", { operation, outcome });
+  },
+  lastInvokedUpdateFailed(runtimeAppId: string, error: unknown) {
+    logger.warn("runtime_app.last_invoked_update_failed", { runtimeAppId, errorMessage: error instanceof Error ? error.message : String(error) });
+  },
 };

@@ -10,6 +10,7 @@ setLogLevel("error");
 const COLLECTIONS = [
   "accounts", "apps", "verificationTokens", "mail", "throttles", "packages", "packageSlugs", "reviews", "processedEvents",
   "catalogListings", "installs", "runtimeApps", "invocations", "webhookDeliveries", "providerEvents", "rateLimits",
+  "capabilityBindings", "capabilityStates", "capabilityEvents", "idempotencyKeys", "sandboxScenarios", "sandboxTraces",
 ];
 
 let env: RulesTestEnvironment;
