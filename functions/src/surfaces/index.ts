@@ -1,4 +1,5 @@
 import type { Surface } from "../kernel/http/surface";
+import { qualityRoutes } from "./capabilities/quality/router";
 import { consoleSurface } from "./console/router";
 import { packagesSurface } from "./packages/router";
 import { platformSurface } from "./platform";
@@ -13,7 +14,7 @@ export function buildSurfaces() {
     console: consoleSurface(),
     packages: packagesSurface(),
     runtime: runtimeSurface(),
-    capabilities: { name: "capabilities", routes: [] } as Surface,
+    capabilities: { name: "capabilities", routes: [...qualityRoutes()] } as Surface,
     catalog: { name: "catalog", routes: [] } as Surface,
     platform: undefined as unknown as Surface,
   };

@@ -12,3 +12,22 @@ export function withClaims(idToken: string, claims: Record<string, unknown>): st
 
 /** The same user's token, expired an hour ago. */
 export const expiredIdToken = (idToken: string) => withClaims(idToken, { iat: nowS() - 7200, exp: nowS() - 3600, auth_time: nowS() - 7200 });
+
+/** An access token of the same app as `access`, signed with the active local key, that expired an hour ago. */
+export async function expiredAccessToken(access: string): Promise<string> {
+  const { createPrivateKey } = await import("node:crypto");
+  const { decodeJwt, SignJWT } = await import("jose");
+  const { localSigningKeys } = await import("./secrets");
+  const claims = decodeJwt(access);
+  const key = localSigningKeys().find((k) => !k.retiredAt)!;
+  const iat = nowS() - 7200;
+  return new SignJWT({ client_id: claims.client_id, account_id: claims.account_id })
+    .setProtectedHeader({ alg: "RS256", kid: key.kid, typ: "at+jwt" })
+    .setIssuer(claims.iss!)
+    .setAudience(claims.aud as string)
+    .setSubject(claims.sub!)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 3600)
+    .setJti("tok_expired000000000000")
+    .sign(createPrivateKey(key.pem));
+}
