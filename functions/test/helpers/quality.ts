@@ -10,6 +10,11 @@ export const CAPABILITIES = "/v1/providers/capabilities";
 /** A published data_only package (weather_forecast), its provider, app and runtime access token. */
 export async function publishedPackage(sample: SampleProvider, company: string) {
   const provider = await packageProvider(sample, company);
+  return { ...provider, access: provider.runtime!.access, runtimeAppId: provider.runtime!.runtimeAppId, ...(await publishPackage(provider)) };
+}
+
+/** One more package of the provider's app, taken through the pipeline into the catalog. */
+export async function publishPackage(provider: { token: string; accountId: string; app: { id: string } }) {
   const { id, versionId, pkg } = await createPackage(provider.token, provider.app.id);
   await validate(provider.token, id, versionId);
   expectStatus(202, await api.post(`${versionPath(id, versionId)}/submit`, undefined, { token: provider.token }));
@@ -22,7 +27,7 @@ export async function publishedPackage(sample: SampleProvider, company: string) 
     accountId: provider.accountId,
     appId: provider.app.id,
   };
-  return { ...provider, access: provider.runtime!.access, runtimeAppId: provider.runtime!.runtimeAppId, packageId: id, versionId, capability, ref: `${capability.slug}.weather_forecast` };
+  return { packageId: id, versionId, capability, ref: `${capability.slug}.weather_forecast` };
 }
 
 export interface CapabilityUnderTest {

@@ -10,7 +10,7 @@ import {
   TierState,
   WARNING_RECOVERY_MS,
 } from "../../src/surfaces/capabilities/quality/certification";
-import { bucketOf, LatencyHistogram, MAX_BUCKET, MIN_MS, RELATIVE_ACCURACY, representativeOf } from "../../src/surfaces/capabilities/quality/histogram";
+import { bucketOf, decodeBuckets, encodeBuckets, LatencyHistogram, MAX_BUCKET, MIN_MS, RELATIVE_ACCURACY, representativeOf } from "../../src/surfaces/capabilities/quality/histogram";
 import { baselineWindow, shardOf, ROLLUP_SHARDS, slotWindow } from "../../src/surfaces/capabilities/quality/rollups";
 import type { Cause, ConformanceBasis, MonitorDoc } from "../../src/surfaces/capabilities/quality/schemas";
 import { mergeStats, statsOfInvocation, summarize } from "../../src/surfaces/capabilities/quality/stats";
@@ -67,6 +67,20 @@ describe("latency histogram", () => {
       expect(Math.abs(rep - low) / low).toBeLessThanOrEqual(RELATIVE_ACCURACY + 1e-9);
       expect(Math.abs(rep - high) / high).toBeLessThanOrEqual(RELATIVE_ACCURACY + 1e-9);
     }
+  });
+
+  it("packs histograms for rollups and unpacks them unchanged", () => {
+    const values = Array.from({ length: 30_000 }, () => logNormal(random, 200, 1.2));
+    const histogram = new LatencyHistogram();
+    values.forEach((v) => histogram.add(v));
+    histogram.add(0, 3).add(10 * 60_000 * 100, 2 ** 40); // bucket 0, the last bucket, a count beyond 32 bits
+    const buckets = histogram.toBuckets();
+    const packed = encodeBuckets(buckets);
+    expect(packed).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeBuckets(packed)).toEqual(buckets);
+    expect(packed.length).toBeLessThan(Object.keys(buckets).length * 6);
+    expect(decodeBuckets(encodeBuckets({}))).toEqual({});
+    expect(() => decodeBuckets(Buffer.from([0x80]).toString("base64url"))).toThrow(RangeError);
   });
 
   it("puts 0 and sub-0.1 ms latencies in bucket 0 and clamps absurd ones to the last bucket", () => {

@@ -143,7 +143,7 @@ export async function applyAlertEvaluation(input: AlertEvaluation): Promise<Aler
   const { identity, windowStart, windowEnd, now } = input;
   const monitorRef = monitors().doc(capabilityDocId(identity.capabilityKey));
   const observations = observe(input.window, input.baseline);
-  return db().runTransaction(async (tx) => {
+  const result = await db().runTransaction(async (tx): Promise<AlertChange[] | "already"> => {
     const monitor = (await tx.get(monitorRef)).data();
     if (monitor?.lastWindowEnd && monitor.lastWindowEnd.getTime() >= windowEnd.getTime()) return "already";
     const active = { ...(monitor?.activeAlerts ?? {}) };
@@ -248,12 +248,16 @@ export async function applyAlertEvaluation(input: AlertEvaluation): Promise<Aler
     if (account) {
       for (const notice of notices) notifyAccount(tx, { id: identity.accountId, ...account }, pkg.appId, notice, { preference: "quality_alerts", category: "quality_alert" }, now);
     }
-    for (const c of changes) log.qualityAlertChanged(c.alertId, identity.capabilityKey, c.metric, c.severity, c.change);
     return changes;
   });
+  if (result !== "already") for (const c of result) log.qualityAlertChanged(c.alertId, identity.capabilityKey, c.metric, c.severity, c.change);
+  return result;
 }
 
 const worse = (metric: AlertMetric, a: number, b: number) => (metric === "availability" ? Math.min(a, b) : Math.max(a, b));
+
+/** What every alert event says about the alert. */
+const alertRef = (alertId: string, a: AlertDoc) => ({ alertId, capability: a.capabilityRef, packageId: a.packageId, metric: a.metric, severity: a.severity });
 
 function openedNotice(alertId: string, a: AlertDoc, packageName: string): ProviderNotice {
   const unit = METRIC_UNIT[a.metric];
@@ -262,11 +266,7 @@ function openedNotice(alertId: string, a: AlertDoc, packageName: string): Provid
   return {
     type: "alert.opened",
     data: {
-      alertId,
-      capability: a.capabilityRef,
-      packageId: a.packageId,
-      metric: a.metric,
-      severity: a.severity,
+      ...alertRef(alertId, a),
       condition,
       threshold: a.threshold,
       value: a.value,
@@ -275,20 +275,18 @@ function openedNotice(alertId: string, a: AlertDoc, packageName: string): Provid
       windowEnd: a.windowEnd.toISOString(),
       escalatedFrom: a.escalatedFrom,
     },
-    ...(mailed
+    mail: mailed
       ? {
-          mail: {
-            subject: `[${a.severity}] ${packageName}: ${METRIC_NAME[a.metric]} of ${a.capabilityRef} ${a.escalatedFrom ? "got worse" : "degraded"}`,
-            paragraphs: [
-              `The ${METRIC_NAME[a.metric]} of ${a.capabilityRef} is ${fmt(a.value, unit)} (${a.windowStart.toISOString()} to ${a.windowEnd.toISOString()}): ${condition}.`,
-              a.severity === "critical"
-                ? "A critical alert that lasts 30 minutes moves the package to the certification tier 'warning'; after the 72-hour grace period it is revoked and hidden from the catalog for new installs."
-                : "The alert resolves on its own when the metric recovers.",
-              `Alert ${alertId}: GET /v1/providers/capabilities/alerts?status=active`,
-            ],
-          },
+          subject: `[${a.severity}] ${packageName}: ${METRIC_NAME[a.metric]} of ${a.capabilityRef} ${a.escalatedFrom ? "got worse" : "degraded"}`,
+          paragraphs: [
+            `The ${METRIC_NAME[a.metric]} of ${a.capabilityRef} is ${fmt(a.value, unit)} (${a.windowStart.toISOString()} to ${a.windowEnd.toISOString()}): ${condition}.`,
+            a.severity === "critical"
+              ? "A critical alert that lasts 30 minutes moves the package to the certification tier 'warning'; after the 72-hour grace period it is revoked and hidden from the catalog for new installs."
+              : "The alert resolves on its own when the metric recovers.",
+            `Alert ${alertId}: GET /v1/providers/capabilities/alerts?status=active`,
+          ],
         }
-      : {}),
+      : undefined,
   };
 }
 
@@ -297,23 +295,17 @@ function resolvedNotice(alertId: string, a: AlertDoc, o: Observation, resolution
   return {
     type: "alert.resolved",
     data: {
-      alertId,
-      capability: a.capabilityRef,
-      packageId: a.packageId,
-      metric: a.metric,
-      severity: a.severity,
+      ...alertRef(alertId, a),
       resolution,
       value: o.value,
       resolvedAt: now.toISOString(),
       escalatedTo,
     },
-    ...(mailed
+    mail: mailed
       ? {
-          mail: {
-            subject: `[resolved] ${packageName}: ${METRIC_NAME[a.metric]} of ${a.capabilityRef} recovered`,
-            paragraphs: [`The ${METRIC_NAME[a.metric]} of ${a.capabilityRef} is back to ${fmt(o.value!, METRIC_UNIT[a.metric])}; alert ${alertId} (${a.severity}) is resolved.`],
-          },
+          subject: `[resolved] ${packageName}: ${METRIC_NAME[a.metric]} of ${a.capabilityRef} recovered`,
+          paragraphs: [`The ${METRIC_NAME[a.metric]} of ${a.capabilityRef} is back to ${fmt(o.value!, METRIC_UNIT[a.metric])}; alert ${alertId} (${a.severity}) is resolved.`],
         }
-      : {}),
+      : undefined,
   };
 }

@@ -240,7 +240,7 @@ export async function evaluateCertification(packageId: string, now: Date, window
   const score = scoreCertification(basis, deadlines, live);
   const monitorRefs = Object.keys(deadlines).map((id) => monitors().doc(capabilityDocId(capabilityKey(pkg.id, id))));
 
-  return db().runTransaction(async (tx) => {
+  const outcome = await db().runTransaction(async (tx) => {
     const existing = (await tx.get(certRef)).data();
     const capabilityMonitors = (await tx.getAll(...monitorRefs)).map((s) => s.data()).filter((m): m is MonitorDoc => m !== undefined);
     const listing = await readListing(tx, pkg.id);
@@ -300,10 +300,11 @@ export async function evaluateCertification(packageId: string, now: Date, window
           now,
         );
       }
-      log.certificationChanged(pkg.id, step.change.from, step.change.to);
     }
-    return { packageId: pkg.id, tier: doc.tier, changed: step.change !== null };
+    return { packageId: pkg.id, tier: doc.tier, change: step.change };
   });
+  if (outcome.change) log.certificationChanged(pkg.id, outcome.change.from, outcome.change.to);
+  return { packageId: outcome.packageId, tier: outcome.tier, changed: outcome.change !== null };
 }
 
 function certificationMail(name: string, change: NonNullable<TierStep["change"]>, graceEndsAt: Date | null) {

@@ -4,6 +4,7 @@ import { db } from "../../../kernel/firebase";
 import { log } from "../../../kernel/logger";
 import { markProcessed, wasProcessed } from "../../../kernel/pubsub";
 import { InvocationDoc } from "../model";
+import { decodeBuckets, encodeBuckets } from "./histogram";
 import { rollupDocId, rollups, rollupShards, shardDocId } from "./repository";
 import { RollupDoc, RollupResolution, RollupShardDoc } from "./schemas";
 import { emptyStats, mergeStats, Stats, statsOfInvocation } from "./stats";
@@ -95,9 +96,17 @@ export async function recordInvocation(invocationId: string, raw: Record<string,
   });
 }
 
-const statsOf = (doc: Stats | undefined): Stats =>
+/** The stats of a shard or a rollup (whose histogram is packed). */
+const statsOf = (doc: RollupShardDoc | RollupDoc | undefined): Stats =>
   doc
-    ? { count: doc.count, errors: doc.errors, unavailable: doc.unavailable, errorsByClass: doc.errorsByClass, latencySumMs: doc.latencySumMs, histogram: doc.histogram }
+    ? {
+        count: doc.count,
+        errors: doc.errors,
+        unavailable: doc.unavailable,
+        errorsByClass: doc.errorsByClass,
+        latencySumMs: doc.latencySumMs,
+        histogram: typeof doc.histogram === "string" ? decodeBuckets(doc.histogram) : doc.histogram,
+      }
     : emptyStats();
 
 export interface Scope {
@@ -157,6 +166,7 @@ async function foldSlot(sample: RollupShardDoc, refs: DocumentReference<RollupSh
         resolution: target.resolution,
         start: target.start,
         ...merged,
+        histogram: encodeBuckets(merged.histogram),
         updatedAt: now,
         expiresAt: new Date(target.start.getTime() + RETENTION_MS[target.resolution]),
       };

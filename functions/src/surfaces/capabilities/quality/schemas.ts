@@ -18,7 +18,6 @@ const StatsFields = {
   unavailable: z.number().int().min(0),
   errorsByClass: Counts.default({}),
   latencySumMs: z.number().min(0),
-  histogram: Counts.default({}),
 };
 
 const CapabilityIdentity = {
@@ -34,7 +33,15 @@ const CapabilityIdentity = {
  * ROLLUP_SHARDS documents per capability and 5-minute slot; folded into rollups and deleted by the
  * evaluation job once the slot is closed.
  */
-export const RollupShardDoc = z.object({ ...CapabilityIdentity, slotStart: zDate, shard: z.number().int(), ...StatsFields, updatedAt: zDate });
+export const RollupShardDoc = z.object({
+  ...CapabilityIdentity,
+  slotStart: zDate,
+  shard: z.number().int(),
+  ...StatsFields,
+  /** Bucket → count, incremented field by field. */
+  histogram: Counts.default({}),
+  updatedAt: zDate,
+});
 export type RollupShardDoc = z.infer<typeof RollupShardDoc>;
 
 export const ROLLUP_RESOLUTIONS = ["5m", "1h", "1d"] as const;
@@ -46,6 +53,8 @@ export const RollupDoc = z.object({
   resolution: z.enum(ROLLUP_RESOLUTIONS),
   start: zDate,
   ...StatsFields,
+  /** The latency histogram, packed (histogram.ts encodeBuckets). */
+  histogram: z.string(),
   updatedAt: zDate,
   /** For a Firestore TTL policy: 5-minute rollups live 3 days, hourly 32, daily 400. */
   expiresAt: zDate,

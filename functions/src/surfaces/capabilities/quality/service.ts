@@ -145,25 +145,36 @@ function reasonsOf(doc: Pick<CertificationDoc, "tier" | "tierSince" | "clearSinc
   return reasons;
 }
 
-function viewOf(doc: CertificationDoc, p: PublishedPackage): CertificationView {
-  const { graceEndsAt, restoresAt } = deadlinesOf(doc);
+interface ViewState {
+  tier: CertificationDoc["tier"];
+  tierSince: Date | null;
+  clearSince: Date | null;
+  causes: CertificationDoc["causes"];
+  evaluatedAt: Date | null;
+}
+
+function certificationView(p: PublishedPackage, state: ViewState, score: Pick<CertificationDoc, "overall" | "dimensions" | "sources">, runId: string | null): CertificationView {
+  const timed = { ...state, ...score, tierSince: state.tierSince ?? new Date(0) }; // tierSince is only read for a warning, which implies a stored evaluation
+  const { graceEndsAt, restoresAt } = deadlinesOf(timed);
   return {
     packageId: p.pkg.id,
     slug: p.pkg.slug,
     name: p.pkg.name,
     versionId: p.version.id,
     version: p.version.version,
-    tier: doc.tier,
-    tierSince: iso(doc.tierSince),
-    score: { overall: doc.overall, dimensions: roundScores(doc.dimensions), sources: dimensionSources(doc.sources) },
-    validationRunId: doc.conformance.runId,
-    reasons: reasonsOf(doc),
-    causes: doc.causes.map((c) => ({ code: c.code, message: c.message, capability: c.capability, alertId: c.alertId, since: iso(c.since) })),
+    tier: state.tier,
+    tierSince: isoOrNull(state.tierSince),
+    score: { overall: score.overall, dimensions: roundScores(score.dimensions), sources: dimensionSources(score.sources) },
+    validationRunId: runId,
+    reasons: reasonsOf(timed),
+    causes: state.causes.map((c) => ({ code: c.code, message: c.message, capability: c.capability, alertId: c.alertId, since: iso(c.since) })),
     graceEndsAt: isoOrNull(graceEndsAt),
     restoresAt: isoOrNull(restoresAt),
-    evaluatedAt: iso(doc.evaluatedAt),
+    evaluatedAt: isoOrNull(state.evaluatedAt),
   };
 }
+
+const viewOf = (doc: CertificationDoc, p: PublishedPackage) => certificationView(p, doc, doc, doc.conformance.runId);
 
 /**
  * A published package the job has not evaluated yet (no invocation so far, or a version published
@@ -173,30 +184,6 @@ async function unevaluatedView(p: PublishedPackage, stale: CertificationDoc | nu
   const basis = await conformanceBasisOf(p.version);
   const score = scoreCertification(basis, Object.fromEntries(p.capabilities.map((c) => [c.id, c.deadlineMs])), null);
   // The tier belongs to the package, not the version: a newer version keeps it until the next evaluation.
-  const tier = stale?.tier ?? "certified";
-  const state = {
-    tier,
-    tierSince: stale?.tierSince ?? new Date(0), // only read for a warning, which implies a stored evaluation
-    clearSince: stale?.clearSince ?? null,
-    causes: stale?.causes ?? [],
-    overall: score.overall,
-    sources: score.sources,
-  };
-  const { graceEndsAt, restoresAt } = deadlinesOf(state);
-  return {
-    packageId: p.pkg.id,
-    slug: p.pkg.slug,
-    name: p.pkg.name,
-    versionId: p.version.id,
-    version: p.version.version,
-    tier,
-    tierSince: isoOrNull(stale?.tierSince),
-    score: { overall: score.overall, dimensions: roundScores(score.dimensions), sources: dimensionSources(score.sources) },
-    validationRunId: basis.runId,
-    reasons: reasonsOf(state),
-    causes: state.causes.map((c) => ({ code: c.code, message: c.message, capability: c.capability, alertId: c.alertId, since: iso(c.since) })),
-    graceEndsAt: isoOrNull(graceEndsAt),
-    restoresAt: isoOrNull(restoresAt),
-    evaluatedAt: isoOrNull(stale?.evaluatedAt),
-  };
+  const state: ViewState = stale ?? { tier: "certified", tierSince: null, clearSince: null, causes: [], evaluatedAt: null };
+  return certificationView(p, state, score, basis.runId);
 }
