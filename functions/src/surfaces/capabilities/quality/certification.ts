@@ -242,6 +242,8 @@ export async function evaluateCertification(packageId: string, now: Date, window
 
   const outcome = await db().runTransaction(async (tx) => {
     const existing = (await tx.get(certRef)).data();
+    // A slower run of an earlier schedule finishing after a later one must not move the state back.
+    if (existing && existing.evaluatedAt.getTime() > now.getTime()) return { packageId: pkg.id, tier: existing.tier, change: null };
     const capabilityMonitors = (await tx.getAll(...monitorRefs)).map((s) => s.data()).filter((m): m is MonitorDoc => m !== undefined);
     const listing = await readListing(tx, pkg.id);
     const account = (await tx.get(accounts().doc(pkg.accountId))).data();
