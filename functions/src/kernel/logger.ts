@@ -118,4 +118,20 @@ export const log = {
   lastInvokedUpdateFailed(runtimeAppId: string, error: unknown) {
     logger.warn("runtime_app.last_invoked_update_failed", { runtimeAppId, errorMessage: error instanceof Error ? error.message : String(error) });
   },
+  qualityInvocationInvalid(invocationId: string) {
+    logger.error("quality.invocation_invalid", { invocationId });
+  },
+  qualityEvaluation(summary: Record<string, number | string>) {
+    logger.info("quality.evaluation", summary);
+  },
+  qualityEvaluationFailed(subject: string, error: unknown) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    logger.error("quality.evaluation_failed", { subject, errorName: err.name, errorMessage: err.message, errorStack: err.stack });
+  },
+  qualityAlertChanged(alertId: string, capabilityKey: string, metric: string, severity: string, change: string) {
+    logger.info("quality.alert", { alertId, capabilityKey, metric, severity, change });
+  },
+  certificationChanged(packageId: string, from: string, to: string) {
+    logger.warn("quality.certification_changed", { packageId, from, to });
+  },
 };

@@ -18,6 +18,13 @@ export const ListingCapability = z.object({
 });
 export type ListingCapability = z.infer<typeof ListingCapability>;
 
+/**
+ * The package's quality certification (docs/quality.md), set by the certification job: a `revoked`
+ * package is hidden from the catalog and takes no new installs; existing installs keep working.
+ */
+export const CERTIFICATION_TIERS = ["certified", "warning", "revoked"] as const;
+export type CertificationTier = (typeof CERTIFICATION_TIERS)[number];
+
 export const CatalogListingDoc = z.object({
   packageId: z.string(),
   accountId: z.string(),
@@ -48,10 +55,12 @@ export const CatalogListingDoc = z.object({
   updatedAt: zDate,
   /** The package's app was deleted; the listing leaves the catalog 30 days later. */
   orphaned: z.boolean(),
-  /** False for orphaned and deprecated packages: existing installs keep working, new ones are refused. */
+  /** False for orphaned, deprecated and revoked packages: existing installs keep working, new ones are refused. */
   installable: z.boolean(),
   deprecated: z.boolean(),
   successorPackageId: z.string().nullable(),
+  /** Listings written before certification existed read as certified. */
+  certificationTier: z.enum(CERTIFICATION_TIERS).default("certified"),
 });
 export type CatalogListingDoc = z.infer<typeof CatalogListingDoc>;
 
@@ -78,6 +87,13 @@ export interface PublishedListing {
   capabilities: ListingCapability[];
 }
 
+/** Whether the listing takes new installs: not orphaned, not deprecated, not revoked. */
+export const installableOf = (l: Pick<CatalogListingDoc, "orphaned" | "deprecated" | "certificationTier">) =>
+  !l.orphaned && !l.deprecated && l.certificationTier !== "revoked";
+
+/** Whether the catalog shows the listing at all (browse and search): revoked packages are hidden. */
+export const shownInCatalog = (l: Pick<CatalogListingDoc, "certificationTier">) => l.certificationTier !== "revoked";
+
 /** Reads the listing inside a transaction (reads must come before the transaction's writes). */
 export async function readListing(tx: Transaction, packageId: string): Promise<CatalogListingDoc | null> {
   return (await tx.get(catalogListings().doc(packageId))).data() ?? null;
@@ -85,6 +101,8 @@ export async function readListing(tx: Transaction, packageId: string): Promise<C
 
 /** Makes `published` the listing's current version, keeping installs and ratings. */
 export function writePublishedListing(tx: Transaction, existing: CatalogListingDoc | null, published: PublishedListing, now: Date): CatalogListingDoc {
+  // Certification follows the package's live quality, not its versions: a new version keeps the tier.
+  const certificationTier = existing?.certificationTier ?? "certified";
   const doc: CatalogListingDoc = {
     packageId: published.packageId,
     accountId: published.accountId,
@@ -104,9 +122,10 @@ export function writePublishedListing(tx: Transaction, existing: CatalogListingD
     versionPublishedAt: now,
     updatedAt: now,
     orphaned: false,
-    installable: true,
+    installable: installableOf({ orphaned: false, deprecated: false, certificationTier }),
     deprecated: false,
     successorPackageId: null,
+    certificationTier,
   };
   tx.set(catalogListings().doc(published.packageId), doc);
   return doc;
@@ -117,9 +136,14 @@ export function markListingDeprecated(tx: Transaction, packageId: string, succes
   tx.update(catalogListings().doc(packageId), { deprecated: true, installable: false, successorPackageId, updatedAt: now });
 }
 
-/** A re-homed orphan becomes installable again (unless it was deprecated meanwhile). */
+/** A re-homed orphan becomes installable again (unless it was deprecated or revoked meanwhile). */
 export function markListingRehomed(tx: Transaction, listing: CatalogListingDoc, appId: string, now: Date): void {
-  tx.update(catalogListings().doc(listing.packageId), { appId, orphaned: false, installable: !listing.deprecated, updatedAt: now });
+  tx.update(catalogListings().doc(listing.packageId), { appId, orphaned: false, installable: installableOf({ ...listing, orphaned: false }), updatedAt: now });
+}
+
+/** Sets the package's certification tier on its listing: revocation hides it and stops new installs, recovery undoes that. */
+export function markListingCertification(tx: Transaction, listing: CatalogListingDoc, tier: CertificationTier, now: Date): void {
+  tx.update(catalogListings().doc(listing.packageId), { certificationTier: tier, installable: installableOf({ ...listing, certificationTier: tier }), updatedAt: now });
 }
 
 /**

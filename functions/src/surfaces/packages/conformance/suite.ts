@@ -9,6 +9,7 @@ import {
   SCOPE_VERB_MIN_TIER,
   tierRank,
 } from "../descriptor";
+import { mapLimit } from "../../../kernel/concurrency";
 import { appendPointer, compileJsonSchema, describeProblem, firstError } from "../../../kernel/jsonSchema";
 import type { ProbeResult, RuntimeProber, RuntimeRegistration } from "./prober";
 import { DIMENSIONS, Dimension, Finding, finding, RuleId } from "./rules";
@@ -47,6 +48,10 @@ export const LATENCY_BANDS: readonly { upTo: number; score: number; label: strin
   { upTo: 0.5, score: 70, label: "within 25–50%" },
   { upTo: 1, score: 50, label: "within 50–100%" },
 ];
+
+/** The band a median latency falls in (beyond the deadline: the last band). */
+export const latencyBandOf = (medianLatencyMs: number, deadlineMs: number) =>
+  LATENCY_BANDS.find((b) => medianLatencyMs / deadlineMs <= b.upTo) ?? LATENCY_BANDS[LATENCY_BANDS.length - 1]!;
 
 export const ProbeSummary = z
   .object({
@@ -224,19 +229,6 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 interface CapabilityProbes {
   findings: Finding[];
   summary: ProbeSummary;
@@ -280,7 +272,7 @@ async function probeCapability<R extends RuntimeRegistration>(prober: RuntimePro
   } else {
     medianLatencyMs = Math.round(median(latencies) * 10) / 10;
     const ratio = medianLatencyMs / c.deadlineMs;
-    const hit = LATENCY_BANDS.find((b) => ratio <= b.upTo) ?? LATENCY_BANDS[LATENCY_BANDS.length - 1]!;
+    const hit = latencyBandOf(medianLatencyMs, c.deadlineMs);
     performanceScore = hit.score;
     band = `${hit.label} of ${c.deadlineMs} ms`;
     if (ratio > 0.25) findings.push(finding("performance.slow", `${cap(i)}.deadlineMs`, `Median latency of '${c.id}' is ${band}; aim for 25% or less`));
