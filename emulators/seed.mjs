@@ -56,6 +56,7 @@ async function main() {
    client_id     ${app.client_id}
    client_secret ${app.client_secret}
  Demo package    ${pkg} (validated against the sample provider, submitted and listed in the catalog)
+   capability    demo-weather.weather_forecast   (POST ${BASE}/v1/providers/capabilities/demo-weather.weather_forecast/invoke)
  Demo reviewer   ${REVIEWER.email} / ${REVIEWER.password}   (GET ${BASE}/v1/providers/packages/reviews)
  Sample provider ${runtime.provider.url}   (runtime app ${runtime.id}, api_key auth, webhooks to /webhooks)
    webhook secret ${runtime.secret}

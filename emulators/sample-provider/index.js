@@ -4,7 +4,8 @@
 // their own in-process with createSampleProvider() on a random port and use it as a real peer:
 // it checks the credentials Aiffinity sends (api_key, its own OAuth 2.0 token endpoint, custom
 // headers), verifies request signatures, receives webhooks, logs every request for assertions and
-// can be switched into failure modes (hang, 5xx, malformed body, a 10 MB body, slow answers).
+// can be switched into failure modes (hang, 5xx, malformed body, a 10 MB body, slow answers, an answer
+// breaking the output schema, a redirect).
 //
 // Run standalone: node emulators/sample-provider/index.js [--port 8787]
 "use strict";
@@ -126,6 +127,16 @@ async function createSampleProvider(options = {}) {
       json(res, 500, { error: { code: "INTERNAL", message: "Simulated failure" } });
       return true;
     }
+    if (mode === "invalid_output") {
+      // Valid JSON in the contract's envelope, but `data` breaks every capability's outputSchema.
+      json(res, 200, { data: { location: 42, days: "soon", tasks: "none" }, ttlSeconds: 60 });
+      return true;
+    }
+    if (mode === "redirect") {
+      res.writeHead(302, { location: "http://169.254.169.254/latest/meta-data/", "content-length": 0 });
+      res.end();
+      return true;
+    }
     if (mode === "malformed") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end('{"status": "ok", "broken": ');
@@ -238,7 +249,7 @@ async function createSampleProvider(options = {}) {
     get tokensIssued() {
       return state.tokensIssued;
     },
-    /** mode: none | hang | slow | error_500 | malformed | huge (delayMs for slow). */
+    /** mode: none | hang | slow | error_500 | malformed | huge | invalid_output | redirect (delayMs for slow). */
     setFailure(mode, delayMs = 0) {
       state.failure = { mode, delayMs };
     },

@@ -59,7 +59,7 @@ function listing(now: Date): CatalogListingDoc {
     capabilities: Array.from({ length: 1 + randomInt(3) }, (_, i) => ({ id: `cap_${i}`, name: title(phrase(2)), description: "", refreshIntervalSeconds: 1800, dataCategories: ["public"], actions: [] })),
     dataCategories: ["public"],
   };
-  const facts = { deprecated: randomInt(50) === 0, orphaned: randomInt(100) === 0, certificationTier: null };
+  const facts = { deprecated: randomInt(50) === 0, orphaned: randomInt(100) === 0, certificationTier: "certified" as const };
   const publishedAt = new Date(now.getTime() - randomInt(365 * 86_400_000));
   return {
     ...base,

@@ -13,6 +13,8 @@ import { installFrameworkBodyGuard } from "./kernel/http/bodyGuard";
 import { addRequestHook, createSurfaceApp, Surface } from "./kernel/http/surface";
 import { rateLimitHook } from "./kernel/rateLimit";
 import { buildSurfaces } from "./surfaces";
+import { evaluateQuality, EVALUATION_SCHEDULE } from "./surfaces/capabilities/quality/jobs";
+import { recordInvocation } from "./surfaces/capabilities/quality/rollups";
 import { RuntimeAppProber } from "./surfaces/packages/conformance/runtimeProber";
 import { CONFORMANCE_TOPIC, messageJson, PackageJobs, SUBMISSIONS_TOPIC } from "./surfaces/packages/jobs";
 import { engineSync } from "./surfaces/catalog/engine";
@@ -84,6 +86,17 @@ export const conformanceRunner = onMessagePublished(
 export const submissionChecker = onMessagePublished({ topic: SUBMISSIONS_TOPIC, timeoutSeconds: 60, retry: true }, (event) =>
   packageJobs.checkSubmission(messageJson(event.data.message), event.data.message.messageId),
 );
+
+/** Quality, step 1: each recorded invocation is added to its capability's rollup shard. Idempotent per invocation. */
+export const qualityRollupRecorder = onDocumentCreated({ document: "invocations/{invocationId}", retry: true }, async (event) => {
+  if (!event.data) return;
+  await recordInvocation(event.params.invocationId, event.data.data(), new Date(event.time));
+});
+
+/** Quality, step 2: folds closed slots into rollups, opens and resolves alerts, moves certification tiers. */
+export const qualityEvaluator = onSchedule({ schedule: EVALUATION_SCHEDULE, timeoutSeconds: 300 }, async (event) => {
+  await evaluateQuality(new Date(event.scheduleTime));
+});
 
 const catalogSync = new CatalogSync({ engine: engineSync });
 

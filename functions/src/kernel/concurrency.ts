@@ -1,4 +1,4 @@
-/** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
+/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the items' order. */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;

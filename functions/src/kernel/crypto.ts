@@ -33,3 +33,17 @@ export function secretMatches(secret: string, storedHash: string): boolean {
 }
 
 export const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
+
+/** JSON with sorted keys (undefined members dropped), so equal content always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    return `{${Object.keys(record)
+      .filter((k) => record[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,6 +1,7 @@
 import {
   CollectionReference,
   DocumentData,
+  DocumentReference,
   FirestoreDataConverter,
   OrderByDirection,
   Query,
@@ -71,3 +72,31 @@ export async function pageOf<T>(query: Query<T>, field: string, direction: Order
 
 /** One page of `query`, newest first (by `createdAt`, then id), and the total it matches. */
 export const newestFirstPage = <T>(query: Query<T>, limit: number, offset: number) => pageOf(query, "createdAt", "desc", limit, offset);
+
+/**
+ * Waits (with a listener, not polling) until the document satisfies `done`, or `timeoutMs` passes.
+ * Resolves with the document's data (undefined when it does not exist), or "timeout".
+ */
+export function waitForDocument<T>(ref: DocumentReference<T>, done: (data: T | undefined) => boolean, timeoutMs: number): Promise<T | undefined | "timeout"> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let unsubscribe: () => void = () => undefined;
+    const finish = (value: T | undefined | "timeout", error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      unsubscribe();
+      if (error) reject(error);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => finish("timeout"), Math.max(0, timeoutMs));
+    unsubscribe = ref.onSnapshot(
+      (snap) => {
+        const data = snap.data();
+        if (done(data)) finish(data);
+      },
+      (error) => finish(undefined, error),
+    );
+    if (settled) unsubscribe();
+  });
+}

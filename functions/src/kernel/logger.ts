@@ -114,4 +114,39 @@ export const log = {
   syncDispatched(report: { due: number; dispatched: number; deferred: number; messages: number }) {
     logger.info("catalog.sync_dispatched", report);
   },
+  /** One call of a capability on a provider runtime: sizes, timings and classes only (no payloads, no user ids). */
+  capabilityInvocation(entry: { invocationId: string; capabilityKey: string; kind: string; source: string; status: string; errorClass: string | null; httpStatus: number | null; latencyMs: number; requestBytes: number; responseBytes: number }) {
+    (entry.status === "ok" ? logger.info : logger.warn)("capability.invocation", entry);
+  },
+  capabilityCoalesced(capabilityKey: string, how: "memory" | "lease" | "cache") {
+    logger.debug("capability.coalesced", { capabilityKey, how });
+  },
+  realtimeStream(event: "opened" | "closed" | "failed", capabilityKey: string, detail: Record<string, unknown> = {}) {
+    (event === "failed" ? logger.error : logger.info)(`capability.realtime_${event}`, { capabilityKey, ...detail });
+  },
+  sandboxRun(traceId: string, capabilityKey: string, passed: boolean, errorClass: string | null, latencyMs: number) {
+    logger.info("capability.sandbox_run", { traceId, capabilityKey, passed, errorClass, latencyMs });
+  },
+  idempotentReplay(operation: string, outcome: "replayed" | "waited" | "taken_over") {
+    logger.info("idempotency.replay", { operation, outcome });
+  },
+  lastInvokedUpdateFailed(runtimeAppId: string, error: unknown) {
+    logger.warn("runtime_app.last_invoked_update_failed", { runtimeAppId, errorMessage: error instanceof Error ? error.message : String(error) });
+  },
+  qualityInvocationInvalid(invocationId: string) {
+    logger.error("quality.invocation_invalid", { invocationId });
+  },
+  qualityEvaluation(summary: Record<string, number | string>) {
+    logger.info("quality.evaluation", summary);
+  },
+  qualityEvaluationFailed(subject: string, error: unknown) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    logger.error("quality.evaluation_failed", { subject, errorName: err.name, errorMessage: err.message, errorStack: err.stack });
+  },
+  qualityAlertChanged(alertId: string, capabilityKey: string, metric: string, severity: string, change: string) {
+    logger.info("quality.alert", { alertId, capabilityKey, metric, severity, change });
+  },
+  certificationChanged(packageId: string, from: string, to: string) {
+    logger.warn("quality.certification_changed", { packageId, from, to });
+  },
 };

@@ -1,12 +1,22 @@
+import { lookup as dnsLookup, LookupAddress } from "node:dns";
+import http, { IncomingMessage } from "node:http";
+import https from "node:https";
+import { isIP, LookupFunction } from "node:net";
+import { addressProblem, isMetadataHost } from "./addresses";
+import { isEmulator } from "./config";
 import { urlProblem } from "./urls";
 
 /**
  * The one way the platform calls out to provider endpoints (health probes, the providers' OAuth
- * token URLs, webhook deliveries; capability invocations next): a deadline covering the whole
- * exchange, redirects never followed, a cap on the response size, and URLs checked against
- * urlProblem (https; loopback only on the emulators). Each failure has its own class so callers can
- * record and report it precisely. `checkTarget` is the single place where further target checks
- * (DNS resolution against private ranges) plug in.
+ * token URLs, webhook deliveries, capability invocations and actions, sandbox runs): a deadline
+ * covering the whole exchange, redirects never followed, a cap on the response size, URLs checked
+ * against urlProblem (https; loopback only on the emulators) and every address checked against
+ * kernel/addresses (no private, link-local, CGNAT, ULA, multicast or metadata targets). Each
+ * failure has its own class so callers can record and report it precisely.
+ *
+ * SSRF and DNS rebinding: a hostname is resolved once, inside the connection's own lookup, every
+ * address it resolves to is checked, and the socket connects to the address that was checked;
+ * there is no second lookup an attacker's DNS could answer differently.
  */
 export type OutboundFailureKind =
   | "url_rejected"
@@ -72,6 +82,8 @@ export interface OutboundRequest {
   timeoutMs?: number;
   /** Largest response body read (default 1 MiB); larger bodies fail with OutboundTooLargeError. */
   maxResponseBytes?: number;
+  /** How host names are resolved (default: the system resolver); every address is checked either way. */
+  resolver?: Resolver;
 }
 
 export interface OutboundResponse {
@@ -89,12 +101,65 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 const USER_AGENT = "Aiffinity-Platform/1.0 (+https://api.aiffinity.me)";
 
-/** Target checks before any connection is made. Async so DNS-based checks can join later. */
+/** Loopback targets are for the emulators only. */
+const policy = () => ({ allowLoopback: isEmulator() });
+
+/** Refused by the address check inside the connection's lookup (surfaces as OutboundUrlRejectedError). */
+class BlockedAddressError extends Error {
+  readonly code = "ERR_OUTBOUND_ADDRESS_BLOCKED";
+}
+
+/** Target checks before any connection is made: the URL itself, metadata host names and IP literals. */
 export async function checkTarget(url: string): Promise<URL> {
   const problem = urlProblem(url);
   if (problem) throw new OutboundUrlRejectedError(`${problem}: ${safeUrl(url)}`);
-  return new URL(url);
+  const target = new URL(url);
+  const host = target.hostname.replace(/^\[|\]$/g, "");
+  if (isMetadataHost(host)) throw new OutboundUrlRejectedError(`${host} is the cloud metadata service: ${safeUrl(url)}`);
+  // IP literals are never looked up (the socket connects to them directly): check them here.
+  if (isIP(host)) {
+    const blocked = addressProblem(host, policy());
+    if (blocked) throw new OutboundUrlRejectedError(`Target address not allowed: ${blocked}`);
+  }
+  return target;
 }
+
+export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemResolver: Resolver = (hostname) =>
+  new Promise((resolve, reject) => dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))));
+
+/**
+ * Resolves `hostname` and checks every address it has; refuses the name if any of them is not
+ * allowed (a name with one private address among public ones is refused as a whole).
+ */
+export async function resolveAllowed(hostname: string, resolver: Resolver = systemResolver, allowLoopback = policy().allowLoopback): Promise<LookupAddress[]> {
+  if (isMetadataHost(hostname)) throw new BlockedAddressError(`${hostname} is the cloud metadata service`);
+  const addresses = await resolver(hostname);
+  if (addresses.length === 0) throw Object.assign(new Error(`${hostname} has no addresses`), { code: "ENOTFOUND" });
+  for (const { address } of addresses) {
+    const problem = addressProblem(address, { allowLoopback });
+    if (problem) throw new BlockedAddressError(`${hostname} resolves to a forbidden address: ${problem}`);
+  }
+  return addresses;
+}
+
+/** The sockets' lookup: the checked addresses are the ones connected to. */
+const guardedLookup = (resolver: Resolver) => ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
+  resolveAllowed(hostname, resolver).then(
+    (addresses) => {
+      const family = options.family === 4 || options.family === 6 ? options.family : 0;
+      const usable = family ? addresses.filter((a) => a.family === family) : addresses;
+      if (usable.length === 0) return callback(Object.assign(new Error(`${hostname} has no IPv${family} address`), { code: "ENOTFOUND" }));
+      if (options.all) callback(null, usable);
+      else callback(null, usable[0]!.address, usable[0]!.family);
+    },
+    (error: unknown) => callback(error),
+  );
+}) as unknown as LookupFunction;
+
+// Keep-alive pools (connections are reused per host and port; every new connection goes through guardedLookup).
+const agents = { "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }), "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }) };
 
 /** A URL without its query (which may carry tokens), for messages and logs. */
 export function safeUrl(url: string): string {
@@ -116,6 +181,43 @@ function causeCode(error: unknown): string | undefined {
   return undefined;
 }
 
+function blockedCause(error: unknown): BlockedAddressError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof BlockedAddressError) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function send(target: URL, headers: Record<string, string>, request: OutboundRequest, signal: AbortSignal, retryReused: boolean): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const client = target.protocol === "https:" ? https : http;
+    const lookup = guardedLookup(request.resolver ?? systemResolver);
+    const req = client.request(target, { method: request.method ?? "GET", headers, agent: agents[target.protocol as "http:" | "https:"], lookup, signal }, resolve);
+    req.on("error", (error) => {
+      // A pooled connection the server closed just as we reused it: the request never reached it.
+      if (retryReused && req.reusedSocket && causeCode(error) === "ECONNRESET") resolve(send(target, headers, request, signal, false));
+      else reject(error);
+    });
+    req.end(request.body);
+  });
+}
+
+function toHeaders(message: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(message.headers)) {
+    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
+      try {
+        headers.append(name, v);
+      } catch {
+        /* a header value fetch's Headers refuses: not needed by any caller */
+      }
+    }
+  }
+  return headers;
+}
+
 /** Sends the request and reads the response within the deadline. Any HTTP status resolves. */
 export async function outbound(request: OutboundRequest): Promise<OutboundResponse> {
   const target = await checkTarget(request.url);
@@ -131,35 +233,29 @@ export async function outbound(request: OutboundRequest): Promise<OutboundRespon
   }, timeoutMs);
   try {
     const headers: Record<string, string> = { "user-agent": USER_AGENT, ...(request.headers ?? {}) };
-    const response = await fetch(target, {
-      method: request.method ?? "GET",
-      headers,
-      body: request.body,
-      redirect: "manual",
-      signal: controller.signal,
-    });
-    const declared = Number(response.headers.get("content-length") ?? NaN);
+    if (request.body !== undefined) headers["content-length"] = String(Buffer.byteLength(request.body));
+    const response = await send(target, headers, request, controller.signal, true);
+    const declared = Number(response.headers["content-length"] ?? NaN);
     if (Number.isFinite(declared) && declared > maxBytes) {
       controller.abort();
       throw new OutboundTooLargeError(maxBytes, elapsed());
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    if (response.body) {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        size += chunk.byteLength;
-        if (size > maxBytes) {
-          controller.abort();
-          throw new OutboundTooLargeError(maxBytes, elapsed());
-        }
-        chunks.push(Buffer.from(chunk));
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        controller.abort();
+        throw new OutboundTooLargeError(maxBytes, elapsed());
       }
+      chunks.push(chunk);
     }
     const body = Buffer.concat(chunks);
     const durationMs = elapsed();
+    const status = response.statusCode ?? 0;
     return {
-      status: response.status,
-      headers: response.headers,
+      status,
+      headers: toHeaders(response),
       body,
       durationMs,
       text: () => body.toString("utf8"),
@@ -167,13 +263,15 @@ export async function outbound(request: OutboundRequest): Promise<OutboundRespon
         try {
           return JSON.parse(body.toString("utf8"));
         } catch {
-          throw new OutboundBadBodyError(`Response body is not valid JSON (${body.length} bytes)`, response.status);
+          throw new OutboundBadBodyError(`Response body is not valid JSON (${body.length} bytes)`, status);
         }
       },
     };
   } catch (error) {
     if (error instanceof OutboundError) throw error;
     if (timedOut) throw new OutboundTimeoutError(timeoutMs, elapsed());
+    const blocked = blockedCause(error);
+    if (blocked) throw new OutboundUrlRejectedError(`Target address not allowed: ${blocked.message}`);
     const code = causeCode(error);
     if (code === "ECONNREFUSED") throw new OutboundConnectionRefusedError(target.host, elapsed());
     throw new OutboundNetworkError(`Request to ${target.host} failed${code ? ` (${code})` : ""}`, elapsed());

@@ -41,7 +41,7 @@ z.config({
   },
 });
 
-export type Source = "body" | "query" | "path";
+export type Source = "body" | "query" | "path" | "header";
 
 /** Flattens zod issues into one detail per field; unknown keys become one detail each. */
 export function issuesToDetails(error: z.ZodError, source: Source): ErrorDetail[] {

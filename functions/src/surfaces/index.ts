@@ -1,4 +1,5 @@
 import type { Surface } from "../kernel/http/surface";
+import { capabilitiesSurface } from "./capabilities/router";
 import { engineState } from "./catalog/engine";
 import { catalogSurface } from "./catalog/router";
 import { CatalogService } from "./catalog/service";
@@ -16,7 +17,7 @@ export function buildSurfaces() {
     console: consoleSurface(),
     packages: packagesSurface(),
     runtime: runtimeSurface(),
-    capabilities: { name: "capabilities", routes: [] } as Surface,
+    capabilities: capabilitiesSurface(),
     catalog: catalogSurface(new CatalogService({ state: engineState })),
     platform: undefined as unknown as Surface,
   };

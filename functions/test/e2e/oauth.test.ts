@@ -1,9 +1,9 @@
-import { createPrivateKey } from "node:crypto";
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { BASE_URL } from "../helpers/env";
 import { api, ApiResponse, expectError, expectStatus, request } from "../helpers/http";
 import { localSigningKeys } from "../helpers/secrets";
 import { accessToken, createApp, oauthProvider, verifiedProvider } from "../helpers/stories";
+import { forgeAccessToken } from "../helpers/tokens";
 
 const TOKEN = "/v1/providers/auth/token";
 const PROTECTED = "/v1/providers/runtime/apps";
@@ -160,7 +160,6 @@ describe("OAuth 2.1 token endpoint", () => {
 
 describe("bearer authentication of the provider APIs", () => {
   let access: string;
-  let claims: ReturnType<typeof decodeJwt>;
   let idToken: string;
   const keys = localSigningKeys();
   const active = keys.find((k) => !k.retiredAt)!;
@@ -170,22 +169,10 @@ describe("bearer authentication of the provider APIs", () => {
     const provider = await oauthProvider();
     access = provider.access;
     idToken = provider.token;
-    claims = decodeJwt(access);
   });
 
   /** A token like the API's own, signed with a key from the local secrets, with overrides. */
-  const forge = (key: { kid: string; pem: string }, overrides: { iat?: number; exp?: number; aud?: string; typ?: string } = {}) => {
-    const iat = overrides.iat ?? Math.floor(Date.now() / 1000);
-    return new SignJWT({ client_id: claims.client_id, account_id: claims.account_id })
-      .setProtectedHeader({ alg: "RS256", kid: key.kid, typ: overrides.typ ?? "at+jwt" })
-      .setIssuer(claims.iss!)
-      .setAudience(overrides.aud ?? (claims.aud as string))
-      .setSubject(claims.sub!)
-      .setIssuedAt(iat)
-      .setExpirationTime(overrides.exp ?? iat + 3600)
-      .setJti("tok_forged0000000000000")
-      .sign(createPrivateKey(key.pem));
-  };
+  const forge = (key: { kid: string; pem: string }, overrides: { iat?: number; exp?: number; aud?: string; typ?: string } = {}) => forgeAccessToken(access, key, overrides);
 
   const expectInvalidToken = async (token: string, message: RegExp) => {
     const res = await api.get(PROTECTED, { token });

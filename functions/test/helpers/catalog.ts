@@ -49,7 +49,7 @@ export interface SeedListing {
   publishedAt?: Date;
   deprecated?: boolean;
   orphaned?: boolean;
-  certificationTier?: CertificationTier | null;
+  certificationTier?: CertificationTier;
 }
 
 /**
@@ -78,7 +78,7 @@ export async function seedListing(seed: SeedListing): Promise<string> {
     capabilities: (seed.capabilityNames ?? ["Data feed"]).map((name, i) => ({ id: `cap_${i}`, name, description: "", refreshIntervalSeconds: 1800, dataCategories: ["public"], actions: [] })),
     dataCategories: ["public"],
   };
-  const facts = { deprecated: seed.deprecated ?? false, orphaned: seed.orphaned ?? false, certificationTier: seed.certificationTier ?? null };
+  const facts = { deprecated: seed.deprecated ?? false, orphaned: seed.orphaned ?? false, certificationTier: seed.certificationTier ?? ("certified" as const) };
   const doc: CatalogListingDoc = {
     ...base,
     installCount: seed.installCount ?? 0,

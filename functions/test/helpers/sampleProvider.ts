@@ -20,6 +20,8 @@ export interface ReceivedWebhook {
   at: string;
 }
 
+export type FailureMode = "none" | "hang" | "slow" | "error_500" | "malformed" | "huge" | "invalid_output" | "redirect";
+
 export interface SampleProvider {
   url: string;
   port: number;
@@ -35,7 +37,7 @@ export interface SampleProvider {
   requests: LoggedRequest[];
   webhooks: ReceivedWebhook[];
   readonly tokensIssued: number;
-  setFailure(mode: "none" | "hang" | "slow" | "error_500" | "malformed" | "huge", delayMs?: number): void;
+  setFailure(mode: FailureMode, delayMs?: number): void;
   setWebhookResponses(statuses: number[]): void;
   setSigningSecrets(secrets: string[]): void;
   reset(): void;

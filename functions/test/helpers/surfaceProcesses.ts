@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { FUNCTIONS_ROOT, localSecrets } from "./secrets";
 
 /** The demo project's parameters (functions/.env.demo-aiffinity), as the emulator gives them to functions. */
-function demoParams(): Record<string, string> {
+export function demoParams(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of readFileSync(join(FUNCTIONS_ROOT, ".env.demo-aiffinity"), "utf8").split("\n")) {
     const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());

@@ -10,7 +10,9 @@ setLogLevel("error");
 const COLLECTIONS = [
   "accounts", "apps", "verificationTokens", "mail", "throttles", "packages", "packageSlugs", "reviews", "processedEvents",
   "catalogListings", "installs", "runtimeApps", "invocations", "webhookDeliveries", "providerEvents", "rateLimits",
-  "catalogCounterShards", "ratings", "capabilityBindings",
+  "capabilityBindings", "capabilityStates", "capabilityEvents", "idempotencyKeys", "sandboxScenarios", "sandboxTraces",
+  "qualityRollupShards", "qualityRollups", "qualityMonitors", "qualityAlerts", "qualityCertifications",
+  "catalogCounterShards", "ratings",
 ];
 
 let env: RulesTestEnvironment;
@@ -54,6 +56,7 @@ describe("firestore.rules", () => {
     await assertFails(getDoc(doc(alice, "packages/alice/versions/v1")));
     await assertFails(getDoc(doc(alice, "packages/alice/versions/v1/validationRuns/r1")));
     await assertFails(getDocs(collection(alice, "packages/alice/transitions")));
+    await assertFails(getDocs(collection(alice, "qualityCertifications/alice/changes")));
     await assertFails(setDoc(doc(alice, "anything/else/deeply/nested"), { x: 1 }));
   });
 });

@@ -59,7 +59,7 @@ describe("catalog search: normalisation and tokens", () => {
 
 describe("catalog listing flags", () => {
   it("hides deprecated and revoked packages, and refuses installs of orphans", () => {
-    expect(listingFlags({ deprecated: false, orphaned: false, certificationTier: null })).toEqual({ visible: true, hiddenReason: null, installable: true });
+    expect(listingFlags({ deprecated: false, orphaned: false, certificationTier: "certified" })).toEqual({ visible: true, hiddenReason: null, installable: true });
     expect(listingFlags({ deprecated: false, orphaned: true, certificationTier: "warning" })).toEqual({ visible: true, hiddenReason: null, installable: false });
     expect(listingFlags({ deprecated: true, orphaned: false, certificationTier: "certified" })).toEqual({ visible: false, hiddenReason: "deprecated", installable: false });
     expect(listingFlags({ deprecated: false, orphaned: false, certificationTier: "revoked" })).toEqual({ visible: false, hiddenReason: "certification_revoked", installable: false });

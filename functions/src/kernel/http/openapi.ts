@@ -17,7 +17,7 @@ function operation(route: AnyRoute): ZodOpenApiOperationObject {
   const errors = new Set<ErrorCode>([...COMMON_ERRORS, ...(route.errors ?? [])]);
   if (route.auth.scheme) errors.add("UNAUTHENTICATED");
   if (route.body) ["VALIDATION_ERROR", "INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"].forEach((c) => errors.add(c as ErrorCode));
-  if (route.query) errors.add("VALIDATION_ERROR");
+  if (route.query || route.headers) errors.add("VALIDATION_ERROR");
   if (route.params) errors.add("NOT_FOUND");
 
   const byStatus = new Map<number, ErrorCode[]>();
@@ -41,10 +41,11 @@ function operation(route: AnyRoute): ZodOpenApiOperationObject {
     responses: responses as ZodOpenApiOperationObject["responses"],
   };
   if (route.description) op.description = route.description;
-  if (route.params || route.query) {
+  if (route.params || route.query || route.headers) {
     op.requestParams = {};
     if (route.params) op.requestParams.path = route.params as z.ZodObject;
     if (route.query) op.requestParams.query = route.query as z.ZodObject;
+    if (route.headers) op.requestParams.header = route.headers;
   }
   if (route.body) {
     const content: Record<string, { schema: z.ZodType }> = {};

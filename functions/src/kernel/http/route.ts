@@ -57,6 +57,8 @@ interface RouteBase<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.
   auth: Authenticator<A>;
   params?: PS;
   query?: QS;
+  /** Request headers the route reads (lowercase names): validated (400 naming `header.<name>`) and documented; read them with `req.get()`. */
+  headers?: z.ZodObject;
   body?: BS;
   /** Content types the body may use (default json). */
   bodyTypes?: Body[];

@@ -40,6 +40,7 @@ const EXPOSED_HEADERS = [
   "RateLimit-Policy",
   "Retry-After",
   "WWW-Authenticate",
+  "Idempotent-Replayed",
 ];
 
 export const newRequestId = () => `req_${randomBase62(20)}`;
@@ -112,6 +113,7 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
     params = parsed.data;
   }
   const query = route.query ? parseOrThrow(route.query, req.query, "query") : {};
+  if (route.headers) parseOrThrow(route.headers, req.headers, "header");
   let body: unknown = undefined;
   if (route.body) {
     const raw = readBody(req, route);

@@ -22,6 +22,10 @@ export const ListingCapability = z.object({
 });
 export type ListingCapability = z.infer<typeof ListingCapability>;
 
+/**
+ * The package's quality certification (docs/quality.md), set by the certification job: a `revoked`
+ * package is hidden from the catalog and takes no new installs; existing installs keep working.
+ */
 export const CERTIFICATION_TIERS = ["certified", "warning", "revoked"] as const;
 export type CertificationTier = (typeof CERTIFICATION_TIERS)[number];
 
@@ -67,8 +71,8 @@ export const CatalogListingDoc = z.object({
   installable: z.boolean(),
   deprecated: z.boolean(),
   successorPackageId: z.string().nullable(),
-  /** Set by certification (issue 7); null until a package is first certified. `revoked` hides it. */
-  certificationTier: z.enum(CERTIFICATION_TIERS).nullable().default(null),
+  /** Set by certification (quality); listings written before certification existed read as certified. */
+  certificationTier: z.enum(CERTIFICATION_TIERS).default("certified"),
   /** Whether browse and search show it: not deprecated and not revoked (orphans stay visible, flagged). */
   visible: z.boolean().default(false),
   hiddenReason: z.enum(HIDDEN_REASONS).nullable().default(null),
@@ -80,7 +84,7 @@ export type CatalogListingDoc = z.infer<typeof CatalogListingDoc>;
 export const catalogListings = () => typedCollection("catalogListings", CatalogListingDoc);
 
 /** The derived flags, from the facts (deprecated, orphaned, certification): the one place they are decided. */
-export function listingFlags(facts: { deprecated: boolean; orphaned: boolean; certificationTier: CertificationTier | null }) {
+export function listingFlags(facts: { deprecated: boolean; orphaned: boolean; certificationTier: CertificationTier }) {
   const hiddenReason: HiddenReason | null = facts.deprecated ? "deprecated" : facts.certificationTier === "revoked" ? "certification_revoked" : null;
   return { visible: hiddenReason === null, hiddenReason, installable: hiddenReason === null && !facts.orphaned };
 }
@@ -117,7 +121,8 @@ export async function readListing(tx: Transaction, packageId: string): Promise<C
 
 /** Makes `published` the listing's current version, keeping installs, ratings and certification. */
 export function writePublishedListing(tx: Transaction, existing: CatalogListingDoc | null, published: PublishedListing, now: Date): CatalogListingDoc {
-  const facts = { deprecated: false, orphaned: false, certificationTier: existing?.certificationTier ?? null };
+  // Certification follows the package's live quality, not its versions: a new version keeps the tier.
+  const facts = { deprecated: false, orphaned: false, certificationTier: existing?.certificationTier ?? ("certified" as const) };
   const base = {
     packageId: published.packageId,
     accountId: published.accountId,
@@ -174,12 +179,11 @@ export function markListingRehomed(tx: Transaction, listing: CatalogListingDoc, 
 }
 
 /**
- * For certification (issue 7): records the package's tier on its listing. `revoked` hides the
- * package from browse, search and new installs (existing installs keep working); any other tier
- * shows it again unless it is deprecated. Read the listing first with `readListing` in the same
- * transaction; a package without a listing (never published, or removed) needs no call.
+ * Records the package's certification tier on its listing: `revoked` hides the package from browse,
+ * search and new installs (existing installs keep working); any other tier shows it again unless it
+ * is deprecated. Read the listing first with `readListing` in the same transaction.
  */
-export function setListingCertification(tx: Transaction, listing: CatalogListingDoc, tier: CertificationTier | null, now: Date): void {
+export function markListingCertification(tx: Transaction, listing: CatalogListingDoc, tier: CertificationTier, now: Date): void {
   updateFlags(tx, listing, { certificationTier: tier }, now);
 }
 

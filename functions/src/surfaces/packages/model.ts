@@ -1,5 +1,5 @@
 import { DAY, MINUTE } from "../../kernel/clock";
-import { sha256Hex } from "../../kernel/crypto";
+import { canonicalJson, sha256Hex } from "../../kernel/crypto";
 import { conflict } from "../../kernel/errors";
 import type { ListingMetadata, Package, Version } from "./schemas";
 
@@ -21,21 +21,9 @@ export const listingOf = (p: Package): ListingMetadata => ({
   supportUrl: p.supportUrl,
 });
 
-/** JSON with sorted keys, so equal content always hashes the same. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object") {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** Identifies what a validation run judged: the version's content and the package's listing metadata. */
 export const fingerprintOf = (v: Pick<Version, "version" | "riskTier" | "capabilitiesJson" | "changelog">, listing: ListingMetadata) =>
-  sha256Hex(canonical({ version: v.version, riskTier: v.riskTier, capabilities: JSON.parse(v.capabilitiesJson), changelog: v.changelog, listing }));
+  sha256Hex(canonicalJson({ version: v.version, riskTier: v.riskTier, capabilities: JSON.parse(v.capabilitiesJson), changelog: v.changelog, listing }));
 
 /** Deprecated and orphaned packages take no new validations, submissions or publications. */
 export function assertOpenForChanges(p: Package): void {

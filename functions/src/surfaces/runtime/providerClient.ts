@@ -8,8 +8,8 @@ import { AuthProfileDoc, RuntimeApp, TEMPLATE_PLACEHOLDER } from "./schemas";
 /**
  * How the platform talks to a provider runtime (contract: docs/provider-runtime.md). Every call
  * goes through kernel/outbound, carries the credentials of the runtime app's auth profile, and is
- * signed with its webhook signing secret (Standard Webhooks headers) when one is set. The health
- * probe uses it now; conformance probes and the capabilities engine use it next.
+ * signed with its webhook signing secret (Standard Webhooks headers) when one is set. Used by the
+ * health probe, the conformance probes, the capabilities engine and the sandbox.
  */
 
 /** Where each sealed secret of a runtime app may be opened (AES-GCM associated data). */
@@ -141,6 +141,8 @@ export interface ProviderCall extends Omit<OutboundRequest, "url" | "headers"> {
   path: string;
   requestId: string;
   clock?: Clock;
+  /** Told what is sent, exactly (sandbox traces; they redact the credentials). */
+  onSend?: (sent: { url: string; method: string; headers: Record<string, string>; body: string }) => void;
 }
 
 /**
@@ -167,6 +169,7 @@ async function callProviderOnce(app: RuntimeApp, call: ProviderCall): Promise<Ou
   if (call.body !== undefined) headers["content-type"] = "application/json";
   const secrets = activeSigningSecrets(app, now);
   if (secrets.length) Object.assign(headers, signedHeaders(secrets, call.requestId, Math.floor(now.getTime() / 1000), body));
-  const { path: _path, requestId: _requestId, clock: _clock, ...request } = call;
+  const { path: _path, requestId: _requestId, clock: _clock, onSend, ...request } = call;
+  onSend?.({ url, method: request.method ?? "GET", headers: { ...headers }, body });
   return outbound({ ...request, url, headers });
 }

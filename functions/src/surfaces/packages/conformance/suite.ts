@@ -49,6 +49,10 @@ export const LATENCY_BANDS: readonly { upTo: number; score: number; label: strin
   { upTo: 1, score: 50, label: "within 50–100%" },
 ];
 
+/** The band a median latency falls in (beyond the deadline: the last band). */
+export const latencyBandOf = (medianLatencyMs: number, deadlineMs: number) =>
+  LATENCY_BANDS.find((b) => medianLatencyMs / deadlineMs <= b.upTo) ?? LATENCY_BANDS[LATENCY_BANDS.length - 1]!;
+
 export const ProbeSummary = z
   .object({
     capabilityId: z.string(),
@@ -268,7 +272,7 @@ async function probeCapability<R extends RuntimeRegistration>(prober: RuntimePro
   } else {
     medianLatencyMs = Math.round(median(latencies) * 10) / 10;
     const ratio = medianLatencyMs / c.deadlineMs;
-    const hit = LATENCY_BANDS.find((b) => ratio <= b.upTo) ?? LATENCY_BANDS[LATENCY_BANDS.length - 1]!;
+    const hit = latencyBandOf(medianLatencyMs, c.deadlineMs);
     performanceScore = hit.score;
     band = `${hit.label} of ${c.deadlineMs} ms`;
     if (ratio > 0.25) findings.push(finding("performance.slow", `${cap(i)}.deadlineMs`, `Median latency of '${c.id}' is ${band}; aim for 25% or less`));

@@ -1,0 +1,194 @@
+import type { z } from "zod";
+import type { OAuthAppPrincipal } from "../../kernel/auth/oauthApp";
+import { Clock, systemClock } from "../../kernel/clock";
+import { ApiError, conflict, ERROR_CATALOGUE, ErrorCode } from "../../kernel/errors";
+import type { Page } from "../../kernel/http/envelope";
+import { IdempotencyKeys, IdempotentRun } from "../../kernel/idempotency";
+import { CallOutcome, CapabilityEngine, CapabilityInfo, InvokeOutcome, runtimeOf, StateView } from "./engine";
+import { Binding, InvocationErrorClass } from "./model";
+import { findBinding, findState, listInvocations } from "./repository";
+import { assertDeclared, assertValid, CapabilityHandle, capabilityInVersion, findVisibleCapability, publishedCapability } from "./resolve";
+import { ActionBody, ActionOut, CapabilityStateOut, HistoryQuery, InvocationOut, InvokeBody, InvokeOut, toInvocationOut, toLastErrorOut } from "./schemas";
+import { effectiveTtlSeconds, freshnessAt } from "./state";
+
+/** The API error each failure class answers with (docs/capabilities.md#errors). */
+export const ERROR_CODE_OF_CLASS: Record<InvocationErrorClass, ErrorCode> = {
+  timeout: "PROVIDER_TIMEOUT",
+  connection_refused: "PROVIDER_UNREACHABLE",
+  network: "PROVIDER_UNREACHABLE",
+  url_rejected: "RUNTIME_ENDPOINT_REJECTED",
+  auth_failed: "PROVIDER_AUTH_FAILED",
+  http_4xx: "PROVIDER_ERROR",
+  http_5xx: "PROVIDER_ERROR",
+  bad_body: "PROVIDER_BAD_RESPONSE",
+  output_invalid: "PROVIDER_BAD_RESPONSE",
+  too_large: "PROVIDER_RESPONSE_TOO_LARGE",
+  runtime_paused: "RUNTIME_NOT_AVAILABLE",
+};
+
+export const invocationError = (errorClass: InvocationErrorClass, message: string, invocationId: string) =>
+  new ApiError(ERROR_CODE_OF_CLASS[errorClass], `${message} (${errorClass}; invocation ${invocationId})`);
+
+const infoOf = (h: CapabilityHandle): CapabilityInfo => ({ key: h.key, ref: h.ref, packageId: h.pkg.id, capabilityId: h.capabilityId, accountId: h.pkg.accountId, appId: h.pkg.appId });
+
+const toInvokeOut = (ref: string, origin: "provider" | "coalesced" | "cache", s: StateView): z.input<typeof InvokeOut> => ({
+  capability: ref,
+  bindingId: s.bindingId,
+  versionId: s.versionId,
+  invocationId: s.invocationId,
+  origin,
+  data: s.data,
+  ttlSeconds: s.ttlSeconds,
+  fetchedAt: s.fetchedAt.toISOString(),
+  expiresAt: s.expiresAt.toISOString(),
+  latencyMs: s.latencyMs,
+});
+
+/** Operation name of actions in idempotency records. */
+const ACTION_OPERATION = "capabilities.action";
+/** How long an action may hold its Idempotency-Key beyond its deadline before a retry may take over. */
+const IDEMPOTENCY_LEASE_MARGIN_MS = 15_000;
+
+export class CapabilitiesService {
+  constructor(
+    private readonly clock: Clock = systemClock,
+    private readonly engine = new CapabilityEngine(clock),
+    private readonly idempotency = new IdempotencyKeys(clock),
+  ) {}
+
+  /** A binding of this capability (any user of the provider's package); 404 otherwise. */
+  private async binding(handle: CapabilityHandle, bindingId: string): Promise<Binding> {
+    const binding = await findBinding(bindingId);
+    if (!binding || binding.capabilityKey !== handle.key || binding.status !== "active") {
+      throw new ApiError("NOT_FOUND", `No binding '${bindingId}' of capability '${handle.ref}'`);
+    }
+    return binding;
+  }
+
+  async invoke(principal: OAuthAppPrincipal, ref: string, body: InvokeBody, requestId: string): Promise<z.input<typeof InvokeOut>> {
+    const handle = await findVisibleCapability(principal, ref);
+    if (body.bindingId !== undefined) {
+      const binding = await this.binding(handle, body.bindingId);
+      return this.fromOutcome(handle, await this.engine.invokeBinding(binding, { source: "api", force: body.refresh ?? false, requestId, clock: this.clock }));
+    }
+    const [capability, runtime] = await Promise.all([publishedCapability(handle), runtimeOf(handle.pkg.appId)]);
+    const parameters = body.parameters ?? {};
+    assertValid(capability.input, parameters, "parameters", "input");
+    const outcome = await this.engine.invokeUnbound(infoOf(handle), capability, { parameters, user: body.user!, requestId, runtime });
+    const r = outcome.result;
+    if (!r.ok || r.kind !== "invoke") throw invocationError(r.errorClass ?? "bad_body", r.errorMessage ?? "The invocation failed", outcome.invocationId);
+    const ttlSeconds = effectiveTtlSeconds(r.providerTtlSeconds, capability.descriptor.refreshIntervalSeconds);
+    return toInvokeOut(handle.ref, "provider", {
+      bindingId: null,
+      versionId: capability.version.id,
+      data: r.data,
+      ttlSeconds,
+      fetchedAt: outcome.finishedAt,
+      expiresAt: new Date(outcome.finishedAt.getTime() + ttlSeconds * 1000),
+      invocationId: outcome.invocationId,
+      latencyMs: r.latencyMs,
+    });
+  }
+
+  private fromOutcome(handle: CapabilityHandle, outcome: InvokeOutcome): z.input<typeof InvokeOut> {
+    switch (outcome.status) {
+      case "ok":
+        return toInvokeOut(handle.ref, outcome.origin, outcome.state);
+      case "error":
+        throw invocationError(outcome.errorClass, outcome.message, outcome.invocationId);
+      case "skipped":
+        if (outcome.reason === "binding_removed") throw new ApiError("NOT_FOUND", outcome.message);
+        throw conflict(outcome.message);
+    }
+  }
+
+  async state(principal: OAuthAppPrincipal, ref: string, bindingId: string): Promise<z.input<typeof CapabilityStateOut>> {
+    const handle = await findVisibleCapability(principal, ref);
+    await this.binding(handle, bindingId);
+    const state = await findState(bindingId);
+    const now = this.clock.now();
+    const freshness = freshnessAt(state, now);
+    const hasData = state !== null && state.dataJson !== null && state.fetchedAt !== null;
+    return {
+      capability: handle.ref,
+      bindingId,
+      status: freshness.status,
+      data: hasData ? JSON.parse(state.dataJson!) : null,
+      versionId: hasData ? state.versionId : null,
+      invocationId: state?.invocationId ?? null,
+      fetchedAt: state?.fetchedAt?.toISOString() ?? null,
+      expiresAt: freshness.expiresAt?.toISOString() ?? null,
+      ttlSeconds: hasData ? state.ttlSeconds : 0,
+      ttlRemainingSeconds: freshness.remainingSeconds,
+      invalidatedAt: state?.invalidatedAt?.toISOString() ?? null,
+      refreshing: Boolean(state?.refresh && state.refresh.leaseUntil.getTime() > now.getTime()),
+      lastError: toLastErrorOut(state?.lastAttempt ?? null),
+    };
+  }
+
+  /**
+   * Runs a declared action. With an Idempotency-Key the first response (success or provider failure)
+   * is stored and replayed; requests refused before the runtime was called store nothing.
+   */
+  async action(principal: OAuthAppPrincipal, ref: string, body: ActionBody, idempotencyKey: string | undefined, requestId: string): Promise<IdempotentRun> {
+    const handle = await findVisibleCapability(principal, ref);
+    const binding = body.bindingId !== undefined ? await this.binding(handle, body.bindingId) : null;
+    const [capability, runtime] = await Promise.all([binding ? capabilityInVersion(handle, binding.versionId) : publishedCapability(handle), runtimeOf(handle.pkg.appId)]);
+    const action = capability.actions.get(body.action);
+    if (!action) {
+      const declared = [...capability.actions.keys()];
+      const message = `Not declared by this capability (declared: ${declared.length ? declared.join(", ") : "none"})`;
+      throw new ApiError("VALIDATION_ERROR", `action: ${message}`, { details: [{ field: "action", message }] });
+    }
+    assertValid(action.input, body.input, "input", "action's input");
+
+    const execute = async () => {
+      const outcome = await this.engine.runAction(infoOf(handle), capability, { action: body.action, input: body.input, binding, user: body.user ?? null, requestId, source: "api", runtime });
+      return this.actionResponse(handle, capability.version.id, body, outcome);
+    };
+    if (idempotencyKey === undefined) return { response: await execute(), replayed: false };
+    return this.idempotency.run({
+      scope: principal.appId,
+      key: idempotencyKey,
+      operation: ACTION_OPERATION,
+      request: { capability: handle.ref, body },
+      leaseMs: capability.descriptor.deadlineMs + IDEMPOTENCY_LEASE_MARGIN_MS,
+      execute,
+    });
+  }
+
+  /** The response to send (and store): the result, or the provider failure as an error body. */
+  private actionResponse(handle: CapabilityHandle, versionId: string, body: ActionBody, outcome: CallOutcome) {
+    const r = outcome.result;
+    if (r.ok && r.kind === "action") {
+      const data: z.input<typeof ActionOut> = {
+        capability: handle.ref,
+        action: body.action,
+        bindingId: body.bindingId ?? null,
+        versionId,
+        invocationId: outcome.invocationId,
+        httpStatus: r.httpStatus!,
+        result: r.result,
+        latencyMs: r.latencyMs,
+      };
+      return { status: 200, body: data };
+    }
+    const error = invocationError(r.errorClass ?? "bad_body", r.errorMessage ?? "The action failed", outcome.invocationId);
+    // Nothing reached the runtime (paused, endpoint refused, no token): not stored, the key stays usable.
+    if (r.sent === null) throw error;
+    return { status: ERROR_CATALOGUE[error.code].status, body: { error: { code: error.code, message: error.message } } };
+  }
+
+  async history(principal: OAuthAppPrincipal, ref: string, query: z.output<typeof HistoryQuery>): Promise<Page<z.input<typeof InvocationOut>>> {
+    const handle = await findVisibleCapability(principal, ref);
+    await assertDeclared(handle);
+    const { items, total } = await listInvocations({
+      capabilityKey: handle.key,
+      bindingId: query.bindingId,
+      since: query.since ? new Date(query.since) : undefined,
+      limit: query.limit,
+      offset: query.offset,
+    });
+    return { items: items.map(toInvocationOut), total, limit: query.limit, offset: query.offset };
+  }
+}
