@@ -1,8 +1,8 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { adminDb } from "../helpers/admin";
-import { seedBinding, SeededBinding } from "../helpers/bindings";
-import { bindingArgs, capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
+import { InstalledBinding, installBinding } from "../helpers/bindings";
+import { capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
 import { BASE_URL, functionUrl } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { eventually, useSampleProvider } from "../helpers/packages";
@@ -18,14 +18,14 @@ const DIRECT = functionUrl("capabilitiesApi");
 
 describe("capabilities: realtime state changes (Server-Sent Events)", () => {
   let w: PublishedCapability;
-  let binding: SeededBinding;
+  let binding: InstalledBinding;
   const streams: SseStream[] = [];
   const open = async (base: string, query: string, lastEventId?: string) => {
     const stream = await openStream(`${base}${capabilityPath(w.ref, "realtime")}${query}`, { token: w.access, ...(lastEventId === undefined ? {} : { lastEventId }) });
     streams.push(stream);
     return stream;
   };
-  const refresh = async (b: SeededBinding) => {
+  const refresh = async (b: InstalledBinding) => {
     const res = await api.post(capabilityPath(w.ref, "invoke"), { bindingId: b.id, refresh: true }, { token: w.access });
     expectStatus(200, res);
     return res.body.data as { invocationId: string; fetchedAt: string };
@@ -38,7 +38,7 @@ describe("capabilities: realtime state changes (Server-Sent Events)", () => {
 
   beforeAll(async () => {
     w = await publishedWeather(sample(), { refreshIntervalSeconds: REFRESH });
-    binding = await seedBinding(bindingArgs(w, REFRESH, { location: "Vienna" }));
+    binding = await installBinding(w, { location: "Vienna" });
   }, 180_000);
   afterAll(() => streams.forEach((s) => s.close()));
 
@@ -106,7 +106,7 @@ describe("capabilities: realtime state changes (Server-Sent Events)", () => {
   });
 
   it("streams every instance of the capability without bindingId; an uninstall's deletion is an event too", async () => {
-    const other = await seedBinding(bindingArgs(w, REFRESH, { location: "Graz" }));
+    const other = await installBinding(w, { location: "Graz" });
     const stream = await open(DIRECT, "");
     const ready = await stream.next((e) => e.event === "ready");
     expect(ready.data).toEqual({ capability: w.ref, bindingId: null, state: null });

@@ -199,7 +199,7 @@ describe("the catalog follows the packages pipeline at once", () => {
       orphaned: false,
       deprecated: false,
       successorPackageId: null,
-      certificationTier: null,
+      certificationTier: "certified",
       installed: false,
     });
     const single = await api.get(`${MARKETPLACE}/${id}`, { token: user });

@@ -3,14 +3,14 @@ import type { FirebaseUser } from "../../src/kernel/auth/firebaseUser";
 import { fixedClock, MINUTE } from "../../src/kernel/clock";
 import { newId } from "../../src/kernel/crypto";
 import type { Binding, BindingDoc } from "../../src/surfaces/capabilities/model";
-import { engineState } from "../../src/surfaces/catalog/engine";
+import { engineState, engineSync } from "../../src/surfaces/catalog/engine";
 import { CatalogService } from "../../src/surfaces/catalog/service";
 import { CatalogSync, DISPATCH_LEASE_MS, MAX_DUE_PER_RUN, RUN_LEASE_MS, SYNC_RATE_PER_APP, SYNC_TOPIC, SyncEngine, SyncMessage } from "../../src/surfaces/catalog/sync";
 import { adminDb } from "../helpers/admin";
 import { taskList, weatherForecast } from "../helpers/descriptors";
 import { PROJECT_ID } from "../helpers/env";
 import { HoldingPublisher } from "../helpers/inProcess";
-import { eventually, listedPackage, packageProvider, useSampleProvider } from "../helpers/packages";
+import { eventually, invocationsOf, listedPackage, packageProvider, useSampleProvider } from "../helpers/packages";
 import { loadLocalSecretsIntoEnv } from "../helpers/secrets";
 
 const testEnv = functionsTest({ projectId: PROJECT_ID });
@@ -19,17 +19,18 @@ const sample = useSampleProvider();
 afterAll(() => testEnv.cleanup());
 
 /**
- * The data sync's scheduler and worker, driven in this process with a controllable clock and an
- * engine that records what it is asked to invoke. Each test lives in its own past year, so the
- * scheduler (which takes every due binding of the database) sees only that test's bindings, never
- * those of the other test files (due now); the bindings are removed after each test.
+ * The data sync's scheduler and worker, driven in this process with a controllable clock, with the
+ * real engine (calling the sample provider) or one that records what it is asked to invoke and, as
+ * the engine does when it skips a binding, leaves the schedule to the worker. Each test lives in its
+ * own past year, so the scheduler (which takes every due binding of the database) sees only that
+ * test's bindings, never those of the other test files (due now); they are removed after each test.
  */
 class RecordingEngine implements SyncEngine {
   readonly calls: Binding[] = [];
   constructor(private answer: (b: Binding) => Promise<boolean> | boolean = () => true) {}
   async invokeBinding(binding: Binding) {
     this.calls.push(binding);
-    return { ok: await this.answer(binding) };
+    return { ok: await this.answer(binding), scheduled: false };
   }
 }
 
@@ -62,68 +63,96 @@ async function installAt(now: Date, parameters: Record<string, Record<string, un
 }
 
 describe("data sync", () => {
-  it("claims due bindings, syncs each once however often its message is delivered, and schedules the next sync", async () => {
+  it("claims due bindings, syncs each once however often its message is delivered, through the engine to the provider, and schedules the next sync", async () => {
     const T = new Date("1971-03-01T10:00:00Z");
-    const { weather } = await installAt(T, { weather_forecast: { location: "Porto" } });
+    const { weather, install } = await installAt(T, { weather_forecast: { location: "Porto" } });
     const held = new HoldingPublisher();
-    const engine = new RecordingEngine();
 
     // The on-demand capability is never scheduled; the other one is due at once.
-    expect(await syncAt(at(T, 30_000), engine, held).dispatchDue(at(T, 30_000))).toEqual({ due: 1, dispatched: 1, deferred: 0, messages: 1 });
+    expect(await syncAt(at(T, 30_000), engineSync, held).dispatchDue(at(T, 30_000))).toEqual({ due: 1, dispatched: 1, deferred: 0, messages: 1 });
     const [message] = messagesOf(held);
     const lease = T.getTime() + 30_000 + DISPATCH_LEASE_MS;
-    expect(message).toEqual({ dispatchedAt: T.getTime() + 30_000, delayMs: 0, bindings: [{ id: weather, lease }] });
+    expect(message).toEqual({ delayMs: 0, bindings: [{ id: weather, lease }] });
     expect(millis((await bindingDoc(weather)).nextSyncAt)).toBe(lease);
     // Claimed: the next run does not dispatch it again.
-    expect((await syncAt(at(T, 60_000), engine, held).dispatchDue(at(T, 60_000))).due).toBe(0);
+    expect((await syncAt(at(T, 60_000), engineSync, held).dispatchDue(at(T, 60_000))).due).toBe(0);
 
-    // Two deliveries at once and a late third: one sync.
-    const worker = syncAt(at(T, 40_000), engine, held);
+    // Two deliveries at once and a late third: one call of the provider.
+    const before = invocationsOf(sample()).length;
+    const worker = syncAt(at(T, 40_000), engineSync, held);
     const results = await Promise.all([worker.runMessage(message, "m1"), worker.runMessage(message, "m1")]);
     expect(results.flat().sort()).toEqual(["stale", "synced"]);
     expect(await worker.runMessage(message, "m2")).toEqual(["stale"]);
-    expect(engine.calls.map((b) => b.id)).toEqual([weather]);
-    expect(engine.calls[0]).toEqual(expect.objectContaining({ capabilityId: "weather_forecast", parameters: { location: "Porto" }, providerUserId: expect.stringMatching(/^usr_/) }));
+    const calls = invocationsOf(sample()).slice(before);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.json).toEqual(expect.objectContaining({ parameters: { location: "Porto" }, user: { id: install.providerUserId }, context: expect.objectContaining({ source: "sync", installId: install.installId }) }));
 
-    // Next sync after 90–100 % of the interval (here 95 %), counted from the sync.
+    // The state is cached, the call is in the provider's history (source sync), and the next sync is one interval after the fetch.
+    const state = (await adminDb().collection("capabilityStates").doc(weather).get()).data()!;
+    expect(JSON.parse(state.dataJson)).toEqual(expect.objectContaining({ location: "Porto" }));
+    const history = await adminDb().collection("invocations").where("bindingId", "==", weather).get();
+    expect(history.docs.map((d) => d.data())).toEqual([expect.objectContaining({ source: "sync", status: "ok", kind: "invoke", packageId })]);
     const synced = await bindingDoc(weather);
-    const next = T.getTime() + 40_000 + 1800 * 1000 * 0.95;
+    const next = T.getTime() + 40_000 + 1800 * 1000;
     expect({ next: millis(synced.nextSyncAt), last: millis(synced.lastSyncAt), failures: synced.consecutiveFailures }).toEqual({ next, last: T.getTime() + 40_000, failures: 0 });
-    expect((await syncAt(new Date(next - 1), engine, held).dispatchDue(new Date(next - 1))).due).toBe(0);
-    expect((await syncAt(new Date(next), engine, held).dispatchDue(new Date(next))).dispatched).toBe(1);
+    expect((await syncAt(new Date(next - 1), engineSync, held).dispatchDue(new Date(next - 1))).due).toBe(0);
+    expect((await syncAt(new Date(next), engineSync, held).dispatchDue(new Date(next))).dispatched).toBe(1);
   });
 
-  it("backs off after failures, exponentially, and resets on success", async () => {
+  it("backs off when the provider fails, records the failure in its history, and resets on success", async () => {
+    const T = new Date("1975-03-01T10:00:00Z");
+    const { weather } = await installAt(T, { weather_forecast: { location: "Faro" } });
+    const held = new HoldingPublisher();
+    let now = T;
+    const cycle = async () => {
+      await syncAt(now, engineSync, held).dispatchDue(now);
+      const results = await syncAt(now, engineSync, held).runMessage(messagesOf(held).at(-1), `m-${now.getTime()}`);
+      const doc = await bindingDoc(weather);
+      return { results, failures: doc.consecutiveFailures as number, delay: millis(doc.nextSyncAt)! - now.getTime(), next: new Date(millis(doc.nextSyncAt)!) };
+    };
+    sample().setFailure("error_500");
+    try {
+      // 1 minute, then 2, then 4.
+      for (const [failures, minutes] of [[1, 1], [2, 2], [3, 4]] as const) {
+        const c = await cycle();
+        expect(c).toEqual(expect.objectContaining({ results: ["failed"], failures, delay: minutes * MINUTE }));
+        now = c.next;
+      }
+    } finally {
+      sample().setFailure("none");
+    }
+    const success = await cycle();
+    expect(success).toEqual(expect.objectContaining({ results: ["synced"], failures: 0, delay: 1800 * 1000 }));
+    const history = await adminDb().collection("invocations").where("bindingId", "==", weather).get();
+    const records = history.docs.map((d) => d.data()).sort((x, y) => x.at.toMillis() - y.at.toMillis());
+    expect(records.map((r) => [r.source, r.status, r.errorClass, r.httpStatus])).toEqual([
+      ["sync", "error", "http_5xx", 500],
+      ["sync", "error", "http_5xx", 500],
+      ["sync", "error", "http_5xx", 500],
+      ["sync", "ok", null, 200],
+    ]);
+  });
+
+  it("backs off by the same rule when the engine did not call the provider (our failure), and resets on success", async () => {
     const T = new Date("1972-03-01T10:00:00Z");
     const { weather } = await installAt(T);
     const held = new HoldingPublisher();
-    let ok = false;
-    const engine = new RecordingEngine(() => ok);
     let now = T;
-    const cycle = async () => {
+    const cycle = async (engine: SyncEngine) => {
       await syncAt(now, engine, held).dispatchDue(now);
       const results = await syncAt(now, engine, held).runMessage(messagesOf(held).at(-1), `m-${now.getTime()}`);
       const doc = await bindingDoc(weather);
       return { results, failures: doc.consecutiveFailures as number, delay: millis(doc.nextSyncAt)! - now.getTime(), next: new Date(millis(doc.nextSyncAt)!) };
     };
-    // 1 minute, then 2, then 4 (each 75 % with this jitter).
-    for (const [failures, minutes] of [[1, 1], [2, 2], [3, 4]] as const) {
-      const c = await cycle();
-      expect(c).toEqual(expect.objectContaining({ results: ["failed"], failures, delay: minutes * MINUTE * 0.75 }));
-      now = c.next;
-    }
-    // An engine that throws (our failure, not the provider's) backs off the same way.
     const throwing = new RecordingEngine(() => {
       throw new Error("engine bug");
     });
-    await syncAt(now, throwing, held).dispatchDue(now);
-    expect(await syncAt(now, throwing, held).runMessage(messagesOf(held).at(-1), "m-throw")).toEqual(["failed"]);
-    expect((await bindingDoc(weather)).consecutiveFailures).toBe(4);
-    now = new Date(millis((await bindingDoc(weather)).nextSyncAt)!);
-
-    ok = true;
-    const success = await cycle();
-    expect(success).toEqual(expect.objectContaining({ results: ["synced"], failures: 0, delay: 1800 * 1000 * 0.95 }));
+    for (const [failures, minutes] of [[1, 1], [2, 2]] as const) {
+      const c = await cycle(throwing);
+      expect(c).toEqual(expect.objectContaining({ results: ["failed"], failures, delay: minutes * MINUTE }));
+      now = c.next;
+    }
+    expect(await cycle(new RecordingEngine())).toEqual(expect.objectContaining({ results: ["synced"], failures: 0, delay: 1800 * 1000 }));
     expect(millis((await bindingDoc(weather)).lastSyncAt)).toBe(now.getTime());
   });
 
@@ -271,19 +300,20 @@ describe("data sync", () => {
 });
 
 describe("data sync through the deployed functions", () => {
-  it("runs the scheduler with the schedule's time and the Pub/Sub worker in the emulator", async () => {
+  it("runs the scheduler with the schedule's time, and the Pub/Sub worker in the emulator calls the provider", async () => {
     const { catalogSyncScheduler, catalogCounterFold } = await import("../../src/index");
     const T = new Date("1985-03-01T10:00:00Z");
-    const { weather } = await installAt(T);
+    const { weather } = await installAt(T, { weather_forecast: { location: "Bergen" } });
     // firebase-functions-test's wrap() does not model v2 schedules; run() is the handler itself.
     await catalogSyncScheduler.run({ scheduleTime: at(T, MINUTE).toISOString(), jobName: "catalogSyncScheduler" });
-    // The worker (a function of the emulator, on the real clock) took the claim and recorded the outcome.
+    // The worker (a function of the emulator, on the real clock) took the claim, called the provider and scheduled the next sync.
     const done = await eventually(async () => {
       const doc = await bindingDoc(weather);
-      return millis(doc.nextSyncAt)! > Date.now() - MINUTE ? doc : undefined;
+      return doc.lastSyncAt ? doc : undefined;
     });
-    // PENDING (issue 5): the engine adapter cannot invoke yet, so the sync fails and backs off.
-    expect(done.consecutiveFailures).toBe(1);
+    expect(done.consecutiveFailures).toBe(0);
+    expect(millis(done.nextSyncAt)! - millis(done.lastSyncAt)!).toBe(1800 * 1000);
+    expect(invocationsOf(sample()).filter((c) => c.json.parameters?.location === "Bergen")).toHaveLength(1);
     await adminDb().collection("capabilityBindings").doc(weather).update({ status: "removed", nextSyncAt: null });
     await catalogCounterFold.run({ scheduleTime: new Date().toISOString(), jobName: "catalogCounterFold" });
   });

@@ -164,6 +164,31 @@ describe("installing and uninstalling", () => {
     expect(await installCount(user.token, packageId)).toBe(1);
   });
 
+  it("shows each capability's freshness once the engine fetched its data, and deletes the cached state on uninstall", async () => {
+    const { packageId } = provider;
+    const user = await endUser();
+    const res = await api.post(`${MARKETPLACE}/${packageId}/install`, { parameters: { weather_forecast: { location: "Tromsø" } } }, { token: user.token });
+    expectStatus(201, res);
+    const weather = res.body.data.capabilities.find((c: { id: string }) => c.id === "weather_forecast");
+    // The provider refreshes the instance through the Capabilities API: the engine caches its state.
+    const invoked = await api.post(`/v1/providers/capabilities/${weather.ref}/invoke`, { bindingId: weather.bindingId }, { token: provider.runtime!.access });
+    expectStatus(200, invoked);
+    expect(invoked.body.data.data).toEqual(expect.objectContaining({ location: "Tromsø" }));
+    const stateRef = adminDb().collection("capabilityStates").doc(weather.bindingId);
+    expect((await stateRef.get()).exists).toBe(true);
+    const [listed] = (await api.get(INSTALLS, { token: user.token })).body.data;
+    const freshness = listed.capabilities.find((c: { id: string }) => c.id === "weather_forecast").freshness;
+    expect(freshness).toEqual(expect.objectContaining({ status: "fresh", consecutiveFailures: 0, lastSyncAt: expect.any(String) }));
+    expect(freshness.ageSeconds).toBeLessThan(60);
+
+    expectStatus(200, await api.delete(`${MARKETPLACE}/${packageId}/install`, { token: user.token }));
+    expect((await stateRef.get()).exists).toBe(false);
+    const events = await adminDb().collection("capabilityEvents").where("bindingId", "==", weather.bindingId).get();
+    expect(events.docs.map((d) => d.get("type"))).toContain("state.deleted");
+    // The provider can no longer refresh it.
+    expectError(await api.post(`/v1/providers/capabilities/${weather.ref}/invoke`, { bindingId: weather.bindingId }, { token: provider.runtime!.access }), 404, "NOT_FOUND");
+  });
+
   it("is idempotent: installing twice answers the same install and counts it once", async () => {
     const user = await endUser();
     const first = await api.post(`${MARKETPLACE}/${provider.packageId}/install`, undefined, { token: user.token });

@@ -4,7 +4,6 @@ import { ratingScore } from "../../src/surfaces/catalog/counters";
 import { listingFlags } from "../../src/surfaces/catalog/listings";
 import { browseSpec, countOf, QuerySpec, SortKey, termSpec, tierSpec } from "../../src/surfaces/catalog/queries";
 import { buildSearchIndex, MAX_TERMS, normalize, queryTerms, relevanceScore, tierOf, words } from "../../src/surfaces/catalog/search";
-import { backoffMs, BACKOFF_MAX_MS, refreshDelayMs } from "../../src/surfaces/catalog/sync";
 
 describe("catalog search: normalisation and tokens", () => {
   it("ignores case and accents, and folds letters NFKD cannot split", () => {
@@ -69,20 +68,6 @@ describe("catalog listing flags", () => {
     expect(ratingScore({ ratings: 0, ratingSum: 0 })).toBe(0);
     expect(ratingScore({ ratings: 1, ratingSum: 5 })).toBeLessThan(ratingScore({ ratings: 50, ratingSum: 225 })); // one 5 < fifty averaging 4.5
     expect(ratingScore({ ratings: 1, ratingSum: 1 })).toBeGreaterThan(0);
-  });
-});
-
-describe("data sync timing", () => {
-  it("backs off exponentially with jitter, up to a cap", () => {
-    expect(backoffMs(1, 1)).toBe(60_000);
-    expect(backoffMs(1, 0)).toBe(30_000);
-    expect(backoffMs(4, 1)).toBe(8 * 60_000);
-    expect(backoffMs(30, 1)).toBe(BACKOFF_MAX_MS);
-  });
-
-  it("brings successful syncs back after 90 to 100 % of the interval", () => {
-    expect(refreshDelayMs(1800, 0)).toBe(1_800_000);
-    expect(refreshDelayMs(1800, 1)).toBe(1_620_000);
   });
 });
 

@@ -1,16 +1,14 @@
+import { deleteBindingState, invokeBinding } from "../capabilities/engine";
 import type { BindingStateStore } from "./service";
 import type { SyncEngine } from "./sync";
 
-/**
- * The capabilities engine as the catalog calls it: invoking a binding (data sync) and deleting its
- * cached state (uninstall). PENDING: the engine (issue 5, surfaces/capabilities/engine.ts) is not
- * merged yet; these adapters are replaced by its `invokeBinding` and `deleteBindingState` then.
- */
+/** The capabilities engine as the catalog calls it: data sync invokes bindings, uninstall deletes their cached state. */
 export const engineSync: SyncEngine = {
-  invokeBinding: async () => {
-    throw new Error("The capabilities engine is not available yet: bindings cannot be invoked");
+  invokeBinding: async (binding, options) => {
+    const outcome = await invokeBinding(binding, options);
+    // A skipped binding (removed, parameters or capability gone) was not called, nor rescheduled.
+    return { ok: outcome.status === "ok", scheduled: outcome.status !== "skipped" };
   },
 };
 
-/** No cached state exists before the engine does. */
-export const engineState: BindingStateStore = { deleteBindingState: () => undefined };
+export const engineState: BindingStateStore = { deleteBindingState };

@@ -7,7 +7,7 @@ import { buildSearchIndex } from "./search";
 /**
  * catalogListings/{packageId}: what the catalog shows of a published package, one document per
  * package, written by the packages surface when a version is published, rolled back to or
- * deprecated, flagged by the orphan sweep and (issue 7) by certification. Every writer goes through
+ * deprecated, flagged by the orphan sweep and by certification (quality). Every writer goes through
  * the helpers below, which keep the derived fields right: the visibility flags (`listingFlags`) and
  * the search index (`buildSearchIndex`, docs/catalog.md#search). The catalog surface folds install
  * counts and ratings into it (`installCount`, `rating*`: sort keys, see counters.ts).

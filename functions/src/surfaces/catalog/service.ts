@@ -22,7 +22,7 @@ import { queryTerms, relevanceScore, tierOf, TIERS } from "./search";
 
 /**
  * Where uninstall deletes an instance's cached state. The capabilities engine owns that state
- * (issue 5's `deleteBindingState`); it is called in the uninstall transaction, before its writes.
+ * (its `deleteBindingState`); it is called in the uninstall transaction, after its reads.
  */
 export interface BindingStateStore {
   deleteBindingState(tx: Transaction, binding: Binding, now: Date): Promise<void> | void;

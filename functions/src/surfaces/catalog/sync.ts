@@ -1,11 +1,12 @@
 import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { z } from "zod";
-import { Clock, HOUR, MINUTE, systemClock } from "../../kernel/clock";
+import { Clock, MINUTE, systemClock } from "../../kernel/clock";
 import { mapLimit } from "../../kernel/concurrency";
 import { db } from "../../kernel/firebase";
 import { log } from "../../kernel/logger";
 import { Publisher, pubsubPublisher } from "../../kernel/pubsub";
 import { Binding, BindingDoc, capabilityBindings } from "../capabilities/model";
+import { nextSyncAt } from "../capabilities/state";
 
 /**
  * Data sync (docs/catalog.md#data-sync): every minute the scheduler finds the bindings whose
@@ -16,15 +17,16 @@ import { Binding, BindingDoc, capabilityBindings } from "../capabilities/model";
  *   beyond that are moved to the following minutes (a random second within each), so 10,000
  *   bindings due at once reach their provider as an even ~10 a second, not as a burst; within a
  *   minute the app's messages are staggered (`delayMs`) and each runs SYNC_CONCURRENCY calls at a
- *   time. Successful syncs come back after 90–100 % of the refresh interval (jitter), so bindings
- *   installed together drift apart instead of staying in step.
+ *   time.
  * - Leases, in `nextSyncAt` itself: a claim moves it to the end of a dispatch lease, and the
  *   message carries that value; a worker takes the binding only if `nextSyncAt` still equals it
- *   (moving it to the end of a run lease), and reschedules only while it holds the run lease. A
+ *   (moving it to the end of a run lease). A
  *   duplicate or late message finds another value and does nothing; a lost message or a crashed
  *   worker leaves a lease that expires, and the binding is due again.
- * - Failures back off exponentially (1 min doubling, 50–100 % jitter, at most 6 h) with
- *   `consecutiveFailures`; the engine records each invocation (source `sync`) in the provider's history.
+ * - The next sync: the engine records each call (source `sync`) in the provider's history and
+ *   schedules the binding (one refresh interval after the fetch; failures back off from 1 minute,
+ *   doubling, never beyond the interval: capabilities/state.ts `nextSyncAt`). When it did not call
+ *   the provider (it skipped the binding, or failed on our side), the worker applies the same rule.
  */
 export const SYNC_TOPIC = "catalog-syncs";
 /** Syncs a minute per provider app (a steady 10 a second at most). */
@@ -38,28 +40,22 @@ export const RUN_LEASE_MS = 2 * MINUTE;
 /** Due bindings read by one scheduler run (the rest wait for the next run). */
 export const MAX_DUE_PER_RUN = 10_000;
 const DUE_PAGE = 1_000;
-export const SYNC_JITTER = 0.1;
-export const BACKOFF_BASE_MS = MINUTE;
-export const BACKOFF_MAX_MS = 6 * HOUR;
-
-/** Delay before the next attempt after `failures` failed syncs in a row: 1, 2, 4... minutes, at most 6 hours, 50–100 % of it. */
-export const backoffMs = (failures: number, random: number) => Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1)) * (0.5 + 0.5 * random);
-/** When a successful sync comes back: 90–100 % of the refresh interval. */
-export const refreshDelayMs = (refreshIntervalSeconds: number, random: number) => refreshIntervalSeconds * 1000 * (1 - SYNC_JITTER * random);
 
 export const SyncMessage = z.object({
-  /** When the scheduler ran (ms); the next sync is counted from it or from the sync, whichever is later. */
-  dispatchedAt: z.number().int(),
   /** How long the worker waits before starting, to spread an app's messages over the minute. */
   delayMs: z.number().int().min(0).max(MINUTE),
   bindings: z.array(z.object({ id: z.string(), lease: z.number().int() })).min(1).max(SYNC_BATCH_SIZE),
 });
 export type SyncMessage = z.infer<typeof SyncMessage>;
 
-/** What the sync needs of the capabilities engine (issue 5's `invokeBinding`). */
+/** What the sync needs of the capabilities engine (capabilities/engine.ts `invokeBinding`). */
 export interface SyncEngine {
-  /** Invokes the provider for `binding`, records the invocation and caches the state; never throws for provider failures. */
-  invokeBinding(binding: Binding, options: { source: "sync"; clock?: Clock }): Promise<{ ok: boolean }>;
+  /**
+   * Invokes the provider for `binding`, records the invocation and caches the state; never throws
+   * for provider failures. `scheduled`: the engine moved the binding's next sync itself (it does
+   * whenever it called the provider or found the state fresh), so the worker leaves it alone.
+   */
+  invokeBinding(binding: Binding, options: { source: "sync"; clock?: Clock }): Promise<{ ok: boolean; scheduled: boolean }>;
 }
 
 export interface DispatchReport {
@@ -132,7 +128,7 @@ export class CatalogSync {
       const batches = chunk(ids, SYNC_BATCH_SIZE);
       const spacing = Math.floor(MINUTE / batches.length);
       for (const [k, batch] of batches.entries()) {
-        const message: SyncMessage = { dispatchedAt: now.getTime(), delayMs: k * spacing, bindings: batch.map((id) => ({ id, lease })) };
+        const message: SyncMessage = { delayMs: k * spacing, bindings: batch.map((id) => ({ id, lease })) };
         try {
           await this.publisher.publish(SYNC_TOPIC, message as unknown as Record<string, unknown>);
           messages++;
@@ -170,14 +166,14 @@ export class CatalogSync {
       log.jobMessageInvalid(SYNC_TOPIC, eventId);
       return "invalid";
     }
-    const { dispatchedAt, delayMs, bindings } = parsed.data;
+    const { delayMs, bindings } = parsed.data;
     if (delayMs > 0) await this.sleep(delayMs);
-    const results = await mapLimit(bindings, SYNC_CONCURRENCY, (b) => this.syncOne(b.id, b.lease, dispatchedAt));
+    const results = await mapLimit(bindings, SYNC_CONCURRENCY, (b) => this.syncOne(b.id, b.lease));
     log.jobDone(SYNC_TOPIC, eventId, results.join(","));
     return results;
   }
 
-  async syncOne(bindingId: string, lease: number, dispatchedAt: number): Promise<SyncResult> {
+  async syncOne(bindingId: string, lease: number): Promise<SyncResult> {
     const ref = capabilityBindings().doc(bindingId);
     const taken = await db().runTransaction(async (tx) => {
       const data = (await tx.get(ref)).data();
@@ -190,26 +186,24 @@ export class CatalogSync {
     });
     if (!taken) return "stale";
 
-    let ok = false;
+    let outcome = { ok: false, scheduled: false };
     try {
-      ok = (await this.engine.invokeBinding(taken.binding, { source: "sync", clock: this.clock })).ok;
+      outcome = await this.engine.invokeBinding(taken.binding, { source: "sync", clock: this.clock });
     } catch (error) {
       // The engine reports provider failures in its outcome; a throw is our failure. Back off all the same.
       log.jobFailed(SYNC_TOPIC, bindingId, error);
     }
+    const { ok } = outcome;
+    if (outcome.scheduled) return ok ? "synced" : "failed";
+    // The engine did not call the provider (it skipped the binding, or failed on our side): its rule, applied here.
     await db().runTransaction(async (tx) => {
       const data = (await tx.get(ref)).data();
       // Uninstalled meanwhile, or the run lease expired and another worker took over: leave it to them.
       if (!data || data.status !== "active" || data.nextSyncAt?.getTime() !== taken.runLease) return;
       const now = this.clock.now();
-      const base = Math.max(now.getTime(), dispatchedAt);
-      if (ok) {
-        const next = data.refreshIntervalSeconds > 0 ? new Date(base + refreshDelayMs(data.refreshIntervalSeconds, this.random())) : null;
-        tx.update(ref, { nextSyncAt: next, lastSyncAt: now, consecutiveFailures: 0, updatedAt: now });
-      } else {
-        const failures = data.consecutiveFailures + 1;
-        tx.update(ref, { nextSyncAt: new Date(base + backoffMs(failures, this.random())), consecutiveFailures: failures, updatedAt: now });
-      }
+      const failures = ok ? 0 : data.consecutiveFailures + 1;
+      const next = nextSyncAt({ now, refreshIntervalSeconds: data.refreshIntervalSeconds, consecutiveFailures: failures, fetchedAt: ok ? now : null });
+      tx.update(ref, { nextSyncAt: next, consecutiveFailures: failures, ...(ok ? { lastSyncAt: now } : {}), updatedAt: now });
     });
     return ok ? "synced" : "failed";
   }
