@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { adminDb } from "../helpers/admin";
-import { InstalledBinding, installBinding } from "../helpers/bindings";
+import { InstalledBinding, installBinding, uninstallBinding } from "../helpers/bindings";
 import { capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
 import { BASE_URL, functionUrl } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
@@ -116,15 +116,8 @@ describe("capabilities: realtime state changes (Server-Sent Events)", () => {
     const second = await stream.next((e) => e.event === "state.updated" && e.id !== first.id);
     expect([first.data.bindingId, second.data.bindingId]).toEqual([binding.id, other.id]);
 
-    // Uninstall (issue 6) deletes the state in its transaction with deleteBindingState: streams see it.
-    process.env.GCLOUD_PROJECT ??= "demo-aiffinity";
-    const { deleteBindingState } = await import("../../src/surfaces/capabilities/engine");
-    const { db } = await import("../../src/kernel/firebase");
-    const doc = (await adminDb().collection("capabilityBindings").doc(other.id).get()).data()!;
-    await db().runTransaction(async (tx) => {
-      tx.update(db().collection("capabilityBindings").doc(other.id), { status: "removed", nextSyncAt: null });
-      deleteBindingState(tx, { id: other.id, capabilityKey: doc.capabilityKey, capabilityRef: doc.capabilityRef, accountId: doc.accountId, appId: doc.appId });
-    });
+    // The user uninstalls: the state is deleted in the uninstall's transaction, and streams see it.
+    await uninstallBinding(other);
     const deleted = await stream.next((e) => e.event === "state.deleted");
     expect(deleted.data).toEqual({ capability: w.ref, bindingId: other.id, type: "state.deleted", at: expect.any(String), state: null });
     expect((await adminDb().collection("capabilityStates").doc(other.id).get()).exists).toBe(false);

@@ -29,6 +29,8 @@ import { nextSyncAt } from "../capabilities/state";
  *   the provider (it skipped the binding, or failed on our side), the worker applies the same rule.
  */
 export const SYNC_TOPIC = "catalog-syncs";
+const NOT_FOUND = 5;
+const FAILED_PRECONDITION = 9;
 /** Syncs a minute per provider app (a steady 10 a second at most). */
 export const SYNC_RATE_PER_APP = 600;
 export const SYNC_BATCH_SIZE = 20;
@@ -98,10 +100,15 @@ export class CatalogSync {
     const lease = now.getTime() + DISPATCH_LEASE_MS;
     const claimed = new Map<string, string[]>();
     let deferred = 0;
-    // Each write only if the binding is unchanged since it was read (an uninstall, a worker, an overlapping run win).
+    // Each write only if the binding is unchanged since it was read (an uninstall, a worker, an
+    // overlapping run win): such a binding is left to them. Any other failure is logged; the binding
+    // stays due and the next run tries again.
     const writer = db().bulkWriter();
-    writer.onWriteError(() => false);
+    writer.onWriteError((e) => e.code !== FAILED_PRECONDITION && e.code !== NOT_FOUND && e.failedAttempts < 5);
     const writes: Promise<unknown>[] = [];
+    const lost = (bindingId: string) => (error: { code?: number }) => {
+      if (error.code !== FAILED_PRECONDITION && error.code !== NOT_FOUND) log.jobFailed(SYNC_TOPIC, bindingId, error);
+    };
     for (const [appId, snaps] of byApp) {
       snaps.forEach((snap, rank) => {
         const minute = Math.floor(rank / this.ratePerApp);
@@ -110,12 +117,12 @@ export class CatalogSync {
           writes.push(
             writer.update(snap.ref, { nextSyncAt: new Date(lease), updatedAt: now }, precondition).then(
               () => (claimed.get(appId) ?? claimed.set(appId, []).get(appId)!).push(snap.id),
-              () => undefined,
+              lost(snap.id),
             ),
           );
         } else {
           const at = new Date(now.getTime() + minute * MINUTE + Math.floor(this.random() * MINUTE));
-          writes.push(writer.update(snap.ref, { nextSyncAt: at, updatedAt: now }, precondition).then(() => deferred++, () => undefined));
+          writes.push(writer.update(snap.ref, { nextSyncAt: at, updatedAt: now }, precondition).then(() => deferred++, lost(snap.id)));
         }
       });
     }
