@@ -1,12 +1,14 @@
 // Demo data for `npm start`, created through the API itself: a verified provider account, an app, the
 // sample provider runtime (emulators/sample-provider), started here and registered as the demo app's
 // runtime through the Provider Runtime API, a package taken through the whole pipeline (validated
-// against that runtime, submitted, listed) and a package reviewer. Prints the base URL and the demo
-// credentials, then keeps the emulators up until Ctrl-C.
+// against that runtime, submitted, listed), a package reviewer and an end user who installed the
+// package. Prints the base URL and the demo credentials, then (--hold) runs the scheduled functions
+// on their schedules (local-scheduler.mjs) and keeps the emulators up until Ctrl-C.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { startLocalScheduler } from "./local-scheduler.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "functions/package.json"));
@@ -24,6 +26,7 @@ const db = getFirestore(adminApp);
 
 const DEMO = { company_name: "Aiffinity Demo Provider", email: "demo@aiffinity.dev", password: "sunny-forecast-42" };
 const REVIEWER = { email: "reviewer@aiffinity.dev", password: "careful-review-42" };
+const END_USER = { email: "user@aiffinity.dev", password: "happy-space-42" };
 
 async function call(method, path, body, token, options = {}) {
   const headers = { "content-type": "application/json", ...(options.headers ?? {}) };
@@ -46,6 +49,11 @@ async function main() {
   // A package reviewer: a Firebase user with the custom claim reviewer: true (log in like a provider).
   const reviewer = await getAuth(adminApp).createUser({ ...REVIEWER, emailVerified: true });
   await getAuth(adminApp).setCustomUserClaims(reviewer.uid, { reviewer: true });
+  // An end user of the Aiffinity apps (no developer account) who installed the demo package.
+  await getAuth(adminApp).createUser({ ...END_USER, emailVerified: true });
+  const userToken = await signIn(END_USER);
+  await call("POST", `/v1/space/marketplace/${pkg}/install`, { parameters: { weather_forecast: { location: "Lisbon", days: 3 } } }, userToken);
+  const scheduled = process.argv.includes("--hold") ? startLocalScheduler(root, PROJECT) : [];
 
   const line = "─".repeat(72);
   console.log(`\n${line}
@@ -58,6 +66,9 @@ async function main() {
  Demo package    ${pkg} (validated against the sample provider, submitted and listed in the catalog)
    capability    demo-weather.weather_forecast   (POST ${BASE}/v1/providers/capabilities/demo-weather.weather_forecast/invoke)
  Demo reviewer   ${REVIEWER.email} / ${REVIEWER.password}   (GET ${BASE}/v1/providers/packages/reviews)
+ Demo end user   ${END_USER.email} / ${END_USER.password}   (installed the demo package; ID token below)
+   curl -H "Authorization: Bearer <end user ID token>" ${BASE}/v1/space/marketplace?q=weather
+   curl -H "Authorization: Bearer <end user ID token>" ${BASE}/v1/space/installs
  Sample provider ${runtime.provider.url}   (runtime app ${runtime.id}, api_key auth, webhooks to /webhooks)
    webhook secret ${runtime.secret}
  Access token    POST ${BASE}/v1/providers/auth/token with the client_id/client_secret above, then e.g.
@@ -65,9 +76,25 @@ async function main() {
  ID token        (valid 1 hour; or log in again with POST /v1/providers/account/login)
 ${login.id_token}
  Try:  curl -H "Authorization: Bearer <ID token>" ${BASE}/v1/providers/apps
+ End user ID token (valid 1 hour)
+${userToken}
+ Scheduled functions run locally: ${scheduled.join(", ") || "none (no --hold)"}
  Mail outbox: Firestore collection 'mail' (Firestore emulator on ${config.emulators.firestore.host}:${config.emulators.firestore.port})
  Stop with Ctrl-C.
 ${line}\n`);
+}
+
+/** Signs a Firebase user in on the Auth emulator (what an Aiffinity client app does) and answers its ID token. */
+async function signIn({ email, password }) {
+  const { host: authHost, port: authPort } = config.emulators.auth;
+  const res = await fetch(`http://${authHost}:${authPort}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password, returnSecureToken: true }),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`Sign-in of ${email} failed: ${JSON.stringify(json)}`);
+  return json.idToken;
 }
 
 /**

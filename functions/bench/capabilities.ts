@@ -1,5 +1,5 @@
-import { seedBinding } from "../test/helpers/bindings";
-import { bindingArgs, capabilityPath, publishedWeather } from "../test/helpers/capabilities";
+import { installBinding } from "../test/helpers/bindings";
+import { capabilityPath, publishedWeather } from "../test/helpers/capabilities";
 import { functionUrl } from "../test/helpers/env";
 import { api } from "../test/helpers/http";
 import { startSampleProvider } from "../test/helpers/sampleProvider";
@@ -25,7 +25,7 @@ export const capabilitiesBenchmark: Benchmark = {
     const runtime = await startSampleProvider();
     try {
       const w = await publishedWeather(runtime, {}, "Bench Capabilities Ltd");
-      const binding = await seedBinding(bindingArgs(w, 1800, PARAMETERS));
+      const binding = await installBinding(w, PARAMETERS);
       const invokePath = capabilityPath(w.ref, "invoke");
       const direct = functionUrl("capabilitiesApi");
       const directBody = JSON.stringify({ requestId: "req_bench", capability: "weather_forecast", parameters: PARAMETERS, user: USER, context: { surface: "api" } });

@@ -1,11 +1,12 @@
 import { capabilitiesBenchmark } from "./capabilities";
+import { catalogBenchmark } from "./catalog";
 import { Benchmark, runBenchmarks } from "./harness";
 import { packagesBenchmark } from "./packages";
 import { qualityBenchmark } from "./quality";
 import { rateLimitBenchmark } from "./rateLimit";
 
 /** Every benchmark of `npm run bench`; each issue adds its module here. */
-const benchmarks: Benchmark[] = [rateLimitBenchmark, packagesBenchmark, capabilitiesBenchmark, qualityBenchmark];
+const benchmarks: Benchmark[] = [rateLimitBenchmark, packagesBenchmark, capabilitiesBenchmark, qualityBenchmark, catalogBenchmark];
 
 runBenchmarks(benchmarks, process.argv.slice(2)).catch((error) => {
   console.error(error);

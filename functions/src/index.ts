@@ -17,6 +17,9 @@ import { evaluateQuality, EVALUATION_SCHEDULE } from "./surfaces/capabilities/qu
 import { recordInvocation } from "./surfaces/capabilities/quality/rollups";
 import { RuntimeAppProber } from "./surfaces/packages/conformance/runtimeProber";
 import { CONFORMANCE_TOPIC, messageJson, PackageJobs, SUBMISSIONS_TOPIC } from "./surfaces/packages/jobs";
+import { engineSync } from "./surfaces/catalog/engine";
+import { foldCounters } from "./surfaces/catalog/jobs";
+import { CatalogSync, SYNC_TOPIC } from "./surfaces/catalog/sync";
 import { sweepOrphanedPackages } from "./surfaces/packages/orphans";
 import { deliverWebhookMessage, DeliveryMessage, dispatchProviderEvent, pumpDueWebhookDeliveries, WEBHOOK_DELIVERY_TOPIC } from "./surfaces/runtime/webhooks";
 
@@ -41,8 +44,8 @@ export const capabilitiesApi = onRequest(
   { ...http, timeoutSeconds: 3600, secrets: [secrets.tokenSigningKeys, secrets.dataEncryptionKey] },
   createSurfaceApp(surfaces.capabilities),
 );
-/** Catalog & Install API. */
-export const catalogApi = onRequest(http, createSurfaceApp(surfaces.catalog));
+/** Catalog & Install API (the key derives the pseudonymous user ids providers see). */
+export const catalogApi = onRequest({ ...http, secrets: [secrets.dataEncryptionKey] }, createSurfaceApp(surfaces.catalog));
 
 /** Removes packages orphaned for 30 days from the catalog. */
 export const orphanSweep = onSchedule({ schedule: "every 60 minutes", timeoutSeconds: 540 }, async (event) => {
@@ -93,4 +96,25 @@ export const qualityRollupRecorder = onDocumentCreated({ document: "invocations/
 /** Quality, step 2: folds closed slots into rollups, opens and resolves alerts, moves certification tiers. */
 export const qualityEvaluator = onSchedule({ schedule: EVALUATION_SCHEDULE, timeoutSeconds: 300 }, async (event) => {
   await evaluateQuality(new Date(event.scheduleTime));
+});
+
+const catalogSync = new CatalogSync({ engine: engineSync });
+
+/** Data sync, step 1: claims the bindings due now (spread per provider app) and fans them out (docs/catalog.md#data-sync). */
+export const catalogSyncScheduler = onSchedule({ schedule: "every 1 minutes", timeoutSeconds: 300 }, async (event) => {
+  await catalogSync.dispatchDue(new Date(event.scheduleTime));
+});
+
+/** Data sync, step 2: invokes each claimed binding through the capabilities engine and schedules its next sync. Idempotent per claim. */
+export const catalogSyncWorker = onMessagePublished(
+  // The key opens the runtime app's auth profile secrets the provider is called with.
+  { topic: SYNC_TOPIC, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 180, retry: true },
+  async (event) => {
+    await catalogSync.runMessage(messageJson(event.data.message), event.data.message.messageId);
+  },
+);
+
+/** Folds install counts and ratings into the catalog's sort keys (the counts shown are exact regardless). */
+export const catalogCounterFold = onSchedule({ schedule: "every 1 minutes", timeoutSeconds: 120 }, async (event) => {
+  await foldCounters(new Date(event.scheduleTime));
 });

@@ -99,6 +99,21 @@ export const log = {
   jobDone(job: string, eventId: string, outcome: string) {
     logger.info("job.done", { job, eventId, outcome });
   },
+  installCreated(packageId: string, installId: string) {
+    logger.info("catalog.install_created", { packageId, installId });
+  },
+  installDeleted(packageId: string, installId: string) {
+    logger.info("catalog.install_deleted", { packageId, installId });
+  },
+  catalogSearchTruncated(words: number, candidates: number, cap: number) {
+    logger.info("catalog.search_truncated", { words, candidates, cap });
+  },
+  countersFolded(packages: number, at: string) {
+    logger.info("catalog.counters_folded", { packages, at });
+  },
+  syncDispatched(report: { due: number; dispatched: number; deferred: number; messages: number }) {
+    logger.info("catalog.sync_dispatched", report);
+  },
   /** One call of a capability on a provider runtime: sizes, timings and classes only (no payloads, no user ids). */
   capabilityInvocation(entry: { invocationId: string; capabilityKey: string; kind: string; source: string; status: string; errorClass: string | null; httpStatus: number | null; latencyMs: number; requestBytes: number; responseBytes: number }) {
     (entry.status === "ok" ? logger.info : logger.warn)("capability.invocation", entry);

@@ -1,5 +1,8 @@
 import type { Surface } from "../kernel/http/surface";
 import { capabilitiesSurface } from "./capabilities/router";
+import { engineState } from "./catalog/engine";
+import { catalogSurface } from "./catalog/router";
+import { CatalogService } from "./catalog/service";
 import { consoleSurface } from "./console/router";
 import { packagesSurface } from "./packages/router";
 import { platformSurface } from "./platform";
@@ -15,7 +18,7 @@ export function buildSurfaces() {
     packages: packagesSurface(),
     runtime: runtimeSurface(),
     capabilities: capabilitiesSurface(),
-    catalog: { name: "catalog", routes: [] } as Surface,
+    catalog: catalogSurface(new CatalogService({ state: engineState })),
     platform: undefined as unknown as Surface,
   };
   surfaces.platform = platformSurface(() => Object.values(surfaces));

@@ -1,6 +1,6 @@
 import { adminDb } from "../helpers/admin";
-import { removeSeededBinding, seedBinding } from "../helpers/bindings";
-import { bindingArgs, capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
+import { installBinding, uninstallBinding } from "../helpers/bindings";
+import { capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
 import { api, ApiResponse, expectError, expectStatus } from "../helpers/http";
 import { createPackage, invocationsOf, useSampleProvider } from "../helpers/packages";
 import { inParallel } from "../helpers/surfaceProcesses";
@@ -92,7 +92,7 @@ describe("capabilities: invoke, state, coalescing, history", () => {
   });
 
   it("refreshes a capability instance once however many invokes arrive together, then serves its fresh state", async () => {
-    const binding = await seedBinding(bindingArgs(w, REFRESH, { location: "Lisbon", days: 3 }));
+    const binding = await installBinding(w, { location: "Lisbon", days: 3 });
     const empty = await state(binding.id);
     expectStatus(200, empty);
     expect(empty.body.data).toEqual(
@@ -147,7 +147,7 @@ describe("capabilities: invoke, state, coalescing, history", () => {
   });
 
   it("expires the state after its TTL (driven by the stored fetch time) and refreshes it on the next invoke", async () => {
-    const binding = await seedBinding(bindingArgs(w, REFRESH, { location: "Oslo" }));
+    const binding = await installBinding(w, { location: "Oslo" });
     const first = await invoke({ bindingId: binding.id });
     expect(first.body.data.origin).toBe("provider");
 
@@ -173,7 +173,7 @@ describe("capabilities: invoke, state, coalescing, history", () => {
   });
 
   it("keeps the last good state when a refresh fails, with the failure and a backoff", async () => {
-    const binding = await seedBinding(bindingArgs(w, REFRESH, { location: "Rome" }));
+    const binding = await installBinding(w, { location: "Rome" });
     const good = await invoke({ bindingId: binding.id });
     expectStatus(200, good);
     sample().setFailure("error_500");
@@ -236,7 +236,7 @@ describe("capabilities: invoke, state, coalescing, history", () => {
     expect(all.body.data.slice(0, 5).map((i: { id: string }) => i.id)).toEqual([...made].reverse());
 
     // One instance's history.
-    const binding = await seedBinding(bindingArgs(w, REFRESH, { location: "Porto" }));
+    const binding = await installBinding(w, { location: "Porto" });
     const own = await invoke({ bindingId: binding.id });
     const mine = await api.get(`${capabilityPath(w.ref, "history")}?bindingId=${binding.id}`, { token: w.access });
     expect(mine.body.data.map((i: { id: string }) => i.id)).toEqual([own.body.data.invocationId]);
@@ -268,7 +268,7 @@ describe("capabilities: invoke, state, coalescing, history", () => {
 
   it("answers 404 for unknown capabilities, other providers' capabilities and other capabilities' bindings", async () => {
     const other = await publishedWeather(sample(), {}, "Other Weather Ltd");
-    const theirBinding = await seedBinding(bindingArgs(other, 1800, { location: "Nice" }));
+    const theirBinding = await installBinding(other, { location: "Nice" });
     sample().reset(); // the other package's conformance probes
     const notFound = async (res: Promise<ApiResponse>) => expectError(await res, 404, "NOT_FOUND");
     // Their capability with our token, ours with theirs.
@@ -286,8 +286,8 @@ describe("capabilities: invoke, state, coalescing, history", () => {
     await notFound(api.get(capabilityPath("no-dot-at-all", "history"), { token: w.access }));
     await notFound(state("bnd_doesNotExist000000000"));
     // A removed binding is gone for the API.
-    const removed = await seedBinding(bindingArgs(w, REFRESH, { location: "Bern" }));
-    await removeSeededBinding(removed.id);
+    const removed = await installBinding(w, { location: "Bern" });
+    await uninstallBinding(removed);
     await notFound(invoke({ bindingId: removed.id }));
     expect(sample().requests.filter((r) => r.path.includes("/capabilities/"))).toHaveLength(0);
     // Nothing was recorded for our capability by any of the above.

@@ -1,5 +1,5 @@
-import { seedBinding } from "../helpers/bindings";
-import { bindingArgs, CAPABILITIES, capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
+import { installBinding } from "../helpers/bindings";
+import { CAPABILITIES, capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
 import { BodyCase, describeBodyChecks } from "../helpers/badInput";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { useSampleProvider } from "../helpers/packages";
@@ -20,7 +20,7 @@ describe("Provider Capabilities: bad input on every route", () => {
 
   beforeAll(async () => {
     w = await publishedWeather(sample());
-    bindingId = (await seedBinding(bindingArgs(w, 1800, { location: "Berlin" }))).id;
+    bindingId = (await installBinding(w, { location: "Berlin" })).id;
     const scenario = await api.post(
       `${CAPABILITIES}/sandbox/scenarios`,
       { capability: w.ref, name: "ok", user: USER, parameters: { location: "Berlin" }, assertions: [{ type: "status", equals: 200 }] },

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { adminDb } from "../helpers/admin";
-import { seedBinding } from "../helpers/bindings";
-import { bindingArgs, capabilityPath, PublishedCapability, publishedTasks } from "../helpers/capabilities";
+import { installBinding } from "../helpers/bindings";
+import { capabilityPath, PublishedCapability, publishedTasks } from "../helpers/capabilities";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { useSampleProvider } from "../helpers/packages";
 import { inParallel } from "../helpers/surfaceProcesses";
@@ -23,7 +23,7 @@ describe("capabilities: actions and idempotency", () => {
   beforeEach(() => sample().reset());
 
   it("runs a declared action for a capability instance's user and marks its state stale", async () => {
-    const binding = await seedBinding(bindingArgs(t, 300));
+    const binding = await installBinding(t);
     const before = await api.post(capabilityPath(t.ref, "invoke"), { bindingId: binding.id }, { token: t.access });
     expectStatus(200, before);
     expect(before.body.data.data).toEqual({ tasks: [] });

@@ -1,8 +1,8 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { adminDb } from "../helpers/admin";
-import { seedBinding, SeededBinding } from "../helpers/bindings";
-import { bindingArgs, capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
+import { InstalledBinding, installBinding, uninstallBinding } from "../helpers/bindings";
+import { capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
 import { BASE_URL, functionUrl } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { eventually, useSampleProvider } from "../helpers/packages";
@@ -18,14 +18,14 @@ const DIRECT = functionUrl("capabilitiesApi");
 
 describe("capabilities: realtime state changes (Server-Sent Events)", () => {
   let w: PublishedCapability;
-  let binding: SeededBinding;
+  let binding: InstalledBinding;
   const streams: SseStream[] = [];
   const open = async (base: string, query: string, lastEventId?: string) => {
     const stream = await openStream(`${base}${capabilityPath(w.ref, "realtime")}${query}`, { token: w.access, ...(lastEventId === undefined ? {} : { lastEventId }) });
     streams.push(stream);
     return stream;
   };
-  const refresh = async (b: SeededBinding) => {
+  const refresh = async (b: InstalledBinding) => {
     const res = await api.post(capabilityPath(w.ref, "invoke"), { bindingId: b.id, refresh: true }, { token: w.access });
     expectStatus(200, res);
     return res.body.data as { invocationId: string; fetchedAt: string };
@@ -38,7 +38,7 @@ describe("capabilities: realtime state changes (Server-Sent Events)", () => {
 
   beforeAll(async () => {
     w = await publishedWeather(sample(), { refreshIntervalSeconds: REFRESH });
-    binding = await seedBinding(bindingArgs(w, REFRESH, { location: "Vienna" }));
+    binding = await installBinding(w, { location: "Vienna" });
   }, 180_000);
   afterAll(() => streams.forEach((s) => s.close()));
 
@@ -106,7 +106,7 @@ describe("capabilities: realtime state changes (Server-Sent Events)", () => {
   });
 
   it("streams every instance of the capability without bindingId; an uninstall's deletion is an event too", async () => {
-    const other = await seedBinding(bindingArgs(w, REFRESH, { location: "Graz" }));
+    const other = await installBinding(w, { location: "Graz" });
     const stream = await open(DIRECT, "");
     const ready = await stream.next((e) => e.event === "ready");
     expect(ready.data).toEqual({ capability: w.ref, bindingId: null, state: null });
@@ -116,15 +116,8 @@ describe("capabilities: realtime state changes (Server-Sent Events)", () => {
     const second = await stream.next((e) => e.event === "state.updated" && e.id !== first.id);
     expect([first.data.bindingId, second.data.bindingId]).toEqual([binding.id, other.id]);
 
-    // Uninstall (issue 6) deletes the state in its transaction with deleteBindingState: streams see it.
-    process.env.GCLOUD_PROJECT ??= "demo-aiffinity";
-    const { deleteBindingState } = await import("../../src/surfaces/capabilities/engine");
-    const { db } = await import("../../src/kernel/firebase");
-    const doc = (await adminDb().collection("capabilityBindings").doc(other.id).get()).data()!;
-    await db().runTransaction(async (tx) => {
-      tx.update(db().collection("capabilityBindings").doc(other.id), { status: "removed", nextSyncAt: null });
-      deleteBindingState(tx, { id: other.id, capabilityKey: doc.capabilityKey, capabilityRef: doc.capabilityRef, accountId: doc.accountId, appId: doc.appId });
-    });
+    // The user uninstalls: the state is deleted in the uninstall's transaction, and streams see it.
+    await uninstallBinding(other);
     const deleted = await stream.next((e) => e.event === "state.deleted");
     expect(deleted.data).toEqual({ capability: w.ref, bindingId: other.id, type: "state.deleted", at: expect.any(String), state: null });
     expect((await adminDb().collection("capabilityStates").doc(other.id).get()).exists).toBe(false);

@@ -2,7 +2,7 @@ import functionsTest from "firebase-functions-test";
 import { adminDb } from "../helpers/admin";
 import { PROJECT_ID } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
-import { createPackage, MANAGE, packageProvider, registerSampleRuntime, useSampleProvider, validate, versionInState, versionPath } from "../helpers/packages";
+import { listedPackage, MANAGE, packageProvider, registerSampleRuntime, useSampleProvider, versionPath } from "../helpers/packages";
 import { createApp } from "../helpers/stories";
 
 const testEnv = functionsTest({ projectId: PROJECT_ID });
@@ -10,15 +10,6 @@ const sample = useSampleProvider();
 afterAll(() => testEnv.cleanup());
 
 const DAY = 86_400_000;
-
-/** A data_only package of `appId`, taken through the packages API into the catalog. */
-async function listedPackage(token: string, appId: string) {
-  const { id, versionId } = await createPackage(token, appId);
-  await validate(token, id, versionId);
-  expectStatus(202, await api.post(`${versionPath(id, versionId)}/submit`, undefined, { token }));
-  await versionInState(token, id, versionId, "published");
-  return id;
-}
 
 const listing = async (id: string) => (await adminDb().collection("catalogListings").doc(id).get()).data();
 

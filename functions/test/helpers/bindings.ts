@@ -1,66 +1,33 @@
-import { newId } from "../../src/kernel/crypto";
-import { capabilityKey, capabilityRef, providerUserId } from "../../src/surfaces/capabilities/model";
 import { adminDb } from "./admin";
-import { localSecrets } from "./secrets";
+import type { PublishedCapability } from "./capabilities";
+import { endUser, MARKETPLACE } from "./catalog";
+import { api, expectStatus } from "./http";
 
-/**
- * Capability bindings are created by installs (the Catalog & Install API, issue 6). Until that API
- * exists, tests seed BindingDoc documents directly with the Admin SDK, exactly as an install would
- * write them; replace seedBinding() with a real install once issue 6 is merged.
- */
-export interface SeedBindingArgs {
-  accountId: string;
-  appId: string;
-  packageId: string;
-  slug: string;
-  versionId: string;
-  capabilityId: string;
-  refreshIntervalSeconds: number;
-  parameters?: Record<string, unknown>;
-  /** The end user's Firebase uid (default: a new random one). */
-  userId?: string;
-}
-
-export interface SeededBinding {
+/** A capability binding as a user's install creates it, with what tests need to know of it. */
+export interface InstalledBinding {
   id: string;
+  /** The end user's Firebase uid and ID token. */
   userId: string;
+  userToken: string;
   providerUserId: string;
   installId: string;
+  packageId: string;
 }
 
-export async function seedBinding(args: SeedBindingArgs): Promise<SeededBinding> {
-  const id = newId("bnd");
-  const installId = newId("ins");
-  const userId = args.userId ?? `user_${newId("u", 12)}`;
-  const pseudonym = providerUserId(args.accountId, userId, localSecrets().DATA_ENCRYPTION_KEY!);
-  const now = new Date();
-  await adminDb()
-    .collection("capabilityBindings")
-    .doc(id)
-    .set({
-      installId,
-      userId,
-      providerUserId: pseudonym,
-      accountId: args.accountId,
-      appId: args.appId,
-      packageId: args.packageId,
-      versionId: args.versionId,
-      capabilityId: args.capabilityId,
-      capabilityKey: capabilityKey(args.packageId, args.capabilityId),
-      capabilityRef: capabilityRef(args.slug, args.capabilityId),
-      parameters: args.parameters ?? {},
-      refreshIntervalSeconds: args.refreshIntervalSeconds,
-      status: "active",
-      nextSyncAt: args.refreshIntervalSeconds > 0 ? now : null,
-      lastSyncAt: null,
-      consecutiveFailures: 0,
-      createdAt: now,
-      updatedAt: now,
-    });
-  return { id, userId, providerUserId: pseudonym, installId };
+/**
+ * Installs the published package of `p` for a new end user through the Catalog & Install API,
+ * with `parameters` for its capability, and answers the binding of that capability.
+ */
+export async function installBinding(p: PublishedCapability, parameters: Record<string, unknown> = {}): Promise<InstalledBinding> {
+  const user = await endUser();
+  const res = await api.post(`${MARKETPLACE}/${p.packageId}/install`, { parameters: { [p.capabilityId]: parameters } }, { token: user.token });
+  expectStatus(201, res);
+  const capability = (res.body.data.capabilities as { id: string; bindingId: string }[]).find((c) => c.id === p.capabilityId)!;
+  const binding = (await adminDb().collection("capabilityBindings").doc(capability.bindingId).get()).data()!;
+  return { id: capability.bindingId, userId: user.uid, userToken: user.token, providerUserId: binding.providerUserId, installId: res.body.data.id, packageId: p.packageId };
 }
 
-/** What an uninstall does to the binding document (issue 6 does it in its transaction). */
-export async function removeSeededBinding(id: string) {
-  await adminDb().collection("capabilityBindings").doc(id).update({ status: "removed", nextSyncAt: null, updatedAt: new Date() });
+/** Uninstalls the binding's package for its user (the binding is removed, its state deleted). */
+export async function uninstallBinding(binding: InstalledBinding) {
+  expectStatus(200, await api.delete(`${MARKETPLACE}/${binding.packageId}/install`, { token: binding.userToken }));
 }

@@ -97,14 +97,3 @@ const published = (dev: Awaited<ReturnType<typeof packageProvider>>, packageId: 
   capabilityId,
 });
 
-/** Seeds a binding of `p`'s capability (see bindings.ts). */
-export const bindingArgs = (p: PublishedCapability, refreshIntervalSeconds: number, parameters: Record<string, unknown> = {}) => ({
-  accountId: p.accountId,
-  appId: p.app.id,
-  packageId: p.packageId,
-  slug: p.slug,
-  versionId: p.versionId,
-  capabilityId: p.capabilityId,
-  refreshIntervalSeconds,
-  parameters,
-});

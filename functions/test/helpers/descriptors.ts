@@ -42,3 +42,17 @@ export const completeListing = () => ({
   supportUrl: "https://acme.example/support",
   privacyPolicyUrl: "https://acme.example/privacy",
 });
+
+/** Matches the sample runtime's task_list capability; refreshed on demand only. */
+export const taskList = (overrides: Record<string, unknown> = {}) => ({
+  id: "task_list",
+  name: "Task list",
+  description: "Your open tasks, newest last.",
+  inputSchema: { type: "object", properties: {}, additionalProperties: false },
+  outputSchema: { type: "object", required: ["tasks"], properties: { tasks: { type: "array", items: { type: "object" } } } },
+  refreshIntervalSeconds: 0,
+  deadlineMs: 3000,
+  sampleInput: {},
+  dataCategories: ["public"],
+  ...overrides,
+});

@@ -33,6 +33,15 @@ export async function validate(token: string, packageId: string, versionId: stri
   return res.body.data;
 }
 
+/** A data_only package of `appId` (the app needs a runtime), taken through the packages API into the catalog; returns its id. */
+export async function listedPackage(token: string, appId: string, overrides: Record<string, unknown> = {}) {
+  const { id, versionId } = await createPackage(token, appId, overrides);
+  await validate(token, id, versionId);
+  expectStatus(202, await api.post(`${versionPath(id, versionId)}/submit`, undefined, { token }));
+  await versionInState(token, id, versionId, "published");
+  return id;
+}
+
 /** Polls the version until it reaches `state`. */
 export async function versionInState(token: string, packageId: string, versionId: string, state: string, timeoutMs = 30_000) {
   return eventually(

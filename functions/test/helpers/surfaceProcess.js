@@ -7,10 +7,18 @@
 const { createSurfaceApp } = require("../../lib/kernel/http/surface");
 const { rateLimitHook } = require("../../lib/kernel/rateLimit");
 const { buildSurfaces } = require("../../lib/surfaces");
+const express = require("express");
 
 const surface = buildSurfaces()[process.env.SURFACE || "runtime"];
 const hooks = process.env.LIMITS === "off" ? [] : [rateLimitHook()];
-const server = createSurfaceApp(surface, { hooks }).listen(0, "127.0.0.1", () => {
+// Bodies are parsed before the surface runs, as the Cloud Functions framework does (rawBody included).
+const keepRaw = (req, _res, buf) => {
+  req.rawBody = buf;
+};
+const app = express();
+app.use(express.json({ limit: "10mb", verify: keepRaw }), express.urlencoded({ extended: true, verify: keepRaw }));
+app.use(createSurfaceApp(surface, { hooks }));
+const server = app.listen(0, "127.0.0.1", () => {
   process.send({ port: server.address().port });
 });
 process.on("disconnect", () => server.close(() => process.exit(0)));

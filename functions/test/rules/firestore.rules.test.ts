@@ -12,6 +12,7 @@ const COLLECTIONS = [
   "catalogListings", "installs", "runtimeApps", "invocations", "webhookDeliveries", "providerEvents", "rateLimits",
   "capabilityBindings", "capabilityStates", "capabilityEvents", "idempotencyKeys", "sandboxScenarios", "sandboxTraces",
   "qualityRollupShards", "qualityRollups", "qualityMonitors", "qualityAlerts", "qualityCertifications",
+  "catalogCounterShards", "ratings",
 ];
 
 let env: RulesTestEnvironment;

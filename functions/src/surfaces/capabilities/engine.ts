@@ -471,7 +471,7 @@ function emptyState(binding: Binding, versionId: string, refresh: CapabilityStat
 }
 
 /**
- * The engine API for installs and the scheduler (issue 6): refreshes a binding's state. Provider
+ * The engine API for the data sync (catalog/sync.ts): refreshes a binding's state. Provider
  * failures come back as `status: "error"` outcomes (recorded, with the binding's backoff updated);
  * a binding removed meanwhile as `status: "skipped"`.
  */

@@ -2,6 +2,7 @@ import type { Transaction } from "firebase-admin/firestore";
 import { DAY } from "../../kernel/clock";
 import { db } from "../../kernel/firebase";
 import { log } from "../../kernel/logger";
+import { catalogListings, markListingOrphaned, removeListing } from "../catalog/listings";
 
 /**
  * Packages outlive the app they were published under: deleting an app orphans them, and they
@@ -15,14 +16,15 @@ export const ORPHAN_GRACE_MS = 30 * DAY;
  */
 export async function orphanPackagesOfApp(tx: Transaction, appId: string, now: Date): Promise<() => number> {
   const packages = (await tx.get(db().collection("packages").where("appId", "==", appId))).docs.filter((d) => !d.get("orphanedAt"));
-  const listings = packages.length ? await tx.getAll(...packages.map((d) => db().collection("catalogListings").doc(d.id))) : [];
+  const listings = packages.length ? await tx.getAll(...packages.map((d) => catalogListings().doc(d.id))) : [];
   return () => {
     for (const doc of packages) {
       tx.update(doc.ref, { orphanedAt: now, catalogRemovalDueAt: new Date(now.getTime() + ORPHAN_GRACE_MS), updatedAt: now });
     }
     // Listed packages stay visible (flagged) until removal, but take no new installs.
     for (const listing of listings) {
-      if (listing.exists) tx.update(listing.ref, { orphaned: true, installable: false, updatedAt: now });
+      const data = listing.data();
+      if (data) markListingOrphaned(tx, data, now);
     }
     return packages.length;
   };
@@ -45,7 +47,7 @@ export async function sweepOrphanedPackages(now: Date, pageSize = 200): Promise<
     const batch = db().batch();
     for (const doc of due.docs) {
       batch.update(doc.ref, { catalogRemovalDueAt: null, catalogRemovedAt: now, updatedAt: now });
-      batch.delete(db().collection("catalogListings").doc(doc.id));
+      removeListing(batch, doc.id);
     }
     await batch.commit();
     removed += due.size;

@@ -528,7 +528,7 @@ export class PackagesService {
 
       const current = versions.find((v) => v.id === pkg.currentVersionId);
       if (current) new VersionChange(packageId, current, now).to("deprecated", providerActor(account.id), `Package deprecated: ${body.reason}`, "deprecate").write(tx);
-      if (listing) markListingDeprecated(tx, packageId, successor?.id ?? null, now);
+      if (listing) markListingDeprecated(tx, listing, successor?.id ?? null, now);
       const update: Partial<PackageDoc> = { status: "deprecated", deprecation: { reason: body.reason, successorPackageId: successor?.id ?? null, at: now }, updatedAt: now };
       tx.update(repo.packages().doc(packageId), update);
       notifyProvider(tx, account, pkg.appId, { type: "package.deprecated", data: { packageId, reason: body.reason, successorPackageId: successor?.id ?? null } }, now);

@@ -1,0 +1,155 @@
+import { randomInt } from "node:crypto";
+import { newId } from "../src/kernel/crypto";
+import { CatalogListingDoc, listingFlags, searchFieldsOf } from "../src/surfaces/catalog/listings";
+import { CATEGORIES } from "../src/surfaces/packages/descriptor";
+import { adminDb } from "../test/helpers/admin";
+import { endUser } from "../test/helpers/catalog";
+import { api, expectStatus } from "../test/helpers/http";
+import { startSurfaceProcesses, stopSurfaceProcesses } from "../test/helpers/surfaceProcesses";
+import { Benchmark, BenchResult, round, summarize } from "./harness";
+
+/**
+ * Catalog browse and search latency as the catalog grows: listings are seeded directly on the
+ * emulator (batched writes, with the search fields and flags a publish computes) up to 1,000, then
+ * up to 10,000, and every kind of query is timed at each size. The catalog surface is served from
+ * lib/ in a process of its own with the rate limit off (one end user would hit 100 requests a
+ * minute), against the Firestore emulator. Baseline: the user's (empty) installs list, one small
+ * indexed query, measured at each size. NB the emulator answers queries by scanning, without
+ * indexes; in production each query reads only its index range, so these ratios are an upper bound.
+ */
+const SIZES = [1_000, 10_000];
+const SAMPLES = 40;
+
+const VOCABULARY = (
+  "weather forecast radar rain snow wind tide surf météo pollen air quality sunrise " +
+  "tasks todo notes calendar agenda meeting reminder habit focus timer pomodoro journal " +
+  "news headlines sport football tennis cycling scores league transfer podcast radio " +
+  "finance budget expenses stocks crypto invoices savings bank currency exchange tax " +
+  "health fitness steps sleep heart running yoga workout nutrition water calories " +
+  "travel flights trains hotels maps transit parking fuel charging traffic commute " +
+  "food recipes restaurants café coffee crème groceries delivery wine cocktail bakery " +
+  "music concerts movies series books comics games trivia quiz crossword chess " +
+  "shopping deals coupons prices wishlist parcels tracking returns fashion sneakers " +
+  "learning language vocabulary flashcards math science history coding courses " +
+  "home lights thermostat energy solar garden plants pets cleaning laundry straße"
+).split(" ");
+const PROVIDERS = ["Sunny Data", "Nordlicht", "Acme", "Kōbō Labs", "Orbit", "Blue Fern", "Metrix", "Ça Va Studio", "Tidewell", "Hearth & Co"];
+
+const pick = <T>(items: readonly T[]) => items[randomInt(items.length)]!;
+const phrase = (n: number) => Array.from({ length: n }, () => pick(VOCABULARY)).join(" ");
+const title = (s: string) => s.replace(/(^|\s)\S/g, (c) => c.toUpperCase());
+
+function listing(now: Date): CatalogListingDoc {
+  const packageId = newId("pkg");
+  const base = {
+    packageId,
+    accountId: "bench-account",
+    appId: "bench-app",
+    slug: `bench-${packageId.slice(4).toLowerCase()}`,
+    name: title(phrase(1 + randomInt(3))),
+    description: `${title(phrase(8 + randomInt(20)))}.`,
+    category: pick(CATEGORIES),
+    images: { icon: null, screenshots: [] },
+    privacyPolicyUrl: null,
+    supportUrl: null,
+    providerName: `${pick(PROVIDERS)} ${pick(["Ltd", "GmbH", "SARL", "Inc"])}`,
+    currentVersionId: newId("ver"),
+    currentVersion: "1.0.0",
+    riskTier: "data_only",
+    capabilities: Array.from({ length: 1 + randomInt(3) }, (_, i) => ({ id: `cap_${i}`, name: title(phrase(2)), description: "", refreshIntervalSeconds: 1800, dataCategories: ["public"], actions: [] })),
+    dataCategories: ["public"],
+  };
+  const facts = { deprecated: randomInt(50) === 0, orphaned: randomInt(100) === 0, certificationTier: "certified" as const };
+  const publishedAt = new Date(now.getTime() - randomInt(365 * 86_400_000));
+  return {
+    ...base,
+    installCount: Math.floor(10 ** (Math.random() * 5)),
+    ratingAverage: null,
+    ratingCount: 0,
+    ratingScore: randomInt(3) === 0 ? 0 : 1 + Math.random() * 4,
+    countersReadAt: null,
+    publishedAt,
+    versionPublishedAt: publishedAt,
+    updatedAt: now,
+    ...facts,
+    successorPackageId: null,
+    ...listingFlags(facts),
+    ...searchFieldsOf(base),
+  };
+}
+
+async function seed(count: number, names: string[]): Promise<number> {
+  const started = performance.now();
+  const writer = adminDb().bulkWriter({ throttling: false });
+  const now = new Date();
+  for (let i = 0; i < count; i++) {
+    const doc = listing(now);
+    names.push(doc.name);
+    void writer.set(adminDb().collection("catalogListings").doc(doc.packageId), doc);
+  }
+  await writer.close();
+  return performance.now() - started;
+}
+
+type Query = () => Record<string, string>;
+
+export const catalogBenchmark: Benchmark = {
+  name: "catalog",
+  async run(): Promise<BenchResult[]> {
+    const [server] = await startSurfaceProcesses(1, { surface: "catalog", limits: false });
+    const { token } = await endUser();
+    const names: string[] = [];
+    const get = async (path: string) => {
+      const started = performance.now();
+      const res = await api.get(path, { token, baseUrl: server!.url });
+      expectStatus(200, res);
+      return { ms: performance.now() - started, total: res.body.meta.pagination.total as number };
+    };
+    const queries: Record<string, Query> = {
+      "browse popular": () => ({}),
+      "browse recent, category": () => ({ sort: "recent", category: pick(CATEGORIES) }),
+      "browse rating, page 5": () => ({ sort: "rating", offset: "80" }),
+      "search 1 word (relevance)": () => ({ q: pick(VOCABULARY) }),
+      "search 3-letter prefix (relevance)": () => ({ q: pick(VOCABULARY).slice(0, 3) }),
+      "search 1 word, category, popular": () => ({ q: pick(VOCABULARY), category: pick(CATEGORIES), sort: "popular" }),
+      "search 2 words of a name": () => ({ q: pick(names.filter((n) => n.includes(" "))).split(" ").slice(0, 2).join(" ") }),
+      "search 2 common words (relevance)": () => ({ q: `${pick(VOCABULARY)} ${pick(VOCABULARY)}` }),
+    };
+    const results: BenchResult[] = [];
+    const p50 = new Map<string, number[]>();
+    try {
+      let seeded = 0;
+      for (const size of SIZES) {
+        const seedMs = await seed(size - seeded, names);
+        seeded = size;
+        for (let i = 0; i < 10; i++) await get(`/v1/space/marketplace?q=${encodeURIComponent(pick(VOCABULARY))}`); // warm-up
+        const base: number[] = [];
+        for (let i = 0; i < SAMPLES; i++) base.push((await get("/v1/space/installs")).ms);
+        const b = summarize(base);
+        results.push({ name: `${size} listings: baseline GET /v1/space/installs`, metrics: { n: b.n, p50_ms: b.p50, p95_ms: b.p95, seed_ms: round(seedMs, 0) } });
+        for (const [label, query] of Object.entries(queries)) {
+          const samples: number[] = [];
+          const totals: number[] = [];
+          for (let i = 0; i < SAMPLES; i++) {
+            const { ms, total } = await get(`/v1/space/marketplace?${new URLSearchParams(query())}`);
+            samples.push(ms);
+            totals.push(total);
+          }
+          const s = summarize(samples);
+          const matches = summarize(totals);
+          p50.set(label, [...(p50.get(label) ?? []), s.p50, s.p95]);
+          results.push({
+            name: `${size} listings: ${label}`,
+            metrics: { n: s.n, p50_ms: s.p50, p95_ms: s.p95, p50_vs_baseline: round(s.p50 / b.p50, 1), median_matches: matches.p50 },
+          });
+        }
+      }
+      for (const [label, [p50Small, p95Small, p50Large, p95Large]] of p50) {
+        results.push({ name: `10k/1k: ${label}`, metrics: { p50_ratio: round(p50Large! / p50Small!, 2), p95_ratio: round(p95Large! / p95Small!, 2) } });
+      }
+      return results;
+    } finally {
+      stopSurfaceProcesses([server!]);
+    }
+  },
+};

@@ -1,0 +1,331 @@
+import type { Transaction } from "firebase-admin/firestore";
+import { z } from "zod";
+import type { FirebaseUser } from "../../kernel/auth/firebaseUser";
+import { Clock, systemClock } from "../../kernel/clock";
+import { newId } from "../../kernel/crypto";
+import { ApiError, assert, notFound } from "../../kernel/errors";
+import { recordProviderEvent } from "../../kernel/events";
+import { db } from "../../kernel/firebase";
+import type { Page } from "../../kernel/http/envelope";
+import { appendPointer, compileJsonSchema, firstError } from "../../kernel/jsonSchema";
+import { log } from "../../kernel/logger";
+import { Binding, BindingDoc, capabilityBindings, capabilityKey, capabilityRef, providerUserId } from "../capabilities/model";
+import type { CapabilityDescriptor } from "../packages/descriptor";
+import { findVersion } from "../packages/repository";
+import { parseCapabilities } from "../packages/schemas";
+import { bumpCounters, countersOf, ratingAverage } from "./counters";
+import { CatalogListingDoc, catalogListings, readListing } from "./listings";
+import { browseSpec, countOf, QuerySpec, SortKey, termSpec, tierSpec, toQuery } from "./queries";
+import * as repo from "./repository";
+import { InstallBody, InstallDoc, ListingView, MarketplaceQuery, RatingBody, RatingDoc } from "./schemas";
+import { queryTerms, relevanceScore, tierOf, TIERS } from "./search";
+
+/**
+ * Where uninstall deletes an instance's cached state. The capabilities engine owns that state
+ * (its `deleteBindingState`); it is called in the uninstall transaction, after its reads.
+ */
+export interface BindingStateStore {
+  deleteBindingState(tx: Transaction, binding: Binding, now: Date): Promise<void> | void;
+}
+
+/**
+ * A query of several words reads at most this many candidates (the listings holding its rarest
+ * word, in the requested order) and keeps those holding every word (docs/catalog.md#search).
+ */
+export const MAX_CANDIDATES = 1000;
+
+interface Hits {
+  ids: string[];
+  /** Listings already read, by id (the rest are fetched). */
+  docs: Map<string, CatalogListingDoc>;
+  total: number;
+}
+
+export class CatalogService {
+  private readonly clock: Clock;
+  private readonly state: BindingStateStore;
+
+  constructor(deps: { clock?: Clock; state: BindingStateStore }) {
+    this.clock = deps.clock ?? systemClock;
+    this.state = deps.state;
+  }
+
+  // ---------- browse and search ----------
+
+  async browse(user: FirebaseUser, query: MarketplaceQuery): Promise<Page<ListingView>> {
+    const { limit, offset, category } = query;
+    const terms = query.q ? queryTerms(query.q) : [];
+    const sort = query.sort ?? (terms.length ? "relevance" : "popular");
+    let hits: Hits;
+    if (terms.length === 0) hits = await this.indexedPage(browseSpec(category, sort as SortKey), limit, offset);
+    else if (terms.length === 1 && sort === "relevance") hits = await this.tieredPage(terms[0]!, category, limit, offset);
+    else if (terms.length === 1) hits = await this.indexedPage(termSpec(terms[0]!, category, sort as SortKey), limit, offset);
+    else hits = await this.candidatePage(terms, category, sort, limit, offset);
+    return { items: await this.views(hits, user.uid), total: hits.total, limit, offset };
+  }
+
+  private async indexedPage(spec: QuerySpec, limit: number, offset: number): Promise<Hits> {
+    const [page, count] = await Promise.all([toQuery(spec).offset(offset).limit(limit).get(), toQuery(countOf(spec)).count().get()]);
+    return { ids: page.docs.map((d) => d.id), docs: new Map(page.docs.map((d) => [d.id, d.data()])), total: count.data().count };
+  }
+
+  /**
+   * One word, by relevance: tier 1 matches, then tier 2, then tier 3, each most installed first.
+   * A tier is counted only when the offset may pass it; the total is the count of every tier.
+   */
+  private async tieredPage(term: string, category: string | undefined, limit: number, offset: number): Promise<Hits> {
+    const total = toQuery(countOf(termSpec(term, category, "popular"))).count().get().then((c) => c.data().count);
+    const hits: Hits = { ids: [], docs: new Map(), total: 0 };
+    const counted: number[] = [];
+    let skip = offset;
+    for (const tier of TIERS) {
+      const want = limit - hits.ids.length;
+      if (want <= 0) break;
+      if (skip > 0) {
+        // Earlier tiers were all counted (skip only shrinks by counts): the last tier is what is left.
+        const count = tier === 3 ? (await total) - counted.reduce((a, b) => a + b, 0) : (await toQuery(countOf(tierSpec(tier, term, category))).count().get()).data().count;
+        counted.push(count);
+        if (skip >= count) {
+          skip -= count;
+          continue;
+        }
+      }
+      const page = await toQuery(tierSpec(tier, term, category)).offset(skip).limit(want).get();
+      for (const doc of page.docs) {
+        hits.ids.push(doc.id);
+        hits.docs.set(doc.id, doc.data());
+      }
+      skip = 0;
+    }
+    hits.total = await total;
+    return hits;
+  }
+
+  /**
+   * Several words: the rarest one (by indexed counts) selects the candidates, in the requested
+   * order (most installed first for relevance), at most MAX_CANDIDATES of them; those holding every
+   * other word are kept, and re-ranked by relevance when asked.
+   */
+  private async candidatePage(terms: string[], category: string | undefined, sort: string, limit: number, offset: number): Promise<Hits> {
+    const order: SortKey = sort === "relevance" ? "popular" : (sort as SortKey);
+    const counts = await Promise.all(terms.map(async (t) => (await toQuery(countOf(termSpec(t, category, order))).count().get()).data().count));
+    const rarest = counts.indexOf(Math.min(...counts));
+    if (counts[rarest] === 0) return { ids: [], docs: new Map(), total: 0 };
+    if (counts[rarest]! > MAX_CANDIDATES) log.catalogSearchTruncated(terms.length, counts[rarest]!, MAX_CANDIDATES);
+    const candidates = await toQuery(termSpec(terms[rarest]!, category, order)).select("searchKeys").limit(MAX_CANDIDATES).get();
+    const matches = candidates.docs
+      .map((d, position) => ({ id: d.id, position, keys: d.get("searchKeys") as string[] }))
+      .filter((c) => terms.every((t) => tierOf(c.keys, t) !== null))
+      .map((c) => ({ ...c, score: sort === "relevance" ? relevanceScore(c.keys, terms) : 0 }))
+      .sort((a, b) => b.score - a.score || a.position - b.position);
+    return { ids: matches.slice(offset, offset + limit).map((c) => c.id), docs: new Map(), total: matches.length };
+  }
+
+  /** Listings with their exact counters and whether the user installed them. */
+  private async views(hits: Hits, uid: string): Promise<ListingView[]> {
+    const missing = hits.ids.filter((id) => !hits.docs.has(id));
+    if (missing.length) {
+      const snaps = await catalogListings().firestore.getAll(...missing.map((id) => catalogListings().doc(id)));
+      for (const snap of snaps) if (snap.exists) hits.docs.set(snap.id, snap.data() as CatalogListingDoc);
+    }
+    const ids = hits.ids.filter((id) => hits.docs.has(id));
+    const [counters, installed] = await Promise.all([countersOf(ids), repo.installedAmong(ids, uid)]);
+    return ids.map((id) => {
+      const c = counters.get(id)!;
+      return { listing: hits.docs.get(id)!, installs: c.installs, rating: { average: ratingAverage(c), count: c.ratings }, installed: installed.has(id) };
+    });
+  }
+
+  /** One listing: visible ones to anyone, hidden ones (deprecated, revoked) only to the users who have them installed. */
+  async getListing(user: FirebaseUser, packageId: string): Promise<ListingView> {
+    const listing = (await catalogListings().doc(packageId).get()).data();
+    assert(listing, notFound("package", packageId));
+    const [view] = await this.views({ ids: [packageId], docs: new Map([[packageId, listing]]), total: 1 }, user.uid);
+    assert(listing.visible || view!.installed, notFound("package", packageId));
+    return view!;
+  }
+
+  // ---------- installs ----------
+
+  /**
+   * Installs the package's current version for the user: the install, one binding per capability
+   * (scheduled for its first sync at once), the counter and the `install.created` event, in one
+   * transaction. Installing again returns the active install unchanged (`created: false`).
+   */
+  async install(user: FirebaseUser, packageId: string, body: z.output<typeof InstallBody>): Promise<{ install: InstallDoc; created: boolean }> {
+    const now = this.clock.now();
+    const result = await db().runTransaction(async (tx) => {
+      const existing = await repo.findInstall(packageId, user.uid, tx);
+      const listing = await readListing(tx, packageId);
+      if (existing?.status === "active") return { install: existing, created: false };
+      if (!listing || !listing.visible) throw notFound("package", packageId);
+      if (!listing.installable) {
+        throw new ApiError("PACKAGE_NOT_INSTALLABLE", `Package ${packageId} takes no new installs: its provider's app was deleted and it leaves the catalog soon`);
+      }
+      const version = await findVersion(packageId, listing.currentVersionId, tx);
+      if (!version) throw new Error(`Listing ${packageId} names version ${listing.currentVersionId}, which does not exist`);
+      const descriptors = parseCapabilities(version.capabilitiesJson);
+      const parameters = resolveParameters(descriptors, body.parameters ?? {});
+
+      const installId = newId("inst");
+      const pseudonym = providerUserId(listing.accountId, user.uid);
+      const bindings = descriptors.map((d) => ({ id: newId("bnd"), descriptor: d }));
+      const install: InstallDoc = {
+        installId,
+        userId: user.uid,
+        packageId,
+        accountId: listing.accountId,
+        appId: listing.appId,
+        slug: listing.slug,
+        packageName: listing.name,
+        versionId: version.id,
+        version: version.version,
+        providerUserId: pseudonym,
+        dataRetentionPolicyUrl: listing.privacyPolicyUrl,
+        status: "active",
+        capabilities: bindings.map((b) => ({ id: b.descriptor.id, name: b.descriptor.name, bindingId: b.id })),
+        installedAt: now,
+        removedAt: null,
+        updatedAt: now,
+      };
+      tx.set(repo.installs().doc(repo.installDocId(packageId, user.uid)), install);
+      for (const { id, descriptor } of bindings) {
+        const binding: BindingDoc = {
+          installId,
+          userId: user.uid,
+          providerUserId: pseudonym,
+          accountId: listing.accountId,
+          appId: listing.appId,
+          packageId,
+          versionId: version.id,
+          capabilityId: descriptor.id,
+          capabilityKey: capabilityKey(packageId, descriptor.id),
+          capabilityRef: capabilityRef(listing.slug, descriptor.id),
+          parameters: parameters.get(descriptor.id)!,
+          refreshIntervalSeconds: descriptor.refreshIntervalSeconds,
+          status: "active",
+          // The first sync is due at once: the scheduler's next run (within a minute) fetches the data.
+          nextSyncAt: descriptor.refreshIntervalSeconds > 0 ? now : null,
+          lastSyncAt: null,
+          consecutiveFailures: 0,
+          createdAt: now,
+          updatedAt: now,
+        };
+        tx.create(capabilityBindings().doc(id), binding);
+      }
+      bumpCounters(tx, packageId, { installs: 1 }, now);
+      recordProviderEvent(
+        tx,
+        {
+          accountId: listing.accountId,
+          appId: listing.appId,
+          type: "install.created",
+          data: { packageId, installId, versionId: version.id, version: version.version, capabilities: descriptors.map((d) => d.id), user: { id: pseudonym } },
+        },
+        now,
+      );
+      return { install, created: true };
+    });
+    if (result.created) log.installCreated(packageId, result.install.installId);
+    return result;
+  }
+
+  /**
+   * Uninstalls: the bindings are removed (their sync stops: nothing is due any more), their cached
+   * state deleted, the counter decremented and the provider told (`install.deleted`), in one transaction.
+   */
+  async uninstall(user: FirebaseUser, packageId: string): Promise<InstallDoc> {
+    const now = this.clock.now();
+    const install = await db().runTransaction(async (tx) => {
+      const install = await repo.findInstall(packageId, user.uid, tx);
+      if (!install || install.status !== "active") throw notFound("install of package", packageId);
+      const bindingIds = install.capabilities.map((c) => c.bindingId);
+      const bindings = await repo.findBindings(bindingIds, tx);
+      // The state store may read: every read comes before the transaction's first write.
+      for (const binding of bindings.values()) await this.state.deleteBindingState(tx, binding, now);
+      for (const id of bindings.keys()) tx.update(capabilityBindings().doc(id), { status: "removed", nextSyncAt: null, updatedAt: now });
+      const removed: InstallDoc = { ...install, status: "removed", removedAt: now, updatedAt: now };
+      tx.set(repo.installs().doc(repo.installDocId(packageId, user.uid)), removed);
+      bumpCounters(tx, packageId, { installs: -1 }, now);
+      recordProviderEvent(
+        tx,
+        {
+          accountId: install.accountId,
+          appId: install.appId,
+          type: "install.deleted",
+          data: { packageId, installId: install.installId, user: { id: install.providerUserId }, dataRetentionPolicyUrl: install.dataRetentionPolicyUrl },
+        },
+        now,
+      );
+      return removed;
+    });
+    log.installDeleted(packageId, install.installId);
+    return install;
+  }
+
+  async listInstalls(user: FirebaseUser, limit: number, offset: number): Promise<Page<{ install: InstallDoc; bindings: Map<string, Binding> }>> {
+    const { items, total } = await repo.listActiveInstalls(user.uid, limit, offset);
+    const bindings = await repo.findBindings(items.flatMap((i) => i.capabilities.map((c) => c.bindingId)));
+    return { items: items.map((install) => ({ install, bindings })), total, limit, offset };
+  }
+
+  async installView(install: InstallDoc) {
+    return { install, bindings: await repo.findBindings(install.capabilities.map((c) => c.bindingId)) };
+  }
+
+  now(): Date {
+    return this.clock.now();
+  }
+
+  // ---------- ratings ----------
+
+  /**
+   * Rates a package (1–5 stars, optional text): one rating per user and package, by users who have
+   * it installed. The rating and its counter change commit in one transaction (counters.ts).
+   */
+  async rate(user: FirebaseUser, packageId: string, body: z.output<typeof RatingBody>): Promise<{ rating: RatingDoc; created: boolean; packageRating: { average: number | null; count: number } }> {
+    const now = this.clock.now();
+    const outcome = await db().runTransaction(async (tx) => {
+      const install = await repo.findInstall(packageId, user.uid, tx);
+      const listing = await readListing(tx, packageId);
+      const previous = await repo.findRating(packageId, user.uid, tx);
+      if (!install || install.status !== "active") {
+        assert(listing?.visible, notFound("package", packageId));
+        throw new ApiError("INSTALL_REQUIRED", `Install package ${packageId} before rating it`);
+      }
+      const rating: RatingDoc = { packageId, userId: user.uid, stars: body.stars, text: body.text ?? null, createdAt: previous?.createdAt ?? now, updatedAt: now };
+      tx.set(repo.ratings().doc(repo.ratingDocId(packageId, user.uid)), rating);
+      bumpCounters(tx, packageId, previous ? { ratingSum: body.stars - previous.stars } : { ratings: 1, ratingSum: body.stars }, now);
+      return { rating, created: !previous };
+    });
+    const totals = (await countersOf([packageId])).get(packageId)!;
+    return { ...outcome, packageRating: { average: ratingAverage(totals), count: totals.ratings } };
+  }
+
+  /** A package's ratings, newest first (raters stay anonymous); visible packages, or hidden ones the user has installed. */
+  async listRatings(user: FirebaseUser, packageId: string, limit: number, offset: number): Promise<Page<RatingDoc>> {
+    await this.getListing(user, packageId);
+    const { items, total } = await repo.listRatingsOf(packageId, limit, offset);
+    return { items, total, limit, offset };
+  }
+}
+
+/**
+ * The parameters of each capability: those given, or the descriptor's `sampleInput`, valid
+ * against the capability's input schema. Answers VALIDATION_ERROR naming the offending field.
+ */
+export function resolveParameters(descriptors: CapabilityDescriptor[], given: Record<string, Record<string, unknown>>): Map<string, Record<string, unknown>> {
+  const known = new Set(descriptors.map((d) => d.id));
+  const details: { field: string; message: string }[] = [];
+  for (const id of Object.keys(given)) if (!known.has(id)) details.push({ field: `parameters.${id}`, message: "The package has no capability with this id" });
+  const out = new Map<string, Record<string, unknown>>();
+  for (const d of descriptors) {
+    const parameters = given[d.id] ?? d.sampleInput;
+    const check = compileJsonSchema(d.inputSchema);
+    const problem = check.ok ? firstError(check.validate, parameters) : { pointer: "", detail: "the capability's input schema is unusable" };
+    if (problem) details.push({ field: appendPointer(`parameters.${d.id}`, problem.pointer), message: given[d.id] ? problem.detail : `${problem.detail} (the default parameters do not fit; send parameters for this capability)` });
+    out.set(d.id, parameters);
+  }
+  if (details.length) throw new ApiError("VALIDATION_ERROR", details.map((d) => `${d.field}: ${d.message}`).join("; "), { details });
+  return out;
+}
