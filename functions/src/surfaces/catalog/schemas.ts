@@ -3,7 +3,7 @@ import { iso, isoOrNull, zDate } from "../../kernel/firestore";
 import { PageQuery } from "../../kernel/http/envelope";
 import type { Binding } from "../capabilities/model";
 import { Category, RiskTier } from "../packages/descriptor";
-import { CERTIFICATION_TIERS, CatalogListingDoc } from "./listings";
+import { CERTIFICATION_TIERS, CatalogListingDoc, ListingCapability } from "./listings";
 import { queryTerms } from "./search";
 
 // ---------- Stored documents ----------
@@ -106,16 +106,7 @@ export const ListingOut = z
     providerName: z.string().meta({ description: "The provider's company name." }),
     currentVersion: z.object({ id: z.string(), version: z.string(), publishedAt: isoDate }),
     riskTier: RiskTier,
-    capabilities: z.array(
-      z.object({
-        id: z.string(),
-        name: z.string(),
-        description: z.string(),
-        refreshIntervalSeconds: z.number().int(),
-        dataCategories: z.array(z.string()),
-        actions: z.array(z.string()),
-      }),
-    ),
+    capabilities: z.array(ListingCapability),
     dataCategories: z.array(z.string()).meta({ description: "Kinds of data the package handles (union of its capabilities')." }),
     installCount: z.number().int().meta({ description: "Active installs, exact." }),
     rating: z.object({ average: z.number().nullable(), count: z.number().int() }).meta({ description: "Average of the users' ratings (null when unrated), exact." }),
