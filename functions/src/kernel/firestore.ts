@@ -12,6 +12,15 @@ import { z } from "zod";
 import { db } from "./firebase";
 import { log } from "./logger";
 
+/**
+ * Whether a write failed only because the document changed since it was read (a `lastUpdateTime`
+ * precondition) or is gone: another writer won the race, which callers expect and leave to it.
+ */
+export const lostRace = (error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 9 /* FAILED_PRECONDITION */ || code === 5 /* NOT_FOUND */;
+};
+
 /** Firestore Timestamps become Dates (recursively), so domain schemas only know Date. */
 function fromFirestoreValue(value: unknown): unknown {
   if (value instanceof Timestamp) return value.toDate();

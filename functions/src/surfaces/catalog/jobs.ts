@@ -1,13 +1,12 @@
 import type { DocumentSnapshot } from "firebase-admin/firestore";
 import { mapLimit } from "../../kernel/concurrency";
 import { db } from "../../kernel/firebase";
+import { lostRace } from "../../kernel/firestore";
 import { log } from "../../kernel/logger";
 import { CounterShardDoc, counterShards, countersOf, ratingAverage, ratingScore } from "./counters";
 import { catalogListings } from "./listings";
 
 const FOLD_PAGE = 500;
-const NOT_FOUND = 5;
-const FAILED_PRECONDITION = 9;
 
 /**
  * Folds the install and rating counters into the listings' sort keys (`installCount`,
@@ -36,8 +35,8 @@ export async function foldCounters(now: Date): Promise<number> {
         tx.update(ref, { installCount: t.installs, ratingCount: t.ratings, ratingAverage: ratingAverage(t), ratingScore: ratingScore(t), countersReadAt: t.readAt });
       });
       for (const shard of shards) {
-        await shard.ref.update({ dirty: false }, { lastUpdateTime: shard.updateTime! }).catch((error: { code?: number }) => {
-          if (error.code !== FAILED_PRECONDITION && error.code !== NOT_FOUND) throw error;
+        await shard.ref.update({ dirty: false }, { lastUpdateTime: shard.updateTime! }).catch((error: unknown) => {
+          if (!lostRace(error)) throw error;
         });
       }
     });

@@ -58,9 +58,8 @@ export function catalogSurface(service: CatalogService): Surface {
         status: 201,
         errors: ["NOT_FOUND", "PACKAGE_NOT_INSTALLABLE"],
         handler: async ({ principal, params, body }) => {
-          const { install, created } = await service.install(principal, params.id, body);
-          const view = await service.installView(install);
-          return reply(toInstallOut(view.install, view.bindings, service.now()), { status: created ? 201 : 200 });
+          const { install, bindings, created } = await service.install(principal, params.id, body);
+          return reply(toInstallOut(install, bindings, service.now()), { status: created ? 201 : 200 });
         },
       }),
       route({
@@ -76,8 +75,8 @@ export function catalogSurface(service: CatalogService): Surface {
         response: InstallOut,
         errors: ["NOT_FOUND"],
         handler: async ({ principal, params }) => {
-          const view = await service.installView(await service.uninstall(principal, params.id));
-          return toInstallOut(view.install, view.bindings, service.now());
+          const { install, bindings } = await service.uninstall(principal, params.id);
+          return toInstallOut(install, bindings, service.now());
         },
       }),
       listRoute({

@@ -34,6 +34,12 @@ export interface BindingStateStore {
  */
 export const MAX_CANDIDATES = 1000;
 
+/** An install with its capability bindings (by id), as the install routes answer it. */
+export interface InstallView {
+  install: InstallDoc;
+  bindings: Map<string, Binding>;
+}
+
 interface Hits {
   ids: string[];
   /** Listings already read, by id (the rest are fetched). */
@@ -152,12 +158,12 @@ export class CatalogService {
    * (scheduled for its first sync at once), the counter and the `install.created` event, in one
    * transaction. Installing again returns the active install unchanged (`created: false`).
    */
-  async install(user: FirebaseUser, packageId: string, body: z.output<typeof InstallBody>): Promise<{ install: InstallDoc; created: boolean }> {
+  async install(user: FirebaseUser, packageId: string, body: z.output<typeof InstallBody>): Promise<InstallView & { created: boolean }> {
     const now = this.clock.now();
     const result = await db().runTransaction(async (tx) => {
       const existing = await repo.findInstall(packageId, user.uid, tx);
       const listing = await readListing(tx, packageId);
-      if (existing?.status === "active") return { install: existing, created: false };
+      if (existing?.status === "active") return { install: existing, bindings: await repo.findBindings(existing.capabilities.map((c) => c.bindingId), tx), created: false };
       if (!listing || !listing.visible) throw notFound("package", packageId);
       if (!listing.installable) {
         throw new ApiError("PACKAGE_NOT_INSTALLABLE", `Package ${packageId} takes no new installs: its provider's app was deleted and it leaves the catalog soon`);
@@ -189,6 +195,7 @@ export class CatalogService {
         updatedAt: now,
       };
       tx.set(repo.installs().doc(repo.installDocId(packageId, user.uid)), install);
+      const written = new Map<string, Binding>();
       for (const { id, descriptor } of bindings) {
         const binding: BindingDoc = {
           installId,
@@ -212,6 +219,7 @@ export class CatalogService {
           updatedAt: now,
         };
         tx.create(capabilityBindings().doc(id), binding);
+        written.set(id, { id, ...binding });
       }
       bumpCounters(tx, packageId, { installs: 1 }, now);
       recordProviderEvent(
@@ -224,7 +232,7 @@ export class CatalogService {
         },
         now,
       );
-      return { install, created: true };
+      return { install, bindings: written, created: true };
     });
     if (result.created) log.installCreated(packageId, result.install.installId);
     return result;
@@ -234,16 +242,21 @@ export class CatalogService {
    * Uninstalls: the bindings are removed (their sync stops: nothing is due any more), their cached
    * state deleted, the counter decremented and the provider told (`install.deleted`), in one transaction.
    */
-  async uninstall(user: FirebaseUser, packageId: string): Promise<InstallDoc> {
+  async uninstall(user: FirebaseUser, packageId: string): Promise<InstallView> {
     const now = this.clock.now();
-    const install = await db().runTransaction(async (tx) => {
+    const result = await db().runTransaction(async (tx) => {
       const install = await repo.findInstall(packageId, user.uid, tx);
       if (!install || install.status !== "active") throw notFound("install of package", packageId);
       const bindingIds = install.capabilities.map((c) => c.bindingId);
       const bindings = await repo.findBindings(bindingIds, tx);
       // The state store may read: every read comes before the transaction's first write.
       for (const binding of bindings.values()) await this.state.deleteBindingState(tx, binding, now);
-      for (const id of bindings.keys()) tx.update(capabilityBindings().doc(id), { status: "removed", nextSyncAt: null, updatedAt: now });
+      const removedBindings = new Map<string, Binding>();
+      for (const [id, binding] of bindings) {
+        const change = { status: "removed" as const, nextSyncAt: null, updatedAt: now };
+        tx.update(capabilityBindings().doc(id), change);
+        removedBindings.set(id, { ...binding, ...change });
+      }
       const removed: InstallDoc = { ...install, status: "removed", removedAt: now, updatedAt: now };
       tx.set(repo.installs().doc(repo.installDocId(packageId, user.uid)), removed);
       bumpCounters(tx, packageId, { installs: -1 }, now);
@@ -257,20 +270,16 @@ export class CatalogService {
         },
         now,
       );
-      return removed;
+      return { install: removed, bindings: removedBindings };
     });
-    log.installDeleted(packageId, install.installId);
-    return install;
+    log.installDeleted(packageId, result.install.installId);
+    return result;
   }
 
-  async listInstalls(user: FirebaseUser, limit: number, offset: number): Promise<Page<{ install: InstallDoc; bindings: Map<string, Binding> }>> {
+  async listInstalls(user: FirebaseUser, limit: number, offset: number): Promise<Page<InstallView>> {
     const { items, total } = await repo.listActiveInstalls(user.uid, limit, offset);
     const bindings = await repo.findBindings(items.flatMap((i) => i.capabilities.map((c) => c.bindingId)));
     return { items: items.map((install) => ({ install, bindings })), total, limit, offset };
-  }
-
-  async installView(install: InstallDoc) {
-    return { install, bindings: await repo.findBindings(install.capabilities.map((c) => c.bindingId)) };
   }
 
   now(): Date {

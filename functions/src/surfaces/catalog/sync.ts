@@ -3,6 +3,7 @@ import { z } from "zod";
 import { Clock, MINUTE, systemClock } from "../../kernel/clock";
 import { mapLimit } from "../../kernel/concurrency";
 import { db } from "../../kernel/firebase";
+import { lostRace } from "../../kernel/firestore";
 import { log } from "../../kernel/logger";
 import { Publisher, pubsubPublisher } from "../../kernel/pubsub";
 import { Binding, BindingDoc, capabilityBindings } from "../capabilities/model";
@@ -29,8 +30,6 @@ import { nextSyncAt } from "../capabilities/state";
  *   the provider (it skipped the binding, or failed on our side), the worker applies the same rule.
  */
 export const SYNC_TOPIC = "catalog-syncs";
-const NOT_FOUND = 5;
-const FAILED_PRECONDITION = 9;
 /** Syncs a minute per provider app (a steady 10 a second at most). */
 export const SYNC_RATE_PER_APP = 600;
 export const SYNC_BATCH_SIZE = 20;
@@ -104,10 +103,10 @@ export class CatalogSync {
     // overlapping run win): such a binding is left to them. Any other failure is logged; the binding
     // stays due and the next run tries again.
     const writer = db().bulkWriter();
-    writer.onWriteError((e) => e.code !== FAILED_PRECONDITION && e.code !== NOT_FOUND && e.failedAttempts < 5);
+    writer.onWriteError((e) => !lostRace(e) && e.failedAttempts < 5);
     const writes: Promise<unknown>[] = [];
-    const lost = (bindingId: string) => (error: { code?: number }) => {
-      if (error.code !== FAILED_PRECONDITION && error.code !== NOT_FOUND) log.jobFailed(SYNC_TOPIC, bindingId, error);
+    const lost = (bindingId: string) => (error: unknown) => {
+      if (!lostRace(error)) log.jobFailed(SYNC_TOPIC, bindingId, error);
     };
     for (const [appId, snaps] of byApp) {
       snaps.forEach((snap, rank) => {
