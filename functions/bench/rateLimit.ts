@@ -2,7 +2,7 @@ import { adminDb } from "../test/helpers/admin";
 import { api } from "../test/helpers/http";
 import { oauthProvider } from "../test/helpers/stories";
 import { inParallel, startSurfaceProcesses, stopSurfaceProcesses, windowWithRoom } from "../test/helpers/surfaceProcesses";
-import { Benchmark, BenchResult, round, summarize } from "./harness";
+import { type Benchmark, type BenchResult, round, summarize } from "./harness";
 
 /**
  * The plan rate limiter. Latency: the runtime surface (GET /v1/providers/runtime/apps, a real
@@ -37,7 +37,15 @@ async function latency(label: string, limit: number, samples: number): Promise<B
     const [x, y] = [summarize(withLimits), summarize(without)];
     return {
       name: `limiter latency, ${label}`,
-      metrics: { n: samples, p50_ms: x.p50, p95_ms: x.p95, baseline_p50_ms: y.p50, baseline_p95_ms: y.p95, p50_ratio: x.p50 / y.p50, p95_ratio: x.p95 / y.p95 },
+      metrics: {
+        n: samples,
+        p50_ms: x.p50,
+        p95_ms: x.p95,
+        baseline_p50_ms: y.p50,
+        baseline_p95_ms: y.p95,
+        p50_ratio: x.p50 / y.p50,
+        p95_ratio: x.p95 / y.p95,
+      },
       note: `limit ${limit}/min (leases of ${Math.max(1, Math.floor(limit / 100))}); baseline = same endpoint, same build, rate-limit hook off`,
     };
   } finally {

@@ -1,5 +1,5 @@
 import { buildOpenApiDocument } from "./kernel/http/openapi";
-import { buildSurfaces } from "./surfaces";
+import { buildSurfaces } from "./api";
 
 /** The OpenAPI document of the whole API, built offline (clients are generated from it at build time). */
 export function openApiDocument(serverUrl = "https://api.aiffinity.me") {

@@ -1,5 +1,5 @@
 import { adminDb } from "../helpers/admin";
-import { api, ApiResponse, expectError, expectStatus } from "../helpers/http";
+import { api, type ApiResponse, expectError, expectStatus } from "../helpers/http";
 import { createApp, accessToken, oauthProvider } from "../helpers/stories";
 import { inParallel, startSurfaceProcesses, stopSurfaceProcesses, windowWithRoom } from "../helpers/surfaceProcesses";
 

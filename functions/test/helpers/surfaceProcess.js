@@ -5,8 +5,8 @@
 // its port over IPC: {port}.
 "use strict";
 const { createSurfaceApp } = require("../../lib/kernel/http/surface");
-const { rateLimitHook } = require("../../lib/kernel/rateLimit");
-const { buildSurfaces } = require("../../lib/surfaces");
+const { rateLimitHook } = require("../../lib/kernel/http/rateLimit");
+const { buildSurfaces } = require("../../lib/api");
 const express = require("express");
 
 const surface = buildSurfaces()[process.env.SURFACE || "runtime"];

@@ -1,4 +1,4 @@
-import { ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FUNCTIONS_ROOT, localSecrets } from "./secrets";
@@ -20,7 +20,13 @@ export interface SurfaceProcess {
 
 /** Forks `count` processes, each serving the surface from lib/ with the emulators' env and secrets. */
 export async function startSurfaceProcesses(count: number, options: { surface?: string; limits?: boolean } = {}): Promise<SurfaceProcess[]> {
-  const env = { ...process.env, ...demoParams(), ...localSecrets(), SURFACE: options.surface ?? "runtime", LIMITS: options.limits === false ? "off" : "on" };
+  const env = {
+    ...process.env,
+    ...demoParams(),
+    ...localSecrets(),
+    SURFACE: options.surface ?? "runtime",
+    LIMITS: options.limits === false ? "off" : "on",
+  };
   return Promise.all(
     Array.from({ length: count }, () => {
       const child = fork(join(FUNCTIONS_ROOT, "test/helpers/surfaceProcess.js"), [], { env, stdio: ["ignore", "ignore", "inherit", "ipc"] });

@@ -1,9 +1,14 @@
 import { z } from "zod";
 
-/** Schemas of the response envelope from the API reference; the OpenAPI document uses them too. */
-export const Meta = z.object({ requestId: z.string().meta({ example: "req_abc123def456" }) });
+/** ISO 8601 UTC, the only time format the API answers with. */
+export const IsoDate = z.iso.datetime();
+export const iso = (date: Date) => date.toISOString();
+export const isoOrNull = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 
-export const Pagination = z
+/** Schemas of the response envelope from the API reference; the OpenAPI document uses them too. */
+const Meta = z.object({ requestId: z.string().meta({ example: "req_abc123def456" }) });
+
+const Pagination = z
   .object({
     total: z.number().int().min(0),
     limit: z.number().int().min(1),

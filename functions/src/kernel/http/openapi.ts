@@ -1,8 +1,8 @@
-import { z } from "zod";
-import { createDocument, ZodOpenApiOperationObject, ZodOpenApiPathsObject, ZodOpenApiResponseObject } from "zod-openapi";
-import { ERROR_CATALOGUE, ErrorCode } from "../errors";
+import { type z } from "zod";
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject } from "zod-openapi";
+import { ERROR_CATALOGUE, type ErrorCode } from "../errors";
 import { ErrorBody, list, single } from "./envelope";
-import { AnyRoute, openApiPath } from "./route";
+import { type AnyRoute, openApiPath } from "./route";
 import type { Surface } from "./surface";
 
 /** Error responses every route can give, on top of those a route lists itself. */
@@ -65,27 +65,25 @@ export function buildOpenApiDocument(surfaces: Surface[], serverUrl: string) {
       paths[path] = { ...(paths[path] ?? {}), [route.method]: operation(route) };
     }
   }
-  return createDocument(
-    {
-      openapi: "3.1.0",
-      info: {
-        title: "Aiffinity Platform API",
-        version: "1.0.0",
-        description:
-          "Provider platform API: developer console, packages, provider runtime, capabilities and the catalog. " +
-          "Every response uses the `{data, meta}` envelope; errors are `{error: {code, message, requestId}}` (see docs/errors.md).",
-      },
-      servers: [{ url: serverUrl }],
-      paths,
-      components: {
-        securitySchemes: {
-          firebaseIdToken: { type: "http", scheme: "bearer", bearerFormat: "Firebase ID token" },
-          oauth2ClientCredentials: {
-            type: "oauth2",
-            flows: { clientCredentials: { tokenUrl: "/v1/providers/auth/token", scopes: {} } },
-          },
+  return createDocument({
+    openapi: "3.1.0",
+    info: {
+      title: "Aiffinity Platform API",
+      version: "1.0.0",
+      description:
+        "Provider platform API: developer console, packages, provider runtime, capabilities and the catalog. " +
+        "Every response uses the `{data, meta}` envelope; errors are `{error: {code, message, requestId}}` (see docs/errors.md).",
+    },
+    servers: [{ url: serverUrl }],
+    paths,
+    components: {
+      securitySchemes: {
+        firebaseIdToken: { type: "http", scheme: "bearer", bearerFormat: "Firebase ID token" },
+        oauth2ClientCredentials: {
+          type: "oauth2",
+          flows: { clientCredentials: { tokenUrl: "/v1/providers/auth/token", scopes: {} } },
         },
       },
     },
-  );
+  });
 }

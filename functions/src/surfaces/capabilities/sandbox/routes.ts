@@ -1,4 +1,4 @@
-import { oauthApp } from "../../../kernel/auth/oauthApp";
+import { oauthApp } from "../../../domain/accounts/principals";
 import { listRoute, route, type AnyRoute } from "../../../kernel/http/route";
 import { CreateScenarioBody, RunBody, ScenarioOut, ScenariosQuery, TraceOut, TracesQuery } from "./schemas";
 import { SandboxService } from "./service";
@@ -54,7 +54,8 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
       method: "get",
       path: `${SANDBOX}/traces`,
       summary: "Execution traces of sandbox runs",
-      description: "Newest first, each with the request and response payloads, the handler's duration, errors and assertion results. `?since` (ISO 8601), `?capability`, `?limit` and `?offset`. Kept 30 days.",
+      description:
+        "Newest first, each with the request and response payloads, the handler's duration, errors and assertion results. `?since` (ISO 8601), `?capability`, `?limit` and `?offset`. Kept 30 days.",
       tags,
       auth: oauthApp,
       query: TracesQuery,
