@@ -1,13 +1,17 @@
-import { PubSub } from "@google-cloud/pubsub";
+import functionsTest from "firebase-functions-test";
 import { createHmac } from "node:crypto";
 import { adminDb } from "../helpers/admin";
 import { PROJECT_ID } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { eventually, type ReceivedWebhook, type SampleProvider, startSampleProvider } from "../helpers/sampleProvider";
+import { loadLocalSecretsIntoEnv } from "../helpers/secrets";
 import { mailsTo, oauthProvider, registerRuntimeApp } from "../helpers/stories";
 
 const RT = "/v1/providers/runtime/apps";
-const pubsub = new PubSub({ projectId: PROJECT_ID });
+const testEnv = functionsTest({ projectId: PROJECT_ID });
+// The deliverer, run in this process, opens the signing secrets with the emulator's key.
+loadLocalSecretsIntoEnv();
+afterAll(() => testEnv.cleanup());
 
 /** The receiver's own check, written from the Standard Webhooks spec (not the platform's code). */
 function signaturesOf(hook: ReceivedWebhook, secret: string): { valid: boolean; count: number } {
@@ -157,8 +161,9 @@ describe("webhooks", () => {
       [503, "http_error"],
       [200, "succeeded"],
     ]);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(provider.webhooks).toHaveLength(3); // nothing after success
+    // A delivery that succeeded is final (no next attempt), so nothing more can be sent for it.
+    expect(log.data[0].nextAttemptAt).toBeNull();
+    expect(provider.webhooks).toHaveLength(3);
   });
 
   it("gives up after the policy's attempts, delivers only subscribed events, and filters the log", async () => {
@@ -206,10 +211,12 @@ describe("webhooks", () => {
     expect(mail).toEqual(expect.objectContaining({ category: "webhook_disabled" }));
     expect(mail!.message.text).toContain(`${provider.url}/webhooks`);
 
-    // Nothing more is sent; a test delivery is refused until the profile is put again.
-    await recordEvent(owner.accountId, owner.app.id, "package.version.published");
+    // Nothing more is sent: a new event makes no delivery (the dispatcher, run here), and a test
+    // delivery is refused until the profile is put again.
+    const { dispatchProviderEvent } = await import("../../src/jobs/webhooks");
+    const later = { accountId: owner.accountId, appId: owner.app.id, type: "package.version.published" as const, data: {}, occurredAt: new Date() };
+    expect(await dispatchProviderEvent(`evt_whileDisabled${Date.now()}`, later)).toEqual([]);
     expectError(await api.post(`${RT}/${rt.id}/webhook-profile/test`, undefined, { token: owner.access }), 409, "CONFLICT");
-    await new Promise((r) => setTimeout(r, 2000));
     expect(provider.webhooks).toHaveLength(1);
     expect((await deliveries(owner.access, rt.id)).meta.pagination.total).toBe(1);
 
@@ -226,11 +233,13 @@ describe("webhooks", () => {
     provider.setFailure("none");
     const test = await api.post(`${RT}/${rt.id}/webhook-profile/test`, undefined, { token: owner.access });
     expectStatus(202, test);
-    const message = { json: { deliveryId: test.body.data.deliveryId, attempt: 1 } };
-    const topic = pubsub.topic("webhook-deliveries");
-    await Promise.all([topic.publishMessage(message), topic.publishMessage(message), topic.publishMessage(message)]);
-    await eventually(() => received(test.body.data.deliveryId).length >= 1, 20_000, "the delivery");
-    await new Promise((r) => setTimeout(r, 3000));
+    // The same message three more times, at once, to the deployed deliverer (run here, so the test
+    // knows when each has finished), besides the one the API published through Pub/Sub.
+    const { webhookDeliverer } = await import("../../src/index");
+    const json = { deliveryId: test.body.data.deliveryId, attempt: 1 };
+    await Promise.all([1, 2, 3].map((n) => testEnv.wrap(webhookDeliverer)({ data: { message: { json, messageId: `dup-${n}` } } } as never)));
+    await eventually(async () => (await deliveries(owner.access, rt.id)).data[0]?.status === "succeeded", 20_000, "the delivery");
+    // Succeeded is final: any copy still on its way is refused by the delivery's state.
     expect(received(test.body.data.deliveryId)).toHaveLength(1);
 
     // The dispatcher run twice for one event (a repeated trigger) creates one delivery.
