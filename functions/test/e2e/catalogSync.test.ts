@@ -1,5 +1,5 @@
 import functionsTest from "firebase-functions-test";
-import type { FirebaseUser } from "../../src/kernel/auth/firebaseUser";
+import type { FirebaseUser } from "../../src/kernel/auth/principal";
 import { fixedClock, MINUTE } from "../../src/kernel/clock";
 import { newId } from "../../src/kernel/crypto";
 import type { Binding, BindingDoc } from "../../src/domain/capabilities/binding";

@@ -1,4 +1,4 @@
-import type { FirebaseUser } from "../../src/kernel/auth/firebaseUser";
+import type { FirebaseUser } from "../../src/kernel/auth/principal";
 import { mapLimit } from "../../src/kernel/concurrency";
 import { countersOf, COUNTER_SHARDS } from "../../src/domain/catalog/counters";
 import { foldCounters } from "../../src/jobs/catalogCounters";

@@ -1,8 +1,7 @@
 import { randomInt } from "node:crypto";
 import { AggregateField, FieldValue, type Transaction } from "firebase-admin/firestore";
 import { z } from "zod";
-import { db } from "../../kernel/firebase";
-import { typedCollection, zDate } from "../../kernel/firestore";
+import { typedCollection, untyped, zDate } from "../../kernel/firestore";
 
 /**
  * Install and rating counters (docs/catalog.md#counters). One counter per package, split over
@@ -39,7 +38,7 @@ export interface CounterDelta {
 /** Adds `delta` to one shard of the package's counter, in the caller's transaction (no read, no contention). */
 export function bumpCounters(tx: Transaction, packageId: string, delta: CounterDelta, now: Date, shard = randomInt(COUNTER_SHARDS)): void {
   tx.set(
-    db().collection(SHARDS).doc(`${packageId}_${shard}`),
+    untyped(counterShards().doc(`${packageId}_${shard}`)),
     {
       packageId,
       shard,
@@ -66,8 +65,7 @@ export async function countersOf(packageIds: string[]): Promise<Map<string, Coun
   const ids = [...new Set(packageIds)];
   const totals = await Promise.all(
     ids.map(async (id) => {
-      const snap = await db()
-        .collection(SHARDS)
+      const snap = await counterShards()
         .where("packageId", "==", id)
         .aggregate({ installs: AggregateField.sum("installs"), ratings: AggregateField.sum("ratings"), ratingSum: AggregateField.sum("ratingSum") })
         .get();

@@ -1,15 +1,7 @@
 import type { Request } from "express";
 import { ApiError, forbidden } from "../errors";
 import { auth } from "../firebase";
-import type { Authenticator, AnonymousPrincipal, ReviewerPrincipal } from "./principal";
-
-export interface FirebaseUser {
-  kind: "user";
-  uid: string;
-  email: string | null;
-  emailVerified: boolean;
-  claims: Record<string, unknown>;
-}
+import type { AnonymousPrincipal, Authenticator, FirebaseUser, ReviewerPrincipal } from "./principal";
 
 const REALM = 'Bearer realm="aiffinity"';
 

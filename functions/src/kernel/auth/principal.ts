@@ -1,12 +1,20 @@
 import type { Request, Response } from "express";
 import type { PlanTier } from "../plans";
-import type { FirebaseUser } from "./firebaseUser";
 
 /** What the rate limiter needs of the developer account a request counts against. */
 interface PlanHolder {
   id: string;
   planTier: PlanTier;
   customRateLimitPerMinute: number | null;
+}
+
+/** A signed-in Firebase user (an end user of the Aiffinity apps, or the user behind another principal). */
+export interface FirebaseUser {
+  kind: "user";
+  uid: string;
+  email: string | null;
+  emailVerified: boolean;
+  claims: Record<string, unknown>;
 }
 
 export interface AnonymousPrincipal {

@@ -1,5 +1,5 @@
 import { type z } from "zod";
-import type { FirebaseUser } from "../../kernel/auth/firebaseUser";
+import type { FirebaseUser } from "../../kernel/auth/principal";
 import { type Clock, systemClock } from "../../kernel/clock";
 import { newId } from "../../kernel/crypto";
 import { ApiError, assert, notFound } from "../../kernel/errors";
