@@ -12,6 +12,7 @@ describe("apps", () => {
     );
     expectStatus(201, res);
     const app = res.body.data;
+    expect(res.headers.get("location")).toBe(`/v1/providers/apps/${app.id}`);
     expect(app).toEqual({
       id: expect.stringMatching(/^app_[0-9A-Za-z]{20}$/),
       name: "Acme Weather",

@@ -13,6 +13,7 @@ describe("packages", () => {
     const res = await api.post(MANAGE, body, { token });
     expectStatus(201, res);
     const pkg = res.body.data;
+    expect(res.headers.get("location")).toBe(`${MANAGE}/${pkg.id}`);
     expect(pkg).toEqual({
       id: expect.stringMatching(/^pkg_[0-9A-Za-z]{20}$/),
       appId: app.id,
@@ -141,6 +142,7 @@ describe("packages", () => {
     const { id, versionId } = await createPackage(token, app.id);
     const next = await api.post(`${MANAGE}/${id}/versions`, { capabilities: [weatherForecast()], riskTier: "read_personal" }, { token });
     expectStatus(201, next);
+    expect(next.headers.get("location")).toBe(`${MANAGE}/${id}/versions/${next.body.data.id}`);
     expect(next.body.data).toEqual(expect.objectContaining({ version: "1.1.0", state: "draft", riskTier: "read_personal", changelog: null }));
     expect((await api.get(`${MANAGE}/${id}`, { token })).body.data).toEqual(
       expect.objectContaining({

@@ -67,6 +67,7 @@ describe("provider runtime: configuration story against the sample provider", ()
   it("registers the runtime app, with defaults", async () => {
     const res = await call(api.post(RT, { appId: owner.app.id, endpointUrl: provider.url }, { token: owner.access }));
     expectStatus(201, res);
+    expect(res.headers.get("location")).toBe(`${RT}/${res.body.data.id}`);
     expect(res.body.data).toEqual({
       id: expect.stringMatching(/^rt_[0-9A-Za-z]{20}$/),
       appId: owner.app.id,

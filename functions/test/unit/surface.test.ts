@@ -20,6 +20,7 @@ describe("surface pipeline", () => {
       routes: [
         route({
           method: "get",
+          operationId: "example1",
           path: "/boom",
           summary: "throws",
           tags: [],
@@ -31,6 +32,7 @@ describe("surface pipeline", () => {
         }),
         route({
           method: "get",
+          operationId: "example2",
           path: "/leaky",
           summary: "returns a secret field",
           tags: [],
@@ -40,6 +42,7 @@ describe("surface pipeline", () => {
         }),
         route({
           method: "get",
+          operationId: "example3",
           path: "/wrong",
           summary: "returns the wrong shape",
           tags: [],
@@ -49,6 +52,7 @@ describe("surface pipeline", () => {
         }),
         listRoute({
           method: "get",
+          operationId: "example4",
           path: "/items",
           summary: "a page",
           tags: [],

@@ -1,14 +1,12 @@
 import type { Transaction } from "firebase-admin/firestore";
 import { htmlFromParagraphs, queueMail } from "../../kernel/mail";
 import type { Account, NotificationPreferences } from "../accounts/account";
-import { type ProviderEventType, recordProviderEvent } from "./providerEvents";
+import { type ProviderEvent, type ProviderEventData, type ProviderEventType, recordProviderEvent } from "./providerEvents";
 
 /** Something to tell a provider: always an event (webhooks), sometimes a mail too. */
-export interface ProviderNotice<T extends ProviderEventType = ProviderEventType> {
-  type: T;
-  data: Record<string, unknown>;
-  mail?: { subject: string; paragraphs: string[] };
-}
+export type ProviderNotice<T extends ProviderEventType = ProviderEventType> = {
+  [K in T]: { type: K; data: ProviderEventData<K>; mail?: { subject: string; paragraphs: string[] } };
+}[T];
 
 export interface MailPolicy {
   /** The notification preference that lets the provider turn this mail off; null for essential mail. */
@@ -19,7 +17,9 @@ export interface MailPolicy {
 
 /** Records the event (for webhooks) and queues the mail the provider wants, in the transaction that made the change. */
 export function notifyAccount(tx: Transaction, account: Account, appId: string | null, notice: ProviderNotice, policy: MailPolicy, now: Date): void {
-  recordProviderEvent(tx, { accountId: account.id, appId, type: notice.type, data: notice.data }, now);
+  const { mail: _mail, ...event } = notice;
+  // Each member of the notice union is the matching member of the event union.
+  recordProviderEvent(tx, { accountId: account.id, appId, ...event } as ProviderEvent, now);
   if (!notice.mail) return;
   if (policy.preference !== null && !account.notificationPreferences[policy.preference]) return;
   const { subject, paragraphs } = notice.mail;

@@ -6,7 +6,7 @@ import { newId } from "../../kernel/crypto";
 import { newestFirstPage, typedCollection, zDate } from "../../kernel/firestore";
 import { log } from "../../kernel/logger";
 import { defineTopic, pubsubPublisher } from "../../kernel/pubsub";
-import type { ProviderEvent } from "../events/providerEvents";
+import type { ProviderEventDoc } from "../events/providerEvents";
 import { RetryPolicy, type RuntimeApp } from "./runtimeApp";
 
 /**
@@ -90,7 +90,7 @@ export const deliveryIdFor = (eventId: string, runtimeAppId: string) =>
   `msg_${createHash("sha256").update(`${eventId}:${runtimeAppId}`).digest("base64url").slice(0, 27)}`;
 
 /** The delivery body: the event envelope documented in docs/webhooks.md. */
-export function deliveryBody(eventId: string, event: Pick<ProviderEvent, "type" | "appId" | "data">, occurredAt: Date): string {
+export function deliveryBody(eventId: string, event: Pick<ProviderEventDoc, "type" | "appId" | "data">, occurredAt: Date): string {
   return JSON.stringify({ id: eventId, type: event.type, occurredAt: occurredAt.toISOString(), appId: event.appId, data: event.data });
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ERROR_CATALOGUE, type ErrorCode } from "../errors";
 
 /** ISO 8601 UTC, the only time format the API answers with. */
 export const IsoDate = z.iso.datetime();
@@ -17,10 +18,13 @@ const Pagination = z
   })
   .meta({ id: "Pagination" });
 
+const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as [ErrorCode, ...ErrorCode[]];
+
+/** The error envelope (docs/errors.md). Named ApiError: `Error` would shadow the global in generated clients. */
 export const ErrorBody = z
   .object({
     error: z.object({
-      code: z.string().meta({ example: "VALIDATION_ERROR" }),
+      code: z.enum(ERROR_CODES).meta({ description: "Stable: branch on it (docs/errors.md lists every code).", example: "VALIDATION_ERROR" }),
       message: z.string().meta({ example: "name: String must contain at least 1 character" }),
       requestId: z.string(),
       details: z
@@ -29,7 +33,7 @@ export const ErrorBody = z
         .meta({ description: "One entry per offending field (validation errors only)." }),
     }),
   })
-  .meta({ id: "Error" });
+  .meta({ id: "ApiError" });
 
 export const single = <T extends z.ZodType>(data: T) => z.object({ data, meta: Meta });
 export const list = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), meta: Meta.extend({ pagination: Pagination }) });

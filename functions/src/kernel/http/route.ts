@@ -41,6 +41,8 @@ type Body = "json" | "form";
 
 interface RouteBase<A extends Principal, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType> {
   method: HttpMethod;
+  /** The operation's stable, human name in the OpenAPI document and in generated clients, e.g. `validatePackageVersion`. */
+  operationId: string;
   /** Express path, e.g. `/v1/providers/apps/:id`. */
   path: string;
   summary: string;
@@ -88,6 +90,8 @@ export interface SingleRoute<
 > extends RouteBase<A, PS, QS, BS> {
   kind: "single";
   response: OS;
+  /** For routes that create something (201): the path of the new resource, sent as `Location`. */
+  location?: (data: z.output<OS>) => string;
   handler(input: In<A, PS, QS, BS>): Promise<z.input<OS> | Reply<z.input<OS>>>;
 }
 

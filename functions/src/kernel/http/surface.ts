@@ -42,6 +42,7 @@ const EXPOSED_HEADERS = [
   "Retry-After",
   "WWW-Authenticate",
   "Idempotent-Replayed",
+  "Location",
 ];
 
 export const newRequestId = () => `req_${randomBase62(20)}`;
@@ -147,6 +148,7 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
   const { status, data, headers } = isReply(result) ? result : { status: undefined, data: result, headers: undefined };
   for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
   const payload = strict(route.response as z.ZodType, data);
+  if (route.kind === "single" && route.location) res.setHeader("Location", route.location(payload));
   const code = status ?? route.status ?? 200;
   if (route.kind === "raw") res.status(code).json(payload);
   else res.status(code).json({ data: payload, meta: { requestId: req.requestId } });

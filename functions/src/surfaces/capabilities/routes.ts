@@ -43,6 +43,7 @@ function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
   return [
     route({
       method: "post",
+      operationId: "invokeCapability",
       path: `${CAPABILITY}/invoke`,
       summary: "Invoke a capability",
       description:
@@ -59,6 +60,7 @@ function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
     }),
     route({
       method: "get",
+      operationId: "getCapabilityState",
       path: `${CAPABILITY}/state`,
       summary: "The cached state of a capability instance",
       description: "The `data` of the instance's last successful invocation, its TTL and what remains of it (`?bindingId` names the instance).",
@@ -72,6 +74,7 @@ function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
     }),
     route({
       method: "post",
+      operationId: "runCapabilityAction",
       path: `${CAPABILITY}/action`,
       summary: "Run a declared action",
       description:
@@ -100,6 +103,7 @@ function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
     }),
     listRoute({
       method: "get",
+      operationId: "listCapabilityInvocations",
       path: `${CAPABILITY}/history`,
       summary: "Invocation history",
       description:
@@ -114,6 +118,7 @@ function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
     }),
     rawRoute({
       method: "get",
+      operationId: "streamCapabilityState",
       path: `${CAPABILITY}/realtime`,
       summary: "Stream state changes (Server-Sent Events)",
       description:

@@ -27,6 +27,7 @@ export function catalogSurface(service = new CatalogService()): Surface {
     routes: [
       listRoute({
         method: "get",
+        operationId: "browseCatalog",
         path: MARKETPLACE,
         summary: "Browse and search the catalog",
         description:
@@ -44,6 +45,7 @@ export function catalogSurface(service = new CatalogService()): Surface {
       }),
       route({
         method: "get",
+        operationId: "getListing",
         path: `${MARKETPLACE}/:id`,
         summary: "Retrieve a package's listing",
         description: "404 for packages not in the catalog; deprecated and revoked packages are shown only to users who have them installed.",
@@ -55,6 +57,7 @@ export function catalogSurface(service = new CatalogService()): Surface {
       }),
       route({
         method: "post",
+        operationId: "installPackage",
         path: `${MARKETPLACE}/:id/install`,
         summary: "Install a package",
         description:
@@ -75,6 +78,7 @@ export function catalogSurface(service = new CatalogService()): Surface {
       }),
       route({
         method: "delete",
+        operationId: "uninstallPackage",
         path: `${MARKETPLACE}/:id/install`,
         summary: "Uninstall a package",
         description:
@@ -92,6 +96,7 @@ export function catalogSurface(service = new CatalogService()): Surface {
       }),
       listRoute({
         method: "get",
+        operationId: "listInstalls",
         path: "/v1/space/installs",
         summary: "List your installs",
         description: "Your installed packages, newest first, with each capability's parameters and freshness (last and next sync).",
@@ -107,6 +112,7 @@ export function catalogSurface(service = new CatalogService()): Surface {
       }),
       route({
         method: "post",
+        operationId: "ratePackage",
         path: `${MARKETPLACE}/:id/ratings`,
         summary: "Rate a package",
         description:
@@ -125,6 +131,7 @@ export function catalogSurface(service = new CatalogService()): Surface {
       }),
       listRoute({
         method: "get",
+        operationId: "listRatings",
         path: `${MARKETPLACE}/:id/ratings`,
         summary: "List a package's ratings",
         description: "Most recently changed first; raters stay anonymous (`mine` marks yours).",

@@ -41,6 +41,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
     routes: [
       route({
         method: "post",
+        operationId: "createAccount",
         path: "/v1/providers/account",
         summary: "Create a developer account",
         description: "Creates the Firebase Auth user and the account (status `pending_verification`, plan `free`) and e-mails a verification token.",
@@ -49,11 +50,13 @@ export function consoleSurface(service = new ConsoleService()): Surface {
         body: CreateAccountBody,
         response: AccountOut,
         status: 201,
+        location: () => "/v1/providers/account",
         errors: ["CONFLICT", "WEAK_PASSWORD"],
         handler: async ({ body }) => toAccountOut(await service.createAccount(body)),
       }),
       route({
         method: "post",
+        operationId: "verifyEmail",
         path: "/v1/providers/account/verify",
         summary: "Verify the account's e-mail address",
         description: "Consumes the token from the verification e-mail (single use, valid 24 hours) and activates the account.",
@@ -66,6 +69,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "post",
+        operationId: "resendVerificationEmail",
         path: "/v1/providers/account/verify/resend",
         summary: "Send the verification e-mail again",
         description: "Always answers 202, whether or not the address has an unverified account, so it cannot reveal which addresses are registered.",
@@ -81,6 +85,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "post",
+        operationId: "logIn",
         path: "/v1/providers/account/login",
         summary: "Log in with e-mail and password",
         description: "Returns a Firebase ID token (send it as a Bearer token) and a refresh token. Repeated failures for one e-mail are throttled.",
@@ -93,6 +98,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "post",
+        operationId: "refreshIdToken",
         path: "/v1/providers/account/refresh",
         summary: "Exchange a refresh token for a new ID token",
         tags: tags.account,
@@ -104,6 +110,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "get",
+        operationId: "getAccount",
         path: "/v1/providers/account",
         summary: "Retrieve your developer account",
         tags: tags.account,
@@ -114,6 +121,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "patch",
+        operationId: "updateAccount",
         path: "/v1/providers/account",
         summary: "Update company name, contact e-mail or notification preferences",
         description: "Only the fields sent change. `plan_tier` and the login e-mail are read-only here.",
@@ -126,6 +134,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "post",
+        operationId: "createApp",
         path: "/v1/providers/apps",
         summary: "Create a provider app",
         description: "Returns the app with its `client_id` and `client_secret`. The secret is shown only in this response.",
@@ -134,6 +143,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
         body: CreateAppBody,
         response: AppWithSecretOut,
         status: 201,
+        location: (app) => `/v1/providers/apps/${app.id}`,
         errors: ["FORBIDDEN", "ACCOUNT_NOT_VERIFIED"],
         handler: async ({ principal, body }) => {
           const { app, clientSecret } = await service.createApp(principal.account, body);
@@ -142,6 +152,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       listRoute({
         method: "get",
+        operationId: "listApps",
         path: "/v1/providers/apps",
         summary: "List your apps",
         description: "Newest first. Supports `?limit` (1–100, default 20) and `?offset`.",
@@ -157,6 +168,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "get",
+        operationId: "getApp",
         path: "/v1/providers/apps/:id",
         summary: "Retrieve an app",
         tags: tags.apps,
@@ -168,6 +180,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "patch",
+        operationId: "updateApp",
         path: "/v1/providers/apps/:id",
         summary: "Update an app's name, description, redirect URIs or webhook URL",
         description: "Only the fields sent change.",
@@ -181,6 +194,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "delete",
+        operationId: "deleteApp",
         path: "/v1/providers/apps/:id",
         summary: "Delete an app",
         description: "Its packages become orphaned: flagged in the catalog at once, removed from it after 30 days.",
@@ -196,6 +210,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       }),
       route({
         method: "post",
+        operationId: "rotateAppSecret",
         path: "/v1/providers/apps/:id/rotate-secret",
         summary: "Rotate an app's client secret",
         description:

@@ -51,6 +51,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
     routes: [
       route({
         method: "post",
+        operationId: "createPackage",
         path: BASE,
         summary: "Create a package with its first version",
         description:
@@ -60,11 +61,13 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
         body: CreatePackageBody,
         response: PackageDetailOut,
         status: 201,
+        location: (pkg) => `${BASE}/${pkg.id}`,
         errors: ["FORBIDDEN", "ACCOUNT_NOT_VERIFIED", "NOT_FOUND", "CONFLICT"],
         handler: async ({ principal, body }) => toDetail(await service.createPackage(principal.account, body)),
       }),
       listRoute({
         method: "get",
+        operationId: "listPackages",
         path: BASE,
         summary: "List your packages",
         description: "Newest first. `?status` filters (draft, published, deprecated); `?limit` (1–100, default 20) and `?offset` paginate.",
@@ -80,6 +83,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "get",
+        operationId: "getPackage",
         path: `${BASE}/:id`,
         summary: "Retrieve a package with its version history",
         description:
@@ -93,6 +97,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "patch",
+        operationId: "updatePackage",
         path: `${BASE}/:id`,
         summary: "Update package metadata and listing images",
         description:
@@ -108,6 +113,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "deprecatePackage",
         path: `${BASE}/:id/deprecate`,
         summary: "Deprecate a package",
         description:
@@ -122,6 +128,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "createPackageVersion",
         path: `${BASE}/:id/versions`,
         summary: "Create a new version",
         description:
@@ -132,11 +139,13 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
         body: CreateVersionBody,
         response: VersionOut,
         status: 201,
+        location: (version) => `${BASE}/${version.packageId}/versions/${version.id}`,
         errors: ["FORBIDDEN", "CONFLICT"],
         handler: async ({ principal, params, body }) => toVersion(await service.createVersion(principal.account, params.id, body)),
       }),
       route({
         method: "get",
+        operationId: "getPackageVersion",
         path: `${BASE}/:id/versions/:vid`,
         summary: "Retrieve a version with its capabilities and history",
         tags: tags.versions,
@@ -148,6 +157,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "patch",
+        operationId: "updatePackageVersion",
         path: `${BASE}/:id/versions/:vid`,
         summary: "Edit a draft version",
         description: "Drafts and validated versions only (a validated version returns to draft); a version is immutable once submitted.",
@@ -161,6 +171,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "validatePackageVersion",
         path: `${BASE}/:id/versions/:vid/validate`,
         summary: "Run the conformance suite",
         description:
@@ -183,6 +194,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       listRoute({
         method: "get",
+        operationId: "listValidationRuns",
         path: `${BASE}/:id/versions/:vid/validations`,
         summary: "List a version's validation runs",
         description: "Newest first, with `?limit` and `?offset`.",
@@ -199,6 +211,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "get",
+        operationId: "getValidationRun",
         path: `${BASE}/:id/versions/:vid/validations/:runId`,
         summary: "Retrieve a validation run",
         description:
@@ -212,6 +225,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "submitPackageVersion",
         path: `${BASE}/:id/versions/:vid/submit`,
         summary: "Submit a version for review",
         description:
@@ -227,6 +241,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "publishPackageVersion",
         path: `${BASE}/:id/versions/:vid/publish`,
         summary: "Publish an approved version",
         description: "Makes the approved version the catalog's current version immediately; the previous one is superseded.",
@@ -239,6 +254,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "rollBackPackageVersion",
         path: `${BASE}/:id/versions/:vid/rollback`,
         summary: "Roll back to an earlier published version",
         description: "Makes a superseded version current again (the current one is superseded). Optional `reason`.",
@@ -252,6 +268,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "deprecatePackageVersion",
         path: `${BASE}/:id/versions/:vid/deprecate`,
         summary: "Deprecate a version",
         description: "Approved or superseded versions (deprecate the package to retire its current version). Optionally names a successor version.",
@@ -267,6 +284,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       // ---------- reviewers (Firebase users with the custom claim reviewer: true) ----------
       listRoute({
         method: "get",
+        operationId: "listReviews",
         path: "/v1/providers/packages/reviews",
         summary: "List the review queue",
         description: "Oldest first. `?status` (default `queued`; also claimed, approved, rejected), `?limit`, `?offset`. Reviewers only.",
@@ -282,6 +300,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "get",
+        operationId: "getReview",
         path: "/v1/providers/packages/reviews/:reviewId",
         summary: "Retrieve a review with the version under review",
         description: "The listing and capabilities submitted, and the passing validation run. Reviewers only.",
@@ -298,6 +317,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "claimReview",
         path: "/v1/providers/packages/reviews/:reviewId/claim",
         summary: "Claim a review",
         description:
@@ -311,6 +331,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "approveReview",
         path: "/v1/providers/packages/reviews/:reviewId/approve",
         summary: "Approve a claimed review",
         description: "The version becomes `approved`; its provider publishes it. Optional `notes` reach the provider.",
@@ -324,6 +345,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       }),
       route({
         method: "post",
+        operationId: "rejectReview",
         path: "/v1/providers/packages/reviews/:reviewId/reject",
         summary: "Reject a claimed review with reasons",
         description: "The version becomes `rejected`; the provider sees each reason (with the JSON path it concerns, if any).",

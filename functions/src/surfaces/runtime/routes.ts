@@ -42,6 +42,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
     routes: [
       rawRoute({
         method: "post",
+        operationId: "requestAccessToken",
         path: "/v1/providers/auth/token",
         summary: "Exchange client credentials for an access token",
         description:
@@ -59,6 +60,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       rawRoute({
         method: "get",
+        operationId: "getJsonWebKeySet",
         path: "/v1/providers/auth/jwks",
         summary: "Public keys that verify access tokens (JWKS)",
         description: "Keys are identified by `kid`; during a rotation the previous key stays listed until the last token it signed has expired.",
@@ -69,6 +71,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       route({
         method: "post",
+        operationId: "registerRuntimeApp",
         path: "/v1/providers/runtime/apps",
         summary: "Register a runtime app",
         description: "Binds your service endpoint to a console app of your account (one runtime app per console app).",
@@ -77,11 +80,13 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
         body: RegisterRuntimeAppBody,
         response: RuntimeAppOut,
         status: 201,
+        location: (app) => `/v1/providers/runtime/apps/${app.id}`,
         errors: ["CONFLICT", "FORBIDDEN"],
         handler: async ({ principal, body }) => toRuntimeAppOut(await service.register(principal, body)),
       }),
       listRoute({
         method: "get",
+        operationId: "listRuntimeApps",
         path: "/v1/providers/runtime/apps",
         summary: "List your account's runtime apps",
         description: "Newest first. Supports `?limit` and `?offset`.",
@@ -97,6 +102,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       route({
         method: "get",
+        operationId: "getRuntimeApp",
         path: APP,
         summary: "Retrieve a runtime app with its auth profile, capability template and webhook profile",
         description: "Secrets are masked.",
@@ -109,6 +115,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       route({
         method: "patch",
+        operationId: "updateRuntimeApp",
         path: APP,
         summary: "Update the endpoint URL, display name or status",
         tags: tags.runtime,
@@ -121,6 +128,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       route({
         method: "put",
+        operationId: "setAuthProfile",
         path: `${APP}/auth-profile`,
         summary: "Set how Aiffinity authenticates to your runtime",
         description:
@@ -135,6 +143,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       route({
         method: "put",
+        operationId: "setCapabilityTemplate",
         path: `${APP}/capability-template`,
         summary: "Set the capability template",
         description: "Capability schemas (JSON Schema draft 2020-12, checked), refresh intervals (60 s to 24 h), actions and surface guidance.",
@@ -149,6 +158,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       route({
         method: "put",
+        operationId: "setWebhookProfile",
         path: `${APP}/webhook-profile`,
         summary: "Set the webhook URL, events and retry policy",
         description:
@@ -166,6 +176,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       route({
         method: "post",
+        operationId: "sendTestWebhook",
         path: `${APP}/webhook-profile/test`,
         summary: "Send a test delivery (`webhook.test`)",
         description: "Queues a signed `webhook.test` delivery to the webhook URL; follow it in the deliveries log.",
@@ -182,6 +193,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       listRoute({
         method: "get",
+        operationId: "listWebhookDeliveries",
         path: `${APP}/webhook-profile/deliveries`,
         summary: "The deliveries log",
         description: "Newest first, each with its attempts (status code, outcome, duration). Supports `?status`, `?limit` and `?offset`.",
@@ -198,6 +210,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       route({
         method: "put",
+        operationId: "setCredentialSecret",
         path: `${APP}/credential-secret`,
         summary: "Set or rotate the webhook signing secret",
         description:
@@ -220,6 +233,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       }),
       route({
         method: "get",
+        operationId: "probeRuntimeHealth",
         path: `${APP}/health`,
         summary: "Probe your runtime's health",
         description:

@@ -13,6 +13,7 @@ export function qualityRoutes(service = new QualityService()): AnyRoute[] {
   return [
     listRoute({
       method: "get",
+      operationId: "listCertifications",
       path: "/v1/providers/capabilities/certification",
       summary: "Certification of your published packages",
       description:
@@ -27,6 +28,7 @@ export function qualityRoutes(service = new QualityService()): AnyRoute[] {
     }),
     listRoute({
       method: "get",
+      operationId: "listBaselines",
       path: "/v1/providers/capabilities/baselines",
       summary: "Performance baselines of your capabilities",
       description:
@@ -41,6 +43,7 @@ export function qualityRoutes(service = new QualityService()): AnyRoute[] {
     }),
     listRoute({
       method: "get",
+      operationId: "listQualityAlerts",
       path: "/v1/providers/capabilities/alerts",
       summary: "Quality alerts",
       description:

@@ -11,6 +11,7 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
   return [
     route({
       method: "post",
+      operationId: "createSandboxScenario",
       path: `${SANDBOX}/scenarios`,
       summary: "Create a test scenario",
       description:
@@ -27,6 +28,7 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
     }),
     listRoute({
       method: "get",
+      operationId: "listSandboxScenarios",
       path: `${SANDBOX}/scenarios`,
       summary: "List your test scenarios",
       description: "The scenarios of your app's capabilities, newest first. `?capability` filters; `?limit` and `?offset` paginate.",
@@ -38,6 +40,7 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
     }),
     route({
       method: "post",
+      operationId: "runSandboxScenario",
       path: `${SANDBOX}/run`,
       summary: "Run a scenario against your runtime",
       description:
@@ -52,6 +55,7 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
     }),
     listRoute({
       method: "get",
+      operationId: "listSandboxTraces",
       path: `${SANDBOX}/traces`,
       summary: "Execution traces of sandbox runs",
       description:
