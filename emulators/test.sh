@@ -5,6 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 prepare
 log "type-checking sources and tests"
 (cd "$ROOT/functions" && npm run --silent typecheck)
+(cd "$ROOT" && npm run --silent typecheck:tooling)
 log "starting the emulator suite and running the tests"
 cd "$ROOT"
 firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting \

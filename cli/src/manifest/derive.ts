@@ -186,7 +186,7 @@ export function canonical(value: unknown): string {
 export const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
 
 /** The template as the API answers it (defaults filled in), for comparison. */
-export function normalizedTemplate(template: TemplateBody): unknown {
+export function normalizedTemplate(template: TemplateBody): Record<string, unknown>[] {
   return template.capabilities.map((c) => ({
     name: c.name,
     description: c.description,
