@@ -8,13 +8,23 @@ import type { CallArgs, CallOptions, ClientCredentials, Data, ItemOf, ListPaths,
 
 export const DEFAULT_BASE_URL = "https://api.aiffinity.me";
 
+/**
+ * Firebase Hosting (the API's domains) buffers streamed responses, so realtime streams of the
+ * hosted API default to the capabilities function's own URL (docs/capabilities.md).
+ */
+const REALTIME_URLS: Record<string, string> = {
+  "https://api.aiffinity.me": "https://us-central1-aiffinity-prod.cloudfunctions.net/capabilitiesApi",
+  "https://api.staging.aiffinity.me": "https://us-central1-aiffinity-staging.cloudfunctions.net/capabilitiesApi",
+};
+
 export interface AiffinityOptions {
   /** The API (default https://api.aiffinity.me; locally the emulators' Hosting URL, e.g. http://127.0.0.1:5002). */
   baseUrl?: string;
   /**
-   * Where realtime streams are opened (default: baseUrl). In production use the capabilities
-   * function's direct URL (https://us-central1-<project>.cloudfunctions.net/capabilitiesApi):
-   * Firebase Hosting buffers streamed responses (docs/capabilities.md).
+   * Where realtime streams are opened: the capabilities function's direct URL
+   * (https://us-central1-<project>.cloudfunctions.net/capabilitiesApi), because Firebase Hosting
+   * buffers streamed responses. Default: that URL for the production and staging APIs, else baseUrl
+   * (the local emulators stream through Hosting fine).
    */
   realtimeBaseUrl?: string;
   /** A developer's session (from `login()` earlier), for console, packages and catalog calls. */
@@ -73,7 +83,7 @@ export class Aiffinity {
 
   constructor(options: AiffinityOptions = {}) {
     this.baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-    this.realtimeBaseUrl = (options.realtimeBaseUrl ?? this.baseUrl).replace(/\/+$/, "");
+    this.realtimeBaseUrl = (options.realtimeBaseUrl ?? REALTIME_URLS[this.baseUrl] ?? this.baseUrl).replace(/\/+$/, "");
     const base: Fetch = options.fetch ?? ((request) => globalThis.fetch(request));
     const retry = options.retry === false ? { retries: 0 } : (options.retry ?? {});
     this.transport = retryingFetch(base, { ...retry, timeoutMs: options.timeoutMs ?? 90_000 });
