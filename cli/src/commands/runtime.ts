@@ -157,9 +157,15 @@ async function follow(ctx: Context, client: Aiffinity, ref: string, options: { b
 
 export async function webhooksTest(ctx: Context, options: AppScope & { timeout?: string }) {
   const s = await scope(ctx, options);
-  if (!s.appId) throw new CliError("Which app? Pass --app <id> (or sign in and run next to your aiffinity.json)", EXIT.usage);
-  const runtime = await findRuntimeApp(s.client, s.appId);
-  if (!runtime) throw new CliError(`App ${s.appId} has no runtime app: run \`aiffinity publish\` first`, EXIT.failure);
+  let runtime;
+  if (s.appId) runtime = await findRuntimeApp(s.client, s.appId);
+  else {
+    // Credentials from the environment name no app: fine when the account has one runtime app.
+    const all = await s.client.list("/v1/providers/runtime/apps", { params: { query: { limit: 2 } } });
+    if (all.items.length > 1) throw new CliError("Which app? The account has several runtime apps: pass --app <id>", EXIT.usage);
+    runtime = all.items[0] ?? null;
+  }
+  if (!runtime) throw new CliError(`${s.appId ? `App ${s.appId}` : "This app"} has no runtime app: run \`aiffinity publish\` first`, EXIT.failure);
   const id = runtime.id;
   const queued = await ctx.out.step("Queueing a webhook.test delivery", () => s.client.post("/v1/providers/runtime/apps/{id}/webhook-profile/test", { params: { path: { id } } }), (d) => d.deliveryId);
   const deadline = Date.now() + Number(options.timeout ?? 60) * 1000;
