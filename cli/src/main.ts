@@ -67,6 +67,7 @@ export function program(): Command {
     .option("--email <email>", "login e-mail")
     .option("--company <name>", "company name")
     .option("--password <password>", "password (or AIFFINITY_PASSWORD)")
+    .option("--no-verify-prompt", "on a terminal, do not ask for the verification token (use `aiffinity verify` later)")
     .action(run(async (ctx, opts) => (await account()).signup(ctx, opts)));
   cli
     .command("verify")

@@ -164,10 +164,11 @@ export async function applyManifest(ctx: Context, loaded: LoadedManifest, derive
       app = rest as App;
       record({ object: "app", action: "created", id: app.id, detail: "client credentials saved" });
     }
-  } else if (app.name !== derived.app.name || (app.description ?? "") !== derived.app.description) {
+  } else if (derived.app.managed && (app.name !== derived.app.name || (derived.app.description !== undefined && (app.description ?? "") !== derived.app.description))) {
+    const body = { name: derived.app.name, ...(derived.app.description !== undefined ? { description: derived.app.description } : {}) };
     if (dry) record({ object: "app", action: "planned", id: app.id, detail: "update name/description" });
     else {
-      app = await mapped(FIELD_MAPS.app!, console.patch("/v1/providers/apps/{id}", { params: { path: { id: app.id } }, body: { name: derived.app.name, description: derived.app.description } }));
+      app = await mapped(FIELD_MAPS.app!, console.patch("/v1/providers/apps/{id}", { params: { path: { id: app.id } }, body }));
       record({ object: "app", action: "updated", id: app.id });
     }
   } else record({ object: "app", action: "unchanged", id: app.id });

@@ -4,7 +4,7 @@ import { table } from "../output.js";
 
 /** signup, verify, login, logout, whoami; apps create|list|get|delete|rotate-secret. */
 
-export async function signup(ctx: Context, options: { email?: string; company?: string; password?: string }) {
+export async function signup(ctx: Context, options: { email?: string; company?: string; password?: string; verifyPrompt?: boolean }) {
   const company = options.company ?? (await ctx.ask({ flag: "--company", message: "Company name" }));
   const email = options.email ?? (await ctx.ask({ flag: "--email", message: "E-mail address" }));
   const password = options.password ?? ctx.env.AIFFINITY_PASSWORD ?? (await ctx.ask({ flag: "--password (or AIFFINITY_PASSWORD)", message: "Password (10+ characters, a letter and a digit or symbol)", secret: true }));
@@ -13,8 +13,8 @@ export async function signup(ctx: Context, options: { email?: string; company?: 
   const session = await client.login(email, password);
   ctx.saveSession(email, session);
   let verified = false;
-  if (ctx.canPrompt) {
-    const token = await ctx.ask({ flag: "--token", message: `Paste the verification token e-mailed to ${email} (vt_...), or press Enter to verify later` }).catch(() => "");
+  if (ctx.canPrompt && options.verifyPrompt !== false) {
+    const token = await ctx.ask({ flag: "--no-verify-prompt", message: `Paste the verification token e-mailed to ${email} (vt_...), or press Enter to verify later` }).catch(() => "");
     if (token) {
       await client.post("/v1/providers/account/verify", { body: { token } });
       verified = true;

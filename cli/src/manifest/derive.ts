@@ -32,7 +32,8 @@ export interface VersionContent {
 }
 
 export interface Derived {
-  app: { name: string; description: string };
+  /** `managed`: the manifest has an `app` section, so the app's name and description follow it. */
+  app: { name: string; description: string | undefined; managed: boolean };
   runtime: { endpointUrl: string; displayName: string | undefined };
   authProfile: AuthProfileBody;
   signingSecret: string | null;
@@ -156,7 +157,7 @@ export function derive(loaded: LoadedManifest): Derived {
   if (problems.length) throw new ManifestProblems(loaded.display, problems);
 
   return {
-    app: { name: manifest.app?.name ?? manifest.package.name, description: manifest.app?.description ?? "" },
+    app: { name: manifest.app?.name ?? manifest.package.name, description: manifest.app?.description, managed: manifest.app !== undefined },
     runtime: { endpointUrl, displayName: manifest.runtime.displayName },
     authProfile,
     signingSecret,
