@@ -117,7 +117,7 @@ export function program(): Command {
     .argument("[dir]", "where (default: here)")
     .option("--name <name>", "the package's name (default: from the directory)")
     .option("--slug <slug>", "the package's slug (default: from the name)")
-    .option("--port <port>", "the runtime's local port", "8787")
+    .option("--port <port>", "the runtime's local port (default: the first free one from 8790)")
     .option("--install", "run npm install in it")
     .option("--no-install", "do not run npm install")
     .option("--force", "overwrite existing files")

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createServer } from "node:net";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { CliError, type Context, EXIT } from "../context.js";
 
@@ -52,7 +53,7 @@ export async function init(ctx: Context, dirArg: string | undefined, options: { 
   const name = options.name ?? (dirArg ? basename(dir).replace(/[-_]+/g, " ").replace(/\b\w/g, (c) => c.toUpperCase()) : await ctx.ask({ flag: "--name", message: "Package name", placeholder: "Acme Weather" }));
   const slug = options.slug ?? slugify(name);
   if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(slug) || slug.length < 3) throw new CliError(`"${slug}" is not a usable slug (3–64 lowercase letters and digits, single hyphens): pass --slug`, EXIT.usage);
-  const port = Number(options.port ?? 8787);
+  const port = options.port === undefined ? await freePort(8790) : Number(options.port);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new CliError(`--port must be a port number`, EXIT.usage);
 
   mkdirSync(dir, { recursive: true });
@@ -95,6 +96,19 @@ export async function init(ctx: Context, dirArg: string | undefined, options: { 
     ctx.out.line(`  (cd ${there} && npm start)          # the runtime, on http://127.0.0.1:${port}`);
     ctx.out.line(`  aiffinity publish${there === "." ? "" : ` --manifest ${join(there, "aiffinity.json")}`}   # validate, submit, list`);
   });
+}
+
+/** The first port from `from` nobody listens on (npm start's sample provider holds 8787). */
+async function freePort(from: number): Promise<number> {
+  for (let port = from; port < from + 100; port++) {
+    const free = await new Promise<boolean>((resolvePromise) => {
+      const server = createServer();
+      server.once("error", () => resolvePromise(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolvePromise(true)));
+    });
+    if (free) return port;
+  }
+  return from;
 }
 
 function run(command: string, args: string[], cwd: string): Promise<void> {
