@@ -44,6 +44,32 @@ export function aiffinity(args: string[], options: { cwd?: string; env: NodeJS.P
   });
 }
 
+/** Starts a command and resolves once its stdout matches `ready`; `done` resolves like aiffinity(). */
+export function aiffinityUntil(args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv; ready: RegExp; timeoutMs?: number }): Promise<{ done: Promise<CliRun> }> {
+  return new Promise((resolveReady, rejectReady) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let ready = false;
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
+    const done = new Promise<CliRun>((resolveDone) => {
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        if (!ready) rejectReady(new Error(`aiffinity ${args.join(" ")} exited (${code}) before printing ${options.ready}:\n${stdout}\n${stderr}`));
+        resolveDone({ code: code ?? -1, stdout, stderr, json: undefined });
+      });
+    });
+    child.stdout.on("data", (c) => {
+      stdout += c;
+      if (!ready && options.ready.test(stdout)) {
+        ready = true;
+        resolveReady({ done });
+      }
+    });
+    child.stderr.on("data", (c) => (stderr += c));
+  });
+}
+
 /** Fails with everything the command printed, so a wrong exit code explains itself. */
 export function expectExit(run: CliRun, code: number) {
   if (run.code !== code) throw new Error(`Expected exit ${code}, got ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`);

@@ -3,7 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Aiffinity } from "@aiffinity/sdk";
 import { BASE_URL, CAPABILITIES_URL, endUser, eventually, PASSWORD, uniqueEmail, uniqueSlug, verificationToken } from "../../../sdk/test/support/stack";
-import { aiffinity, CliRun, cleanEnv, expectExit, freePort, startProcess } from "../support";
+import { aiffinity, aiffinityUntil, CliRun, cleanEnv, expectExit, freePort, startProcess } from "../support";
+
+// Real commands against the whole stack: on a cold emulator suite, each function's first call
+// starts a worker, and the first publish touches most of them.
+jest.setTimeout(180_000);
 
 /**
  * A brand-new provider, as the README tells it: sign up, verify, init, start the runtime, publish,
@@ -118,10 +122,13 @@ describe("a new provider, from zero to a listed package", () => {
     expect((invoked.data as { days: unknown[] }).days).toHaveLength(2);
 
     // The stream of state changes: `history --follow` from the capabilities function's direct URL.
-    const follow = run(["history", "--follow", "--json", "--binding", binding.bindingId, "--max-events", "2", "--timeout", "60"], project, { AIFFINITY_REALTIME_URL: CAPABILITIES_URL });
-    await new Promise((r) => setTimeout(r, 1500));
+    const follow = await aiffinityUntil(["history", "--follow", "--json", "--binding", binding.bindingId, "--max-events", "2", "--timeout", "90"], {
+      cwd: project,
+      env: { ...env, AIFFINITY_REALTIME_URL: CAPABILITIES_URL },
+      ready: /"event":\s*"ready"/,
+    });
     await provider.post("/v1/providers/capabilities/{id}/invoke", { params: { path: { id: binding.ref } }, body: { bindingId: binding.bindingId, refresh: true } });
-    const streamed = await follow;
+    const streamed = await follow.done;
     expectExit(streamed, 0);
     const events = streamed.stdout.trim().split("\n").map((line) => JSON.parse(line));
     expect(events.map((e: { event: string }) => e.event)).toEqual(["ready", "state.updated"]);
@@ -153,6 +160,15 @@ describe("a new provider, from zero to a listed package", () => {
     const dry = await run(["publish", "--dry-run", "--json"]);
     expectExit(dry, 0);
     expect(dry.json.changes.every((c: { action: string }) => c.action === "unchanged")).toBe(true);
+
+    // A published version is not validated again: validate shows the run it was submitted with.
+    const validated = await run(["validate", "--json"]);
+    expectExit(validated, 0);
+    expect(validated.json.validation).toEqual(expect.objectContaining({ passed: true, runId: published.validation.runId }));
+    const status = await run(["status", "--json"]);
+    expectExit(status, 0);
+    expect(status.json.package).toEqual(expect.objectContaining({ slug, status: "published", currentVersion: expect.objectContaining({ version: "1.0.0" }) }));
+    expect(await runs()).toBe(runsBefore);
   });
 
   it("reports a broken manifest at its lines: the schema, the API's checks, the conformance findings", async () => {
@@ -251,5 +267,10 @@ describe("a new provider, from zero to a listed package", () => {
     expect(credentials().profiles[BASE_URL]).toBeUndefined();
     const wrong = await run(["whoami"], project, { AIFFINITY_BASE_URL: BASE_URL, AIFFINITY_EMAIL: email, AIFFINITY_PASSWORD: "not-the-password-1" });
     expectExit(wrong, 3);
+    // Signing in again stores a session (0600) for the next commands.
+    expectExit(await run(["login", "--base-url", BASE_URL, "--email", email, "--password", PASSWORD]), 0);
+    expect(credentials().profiles[BASE_URL].email).toBe(email);
+    expect(statSync(join(configDir, "credentials.json")).mode & 0o777).toBe(0o600);
+    expectExit(await run(["whoami"]), 0);
   });
 });
