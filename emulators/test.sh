@@ -5,6 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 prepare
 log "type-checking sources and tests"
 (cd "$ROOT/functions" && npm run --silent typecheck)
+(cd "$ROOT" && npm run --silent typecheck:tooling)
 log "linting (ESLint with the layer boundaries, Prettier, knip)"
 (cd "$ROOT/functions" && npm run --silent lint)
 log "starting the emulator suite and running the tests"
