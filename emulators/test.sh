@@ -6,6 +6,8 @@ prepare
 log "type-checking sources and tests"
 (cd "$ROOT/functions" && npm run --silent typecheck)
 (cd "$ROOT" && npm run --silent typecheck:tooling)
+log "linting (ESLint with the layer boundaries, Prettier, knip)"
+(cd "$ROOT/functions" && npm run --silent lint)
 log "starting the emulator suite and running the tests"
 cd "$ROOT"
 firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting \

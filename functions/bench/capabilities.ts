@@ -3,7 +3,7 @@ import { capabilityPath, publishedWeather } from "../test/helpers/capabilities";
 import { functionUrl } from "../test/helpers/env";
 import { api } from "../test/helpers/http";
 import { startSampleProvider } from "../test/helpers/sampleProvider";
-import { Benchmark, BenchResult, round, summarize } from "./harness";
+import { type Benchmark, type BenchResult, round, summarize } from "./harness";
 
 const SAMPLES = 100;
 const WARM_UP = 15;
@@ -28,7 +28,13 @@ export const capabilitiesBenchmark: Benchmark = {
       const binding = await installBinding(w, PARAMETERS);
       const invokePath = capabilityPath(w.ref, "invoke");
       const direct = functionUrl("capabilitiesApi");
-      const directBody = JSON.stringify({ requestId: "req_bench", capability: "weather_forecast", parameters: PARAMETERS, user: USER, context: { surface: "api" } });
+      const directBody = JSON.stringify({
+        requestId: "req_bench",
+        capability: "weather_forecast",
+        parameters: PARAMETERS,
+        user: USER,
+        context: { surface: "api" },
+      });
 
       const time = async (call: () => Promise<{ status: number }>) => {
         const started = performance.now();
@@ -52,9 +58,17 @@ export const capabilitiesBenchmark: Benchmark = {
       };
 
       for (let i = 0; i < WARM_UP; i++) for (const call of Object.values(calls)) await time(call);
-      const samples: Record<keyof typeof calls, number[]> = { runtime: [], hosting: [], functionUrl: [], bindingRefresh: [], bindingCached: [], stateRead: [] };
+      const samples: Record<keyof typeof calls, number[]> = {
+        runtime: [],
+        hosting: [],
+        functionUrl: [],
+        bindingRefresh: [],
+        bindingCached: [],
+        stateRead: [],
+      };
       for (let i = 0; i < SAMPLES; i++) {
-        for (const [name, call] of Object.entries(calls) as [keyof typeof calls, () => Promise<{ status: number }>][]) samples[name].push(await time(call));
+        for (const [name, call] of Object.entries(calls) as [keyof typeof calls, () => Promise<{ status: number }>][])
+          samples[name].push(await time(call));
       }
 
       const base = summarize(samples.runtime);
@@ -74,12 +88,28 @@ export const capabilitiesBenchmark: Benchmark = {
         };
       };
       return [
-        { name: "baseline: sample runtime called directly", metrics: { n: base.n, p50_ms: base.p50, p95_ms: base.p95 }, note: "POST {runtime}/capabilities/weather_forecast/invoke from the benchmark process, same body, API key" },
-        result("invoke through the platform (Hosting)", "hosting", "POST /v1/providers/capabilities/:id/invoke, provider-initiated (mock user), through the Hosting rewrite: the production path"),
+        {
+          name: "baseline: sample runtime called directly",
+          metrics: { n: base.n, p50_ms: base.p50, p95_ms: base.p95 },
+          note: "POST {runtime}/capabilities/weather_forecast/invoke from the benchmark process, same body, API key",
+        },
+        result(
+          "invoke through the platform (Hosting)",
+          "hosting",
+          "POST /v1/providers/capabilities/:id/invoke, provider-initiated (mock user), through the Hosting rewrite: the production path",
+        ),
         result("invoke through the platform (function URL)", "functionUrl", "the same request on the function's direct URL (no Hosting proxy)"),
-        result("invoke a binding, refresh: true", "bindingRefresh", "a capability instance: lease, runtime call, state + event + invocation + binding in one transaction"),
+        result(
+          "invoke a binding, refresh: true",
+          "bindingRefresh",
+          "a capability instance: lease, runtime call, state + event + invocation + binding in one transaction",
+        ),
         result("invoke a fresh binding (served from state)", "bindingCached", "no runtime call: the cached state, read without a transaction"),
-        result("reference: GET state (an authenticated read)", "stateRead", "the API's fixed cost on this machine: token check, app and account reads, rate limiter, two document reads, through Hosting"),
+        result(
+          "reference: GET state (an authenticated read)",
+          "stateRead",
+          "the API's fixed cost on this machine: token check, app and account reads, rate limiter, two document reads, through Hosting",
+        ),
       ];
     } finally {
       await runtime.close();

@@ -1,12 +1,12 @@
 import { randomInt } from "node:crypto";
 import { newId } from "../src/kernel/crypto";
-import { CatalogListingDoc, listingFlags, searchFieldsOf } from "../src/surfaces/catalog/listings";
-import { CATEGORIES } from "../src/surfaces/packages/descriptor";
+import { type CatalogListingDoc, listingFlags, searchFieldsOf } from "../src/domain/catalog/listing";
+import { CATEGORIES } from "../src/domain/packages/descriptor";
 import { adminDb } from "../test/helpers/admin";
 import { endUser } from "../test/helpers/catalog";
 import { api, expectStatus } from "../test/helpers/http";
 import { startSurfaceProcesses, stopSurfaceProcesses } from "../test/helpers/surfaceProcesses";
-import { Benchmark, BenchResult, round, summarize } from "./harness";
+import { type Benchmark, type BenchResult, round, summarize } from "./harness";
 
 /**
  * Catalog browse and search latency as the catalog grows: listings are seeded directly on the
@@ -59,7 +59,14 @@ function listing(now: Date): CatalogListingDoc {
     currentVersionId: newId("ver"),
     currentVersion: "1.0.0",
     riskTier: "data_only",
-    capabilities: Array.from({ length: 1 + randomInt(3) }, (_, i) => ({ id: `cap_${i}`, name: title(phrase(2)), description: "", refreshIntervalSeconds: 1800, dataCategories: ["public"], actions: [] })),
+    capabilities: Array.from({ length: 1 + randomInt(3) }, (_, i) => ({
+      id: `cap_${i}`,
+      name: title(phrase(2)),
+      description: "",
+      refreshIntervalSeconds: 1800,
+      dataCategories: ["public"],
+      actions: [],
+    })),
     dataCategories: ["public"],
   };
   const facts = { deprecated: randomInt(50) === 0, orphaned: randomInt(100) === 0, certificationTier: "certified" as const };
@@ -115,7 +122,12 @@ export const catalogBenchmark: Benchmark = {
       "search 1 word (relevance)": () => ({ q: pick(VOCABULARY) }),
       "search 3-letter prefix (relevance)": () => ({ q: pick(VOCABULARY).slice(0, 3) }),
       "search 1 word, category, popular": () => ({ q: pick(VOCABULARY), category: pick(CATEGORIES), sort: "popular" }),
-      "search 2 words of a name": () => ({ q: pick(names.filter((n) => n.includes(" "))).split(" ").slice(0, 2).join(" ") }),
+      "search 2 words of a name": () => ({
+        q: pick(names.filter((n) => n.includes(" ")))
+          .split(" ")
+          .slice(0, 2)
+          .join(" "),
+      }),
       "search 2 common words (relevance)": () => ({ q: `${pick(VOCABULARY)} ${pick(VOCABULARY)}` }),
     };
     const results: BenchResult[] = [];
@@ -129,7 +141,10 @@ export const catalogBenchmark: Benchmark = {
         const base: number[] = [];
         for (let i = 0; i < SAMPLES; i++) base.push((await get("/v1/space/installs")).ms);
         const b = summarize(base);
-        results.push({ name: `${size} listings: baseline GET /v1/space/installs`, metrics: { n: b.n, p50_ms: b.p50, p95_ms: b.p95, seed_ms: round(seedMs, 0) } });
+        results.push({
+          name: `${size} listings: baseline GET /v1/space/installs`,
+          metrics: { n: b.n, p50_ms: b.p50, p95_ms: b.p95, seed_ms: round(seedMs, 0) },
+        });
         for (const [label, query] of Object.entries(queries)) {
           const samples: number[] = [];
           const totals: number[] = [];
@@ -149,7 +164,10 @@ export const catalogBenchmark: Benchmark = {
         }
       }
       for (const [label, [p50Small, p95Small, p50Large, p95Large]] of p50) {
-        results.push({ name: `10k/1k: ${label}`, metrics: { p50_ratio: round(p50Large! / p50Small!, 2), p95_ratio: round(p95Large! / p95Small!, 2) } });
+        results.push({
+          name: `10k/1k: ${label}`,
+          metrics: { p50_ratio: round(p50Large! / p50Small!, 2), p95_ratio: round(p95Large! / p95Small!, 2) },
+        });
       }
       return results;
     } finally {

@@ -18,7 +18,7 @@ export interface Benchmark {
   run(): Promise<BenchResult[]>;
 }
 
-export function percentile(sorted: number[], p: number): number {
+function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[index]!;
@@ -39,7 +39,11 @@ export async function runBenchmarks(all: Benchmark[], only: string[]) {
     console.log(`\n▶ ${bench.name}`);
     const out = await bench.run();
     for (const r of out) {
-      console.log(`  ${r.name}: ${Object.entries(r.metrics).map(([k, v]) => `${k}=${round(v)}`).join("  ")}${r.note ? `\n    ${r.note}` : ""}`);
+      console.log(
+        `  ${r.name}: ${Object.entries(r.metrics)
+          .map(([k, v]) => `${k}=${round(v)}`)
+          .join("  ")}${r.note ? `\n    ${r.note}` : ""}`,
+      );
     }
     results.push(...out);
   }

@@ -1,7 +1,7 @@
 import { api, expectStatus } from "../test/helpers/http";
 import { createPackage, MANAGE, packageProvider, versionPath } from "../test/helpers/packages";
 import { startSampleProvider } from "../test/helpers/sampleProvider";
-import { Benchmark, BenchResult, round, summarize } from "./harness";
+import { type Benchmark, type BenchResult, round, summarize } from "./harness";
 
 const RUNS = 7;
 const POLL_MS = 25;
@@ -76,8 +76,16 @@ export const packagesBenchmark: Benchmark = {
         return { name, metrics: { n: s.n, p50_ms: s.p50, p95_ms: s.p95, ratio_p50_to_baseline: round(s.p50 / base.p50, 1) }, note: what };
       };
       return [
-        { name: "baseline: GET package", metrics: { n: base.n, p50_ms: base.p50, p95_ms: base.p95 }, note: "authenticated GET /v1/providers/packages/manage/:id through Hosting" },
-        result("validate → finished run", validateToFinished, `POST validate (202), then GET the run every ${POLL_MS} ms until passed; 1 capability, 3 probes`),
+        {
+          name: "baseline: GET package",
+          metrics: { n: base.n, p50_ms: base.p50, p95_ms: base.p95 },
+          note: "authenticated GET /v1/providers/packages/manage/:id through Hosting",
+        },
+        result(
+          "validate → finished run",
+          validateToFinished,
+          `POST validate (202), then GET the run every ${POLL_MS} ms until passed; 1 capability, 3 probes`,
+        ),
         result("validate?wait=true", validateWait, "POST validate?wait=true: one request, answered with the finished run"),
         result("submit → listed (data_only)", submitToListed, `POST submit (202), then GET the version every ${POLL_MS} ms until published`),
       ];

@@ -1,11 +1,11 @@
-import { encodeBuckets, LatencyHistogram } from "../src/surfaces/capabilities/quality/histogram";
-import { floorTo } from "../src/surfaces/capabilities/quality/rollups";
+import { encodeBuckets, LatencyHistogram } from "../src/domain/quality/histogram";
+import { floorTo } from "../src/domain/quality/rollups";
 import { exactPercentile, logNormal, seededRandom } from "../test/helpers/generated";
 import { adminDb } from "../test/helpers/admin";
 import { api, expectStatus } from "../test/helpers/http";
-import { CAPABILITIES, CapabilityUnderTest, publishedPackage, publishPackage } from "../test/helpers/quality";
+import { CAPABILITIES, type CapabilityUnderTest, publishedPackage, publishPackage } from "../test/helpers/quality";
 import { startSampleProvider } from "../test/helpers/sampleProvider";
-import { Benchmark, BenchResult, round, summarize } from "./harness";
+import { type Benchmark, type BenchResult, round, summarize } from "./harness";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -143,7 +143,10 @@ export const qualityBenchmark: Benchmark = {
     const runtime = await startSampleProvider();
     try {
       const setups = [] as { label: string; total: number; access: string; generated: Awaited<ReturnType<typeof generateRollups>>[] }[];
-      for (const [label, total] of [["10k", SMALL], ["1M", LARGE]] as const) {
+      for (const [label, total] of [
+        ["10k", SMALL],
+        ["1M", LARGE],
+      ] as const) {
         const owner = await publishedPackage(runtime, `Bench Quality ${label}`);
         const capabilities = [owner.capability];
         for (let i = 1; i < PACKAGES; i++) capabilities.push((await publishPackage(owner)).capability);
@@ -169,7 +172,8 @@ export const qualityBenchmark: Benchmark = {
         const body = answers.get(s.label);
         const reported = body.data.reduce((sum: number, b: { invocations: number }) => sum + b.invocations, 0);
         const expected = s.generated.reduce((sum, g) => sum + g.inWindow(body.data[0].window), 0);
-        if (reported !== expected) throw new Error(`baselines report ${reported} invocations for ${s.label}, ${expected} were generated in the window`);
+        if (reported !== expected)
+          throw new Error(`baselines report ${reported} invocations for ${s.label}, ${expected} were generated in the window`);
         // The reported p95 against the exact one of the same generated calls, in % (the bound is ±1%).
         const first = s.generated[0]!;
         const exactP95 = exactPercentile(first.okInWindow(body.data[0].window), 95);

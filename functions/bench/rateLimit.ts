@@ -1,8 +1,8 @@
 import { adminDb } from "../test/helpers/admin";
 import { api } from "../test/helpers/http";
 import { oauthProvider } from "../test/helpers/stories";
-import { inParallel, startSurfaceProcesses, stopSurfaceProcesses, windowWithRoom } from "../test/helpers/surfaceProcesses";
-import { Benchmark, BenchResult, round, summarize } from "./harness";
+import { inParallel, startSurfaceProcesses, stopSurfaceProcesses } from "../test/helpers/surfaceProcesses";
+import { type Benchmark, type BenchResult, round, summarize } from "./harness";
 
 /**
  * The plan rate limiter. Latency: the runtime surface (GET /v1/providers/runtime/apps, a real
@@ -21,10 +21,10 @@ async function timed(url: string, token: string): Promise<{ ms: number; status: 
 async function latency(label: string, limit: number, samples: number): Promise<BenchResult> {
   const { access, accountId } = await oauthProvider(`Bench ${label}`, "free");
   await adminDb().collection("accounts").doc(accountId).update({ customRateLimitPerMinute: limit });
-  const [on, off] = [(await startSurfaceProcesses(1))[0]!, (await startSurfaceProcesses(1, { limits: false }))[0]!];
+  // The limiter's clock is stopped, so every measured request counts in one window.
+  const [on, off] = [(await startSurfaceProcesses(1, { fixedNow: new Date() }))[0]!, (await startSurfaceProcesses(1, { limits: false }))[0]!];
   try {
     for (let i = 0; i < 20; i++) await timed(off.url, access); // warm-up (cold caches, connections)
-    await windowWithRoom(40);
     await timed(on.url, access);
     const [withLimits, without] = [[] as number[], [] as number[]];
     for (let i = 0; i < samples; i++) {
@@ -37,7 +37,15 @@ async function latency(label: string, limit: number, samples: number): Promise<B
     const [x, y] = [summarize(withLimits), summarize(without)];
     return {
       name: `limiter latency, ${label}`,
-      metrics: { n: samples, p50_ms: x.p50, p95_ms: x.p95, baseline_p50_ms: y.p50, baseline_p95_ms: y.p95, p50_ratio: x.p50 / y.p50, p95_ratio: x.p95 / y.p95 },
+      metrics: {
+        n: samples,
+        p50_ms: x.p50,
+        p95_ms: x.p95,
+        baseline_p50_ms: y.p50,
+        baseline_p95_ms: y.p95,
+        p50_ratio: x.p50 / y.p50,
+        p95_ratio: x.p95 / y.p95,
+      },
       note: `limit ${limit}/min (leases of ${Math.max(1, Math.floor(limit / 100))}); baseline = same endpoint, same build, rate-limit hook off`,
     };
   } finally {
@@ -48,9 +56,9 @@ async function latency(label: string, limit: number, samples: number): Promise<B
 async function overshoot(limit: number, clients: number, total: number): Promise<BenchResult> {
   const { access, accountId } = await oauthProvider("Bench overshoot", "free");
   await adminDb().collection("accounts").doc(accountId).update({ customRateLimitPerMinute: limit });
-  const processes = await startSurfaceProcesses(2);
+  // Both processes' limiters stand still in one window, as two instances would within a minute.
+  const processes = await startSurfaceProcesses(2, { fixedNow: new Date() });
   try {
-    await windowWithRoom(45);
     const started = performance.now();
     const statuses = await inParallel(total, clients, async (_i, client) => (await timed(processes[client % 2]!.url, access)).status);
     const allowed = statuses.filter((s) => s === 200).length;

@@ -1,6 +1,6 @@
 import { capabilitiesBenchmark } from "./capabilities";
 import { catalogBenchmark } from "./catalog";
-import { Benchmark, runBenchmarks } from "./harness";
+import { type Benchmark, runBenchmarks } from "./harness";
 import { packagesBenchmark } from "./packages";
 import { qualityBenchmark } from "./quality";
 import { rateLimitBenchmark } from "./rateLimit";

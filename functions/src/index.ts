@@ -1,27 +1,29 @@
 /**
- * Cloud Functions entry point: declares triggers only. Each API surface is one HTTPS function
- * wrapping its own Express app; background work lives in the surfaces' jobs.
+ * The Cloud Functions of the platform, and nothing else: each HTTP surface wraps its own Express
+ * app (src/api.ts builds them); background work lives in src/jobs. Background functions are named
+ * `<area><Agent>` (docs/architecture.md#background-work).
  */
 import { setGlobalOptions } from "firebase-functions/v2";
 import { onDocumentCreated } from "firebase-functions/v2/firestore";
 import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
+import { buildSurfaces } from "./api";
 import { REGION, secrets } from "./kernel/config";
-import type { ProviderEvent } from "./kernel/events";
 import { installFrameworkBodyGuard } from "./kernel/http/bodyGuard";
-import { addRequestHook, createSurfaceApp, Surface } from "./kernel/http/surface";
-import { rateLimitHook } from "./kernel/rateLimit";
-import { buildSurfaces } from "./surfaces";
-import { evaluateQuality, EVALUATION_SCHEDULE } from "./surfaces/capabilities/quality/jobs";
-import { recordInvocation } from "./surfaces/capabilities/quality/rollups";
-import { RuntimeAppProber } from "./surfaces/packages/conformance/runtimeProber";
-import { CONFORMANCE_TOPIC, messageJson, PackageJobs, SUBMISSIONS_TOPIC } from "./surfaces/packages/jobs";
-import { engineSync } from "./surfaces/catalog/engine";
-import { foldCounters } from "./surfaces/catalog/jobs";
-import { CatalogSync, SYNC_TOPIC } from "./surfaces/catalog/sync";
-import { sweepOrphanedPackages } from "./surfaces/packages/orphans";
-import { deliverWebhookMessage, DeliveryMessage, dispatchProviderEvent, pumpDueWebhookDeliveries, WEBHOOK_DELIVERY_TOPIC } from "./surfaces/runtime/webhooks";
+import { addRequestHook, createSurfaceApp, type Surface } from "./kernel/http/surface";
+import { rateLimitHook } from "./kernel/http/rateLimit";
+import { RuntimeAppProber } from "./domain/conformance/runtimeProber";
+import { conformanceRuns } from "./domain/conformance/validationRun";
+import { packageSubmissions } from "./domain/packages/review";
+import { webhookDeliveryAttempts } from "./domain/runtime/webhookDelivery";
+import { foldCounters } from "./jobs/catalogCounters";
+import { CatalogSync, catalogSyncs } from "./jobs/catalogSync";
+import { ConformanceRunner } from "./jobs/conformance";
+import { sweepOrphanedPackages } from "./jobs/orphans";
+import { EVALUATION_SCHEDULE, evaluateQuality, recordInvocation } from "./jobs/quality";
+import { SubmissionChecker } from "./jobs/submissions";
+import { dispatchEventDocument, handleDeliveryMessage, pumpDueWebhookDeliveries } from "./jobs/webhooks";
 
 installFrameworkBodyGuard();
 setGlobalOptions({ region: REGION, maxInstances: 20 });
@@ -32,6 +34,8 @@ const surfaces = buildSurfaces();
 // Any origin may call the API from a browser: it authenticates with bearer tokens, never cookies.
 const http = { cors: "*" };
 const withPlatform = (surface: Surface): Surface => ({ name: surface.name, routes: [...surface.routes, ...surfaces.platform.routes] });
+
+// ---------- HTTP: one function per API surface ----------
 
 /** Developer Console API (account, apps); also answers the OpenAPI document and unknown paths. */
 export const consoleApi = onRequest(http, createSurfaceApp(withPlatform(surfaces.console)));
@@ -47,74 +51,77 @@ export const capabilitiesApi = onRequest(
 /** Catalog & Install API (the key derives the pseudonymous user ids providers see). */
 export const catalogApi = onRequest({ ...http, secrets: [secrets.dataEncryptionKey] }, createSurfaceApp(surfaces.catalog));
 
+// ---------- Packages: validation and review ----------
+
+const conformance = new ConformanceRunner({ prober: new RuntimeAppProber() });
+const submissions = new SubmissionChecker();
+
+/** Runs a requested conformance validation. Idempotent per message id. */
+export const conformanceRunner = onMessagePublished(
+  // The key opens the runtime app's auth profile secrets, which the probes authenticate with.
+  { topic: conformanceRuns.name, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 300, memory: "512MiB", retry: true },
+  (event) => conformance.handle(event.data.message),
+);
+
+/** Automated policy checks of a submitted version: auto-listing (data_only) or the review queue. Idempotent per message id. */
+export const submissionChecker = onMessagePublished({ topic: packageSubmissions.name, timeoutSeconds: 60, retry: true }, (event) =>
+  submissions.handle(event.data.message),
+);
+
 /** Removes packages orphaned for 30 days from the catalog. */
-export const orphanSweep = onSchedule({ schedule: "every 60 minutes", timeoutSeconds: 540 }, async (event) => {
+export const orphanSweeper = onSchedule({ schedule: "every 60 minutes", timeoutSeconds: 540 }, async (event) => {
   await sweepOrphanedPackages(new Date(event.scheduleTime));
 });
 
-/** Webhooks, step 1: each provider event (the outbox) becomes one delivery per subscribed endpoint. */
-export const dispatchWebhookEvent = onDocumentCreated({ document: "providerEvents/{eventId}", retry: true }, async (event) => {
-  const data = event.data?.data();
-  if (!data) return;
-  await dispatchProviderEvent(event.params.eventId, { ...(data as ProviderEvent), occurredAt: data.occurredAt.toDate() });
+// ---------- Webhooks ----------
+
+/** Step 1: each provider event (the outbox) becomes one delivery per subscribed endpoint. */
+export const webhookDispatcher = onDocumentCreated({ document: "providerEvents/{eventId}", retry: true }, async (event) => {
+  await dispatchEventDocument(event.params.eventId, event.data?.data());
 });
 
-/** Webhooks, step 2: one attempt of one delivery (signed with the app's secrets, hence the key). */
-export const deliverWebhook = onMessagePublished(
-  { topic: WEBHOOK_DELIVERY_TOPIC, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 120, retry: true },
-  async (event) => {
-    await deliverWebhookMessage(event.data.message.json as DeliveryMessage);
-  },
+/** Step 2: one attempt of one delivery (signed with the app's secrets, hence the key). */
+export const webhookDeliverer = onMessagePublished(
+  { topic: webhookDeliveryAttempts.name, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 120, retry: true },
+  (event) => handleDeliveryMessage(event.data.message),
 );
 
-/** Webhooks, step 3: resumes due retries (long backoffs, lost messages, crashed attempts). */
+/** Step 3: resumes due retries (long backoffs, lost messages, crashed attempts). */
 export const webhookRetryPump = onSchedule({ schedule: "every 1 minutes", timeoutSeconds: 120 }, async (event) => {
   await pumpDueWebhookDeliveries(new Date(event.scheduleTime));
 });
 
-const packageJobs = new PackageJobs({ prober: new RuntimeAppProber() });
+// ---------- Quality ----------
 
-/** Runs a conformance validation (POST .../validate publishes to this topic). Idempotent per message id. */
-export const conformanceRunner = onMessagePublished(
-  // The key opens the runtime app's auth profile secrets, which the probes authenticate with.
-  { topic: CONFORMANCE_TOPIC, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 300, memory: "512MiB", retry: true },
-  (event) =>
-  packageJobs.runConformance(messageJson(event.data.message), event.data.message.messageId),
-);
-
-/** Automated policy checks of a submitted version: auto-listing (data_only) or the review queue. Idempotent per message id. */
-export const submissionChecker = onMessagePublished({ topic: SUBMISSIONS_TOPIC, timeoutSeconds: 60, retry: true }, (event) =>
-  packageJobs.checkSubmission(messageJson(event.data.message), event.data.message.messageId),
-);
-
-/** Quality, step 1: each recorded invocation is added to its capability's rollup shard. Idempotent per invocation. */
+/** Step 1: each recorded invocation is added to its capability's rollup shard. Idempotent per invocation. */
 export const qualityRollupRecorder = onDocumentCreated({ document: "invocations/{invocationId}", retry: true }, async (event) => {
-  if (!event.data) return;
-  await recordInvocation(event.params.invocationId, event.data.data(), new Date(event.time));
+  await recordInvocation(event.params.invocationId, event.data?.data(), new Date(event.time));
 });
 
-/** Quality, step 2: folds closed slots into rollups, opens and resolves alerts, moves certification tiers. */
+/** Step 2: folds closed slots into rollups, opens and resolves alerts, moves certification tiers. */
 export const qualityEvaluator = onSchedule({ schedule: EVALUATION_SCHEDULE, timeoutSeconds: 300 }, async (event) => {
   await evaluateQuality(new Date(event.scheduleTime));
 });
 
-const catalogSync = new CatalogSync({ engine: engineSync });
+// ---------- Catalog: data sync and counters ----------
+
+const catalogSync = new CatalogSync({});
 
 /** Data sync, step 1: claims the bindings due now (spread per provider app) and fans them out (docs/catalog.md#data-sync). */
 export const catalogSyncScheduler = onSchedule({ schedule: "every 1 minutes", timeoutSeconds: 300 }, async (event) => {
   await catalogSync.dispatchDue(new Date(event.scheduleTime));
 });
 
-/** Data sync, step 2: invokes each claimed binding through the capabilities engine and schedules its next sync. Idempotent per claim. */
+/** Data sync, step 2: invokes each claimed binding and schedules its next sync. Idempotent per claim. */
 export const catalogSyncWorker = onMessagePublished(
   // The key opens the runtime app's auth profile secrets the provider is called with.
-  { topic: SYNC_TOPIC, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 180, retry: true },
+  { topic: catalogSyncs.name, secrets: [secrets.dataEncryptionKey], timeoutSeconds: 180, retry: true },
   async (event) => {
-    await catalogSync.runMessage(messageJson(event.data.message), event.data.message.messageId);
+    await catalogSync.runMessage(event.data.message);
   },
 );
 
 /** Folds install counts and ratings into the catalog's sort keys (the counts shown are exact regardless). */
-export const catalogCounterFold = onSchedule({ schedule: "every 1 minutes", timeoutSeconds: 120 }, async (event) => {
+export const catalogCounterFolder = onSchedule({ schedule: "every 1 minutes", timeoutSeconds: 120 }, async (event) => {
   await foldCounters(new Date(event.scheduleTime));
 });

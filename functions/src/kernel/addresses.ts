@@ -74,7 +74,10 @@ export function ipv6Bytes(address: string): number[] | null {
   let tail: number[] | null = null;
   const lastColon = text.lastIndexOf(":");
   if (text.slice(lastColon + 1).includes(".")) {
-    tail = text.slice(lastColon + 1).split(".").map(Number);
+    tail = text
+      .slice(lastColon + 1)
+      .split(".")
+      .map(Number);
     text = `${text.slice(0, lastColon + 1)}0:0`;
   }
   const [head, rest] = text.split("::") as [string, string | undefined];

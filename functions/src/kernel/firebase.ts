@@ -1,6 +1,6 @@
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
-import { getFirestore, Firestore } from "firebase-admin/firestore";
+import { getFirestore, type Firestore } from "firebase-admin/firestore";
 
 /** Lazily initialised Admin SDK handles (cold starts only pay for what a function uses). */
 const app = () => getApps()[0] ?? initializeApp();

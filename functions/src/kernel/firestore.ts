@@ -1,11 +1,11 @@
 import {
-  CollectionReference,
-  DocumentData,
-  DocumentReference,
-  FirestoreDataConverter,
-  OrderByDirection,
-  Query,
-  QueryDocumentSnapshot,
+  type CollectionReference,
+  type DocumentData,
+  type DocumentReference,
+  type FirestoreDataConverter,
+  type OrderByDirection,
+  type Query,
+  type QueryDocumentSnapshot,
   Timestamp,
 } from "firebase-admin/firestore";
 import { z } from "zod";
@@ -18,7 +18,7 @@ import { log } from "./logger";
  */
 export const lostRace = (error: unknown) => {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === 9 /* FAILED_PRECONDITION */ || code === 5 /* NOT_FOUND */;
+  return code === 9 /* FAILED_PRECONDITION */ || code === 5; /* NOT_FOUND */
 };
 
 /** Firestore Timestamps become Dates (recursively), so domain schemas only know Date. */
@@ -31,8 +31,11 @@ function fromFirestoreValue(value: unknown): unknown {
   return value;
 }
 
-export class CorruptDocumentError extends Error {
-  constructor(readonly path: string, readonly issues: z.core.$ZodIssue[]) {
+class CorruptDocumentError extends Error {
+  constructor(
+    readonly path: string,
+    readonly issues: z.core.$ZodIssue[],
+  ) {
     super(`Document ${path} does not match its schema`);
     this.name = "CorruptDocumentError";
   }
@@ -42,7 +45,7 @@ export class CorruptDocumentError extends Error {
  * A converter that validates every document it reads against the collection's schema, so bad
  * data is caught at the edge of the database rather than deep inside a handler.
  */
-export function zodConverter<S extends z.ZodType<DocumentData>>(schema: S): FirestoreDataConverter<z.output<S>, DocumentData> {
+function zodConverter<S extends z.ZodType<DocumentData>>(schema: S): FirestoreDataConverter<z.output<S>, DocumentData> {
   return {
     toFirestore: (data) => data as DocumentData,
     fromFirestore: (snapshot: QueryDocumentSnapshot) => {
@@ -56,22 +59,42 @@ export function zodConverter<S extends z.ZodType<DocumentData>>(schema: S): Fire
   };
 }
 
+/**
+ * Raw document data as a Firestore trigger receives it, validated like a converter's read; null
+ * (logged) when it does not match, so a trigger can acknowledge a document it can never handle.
+ */
+export function parseDocumentData<S extends z.ZodType<DocumentData>>(schema: S, data: DocumentData | undefined, path: string): z.output<S> | null {
+  if (!data) return null;
+  const parsed = schema.safeParse(fromFirestoreValue(data));
+  if (parsed.success) return parsed.data;
+  log.corruptDocument(path, parsed.error.issues);
+  return null;
+}
+
 /** A typed collection whose reads are validated by `schema`. */
 export const typedCollection = <S extends z.ZodType<DocumentData>>(path: string, schema: S): CollectionReference<z.output<S>> =>
   db().collection(path).withConverter(zodConverter(schema));
 
+/**
+ * The same document without the converter, for writes of FieldValue sentinels (increments, server
+ * timestamps) that a document schema cannot describe. Reads always go through the typed reference.
+ */
+export const untyped = <T>(ref: DocumentReference<T>) => ref.withConverter(null);
+
 /** Firestore stores Dates as Timestamps; this schema accepts what the converter produced. */
 export const zDate = z.date();
-
-/** ISO 8601 UTC, the only time format the API answers with. */
-export const iso = (date: Date) => date.toISOString();
-export const isoOrNull = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 
 /**
  * One page of `query` in a stable order (`field`, then the document id, same direction) and the
  * total it matches, read in parallel: what every `?limit&offset` list answers with.
  */
-export async function pageOf<T>(query: Query<T>, field: string, direction: OrderByDirection, limit: number, offset: number): Promise<{ items: (T & { id: string })[]; total: number }> {
+export async function pageOf<T>(
+  query: Query<T>,
+  field: string,
+  direction: OrderByDirection,
+  limit: number,
+  offset: number,
+): Promise<{ items: (T & { id: string })[]; total: number }> {
   const [page, count] = await Promise.all([
     query.orderBy(field, direction).orderBy("__name__", direction).offset(offset).limit(limit).get(),
     query.count().get(),
@@ -86,7 +109,11 @@ export const newestFirstPage = <T>(query: Query<T>, limit: number, offset: numbe
  * Waits (with a listener, not polling) until the document satisfies `done`, or `timeoutMs` passes.
  * Resolves with the document's data (undefined when it does not exist), or "timeout".
  */
-export function waitForDocument<T>(ref: DocumentReference<T>, done: (data: T | undefined) => boolean, timeoutMs: number): Promise<T | undefined | "timeout"> {
+export function waitForDocument<T>(
+  ref: DocumentReference<T>,
+  done: (data: T | undefined) => boolean,
+  timeoutMs: number,
+): Promise<T | undefined | "timeout"> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let unsubscribe: () => void = () => undefined;
@@ -101,8 +128,12 @@ export function waitForDocument<T>(ref: DocumentReference<T>, done: (data: T | u
     const timer = setTimeout(() => finish("timeout"), Math.max(0, timeoutMs));
     unsubscribe = ref.onSnapshot(
       (snap) => {
-        const data = snap.data();
-        if (done(data)) finish(data);
+        try {
+          const data = snap.data();
+          if (done(data)) finish(data);
+        } catch (error) {
+          finish(undefined, error); // a corrupt document, or `done` itself failed
+        }
       },
       (error) => finish(undefined, error),
     );

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Clock, DAY, systemClock } from "./clock";
+import { type Clock, DAY, systemClock } from "./clock";
 import { canonicalJson, newId, sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
 import { db } from "./firebase";
@@ -13,7 +13,7 @@ import { log } from "./logger";
  * stored hashed. While the first request runs, an in-flight marker (a lease) makes concurrent
  * requests with the key wait for its response instead of running again.
  */
-export const IDEMPOTENCY_WINDOW_MS = DAY;
+const IDEMPOTENCY_WINDOW_MS = DAY;
 
 export const IdempotencyRecordDoc = z.object({
   scope: z.string(),
@@ -31,7 +31,7 @@ export const IdempotencyRecordDoc = z.object({
 });
 export type IdempotencyRecordDoc = z.infer<typeof IdempotencyRecordDoc>;
 
-export const idempotencyKeys = () => typedCollection("idempotencyKeys", IdempotencyRecordDoc);
+const idempotencyKeys = () => typedCollection("idempotencyKeys", IdempotencyRecordDoc);
 
 /** A response to store and replay: the HTTP status and the JSON body (data, or an error's code and message). */
 export interface StoredResponse {
@@ -40,7 +40,7 @@ export interface StoredResponse {
 }
 
 /** Equal requests fingerprint the same whatever their key order. */
-export const fingerprintOf = (request: unknown) => sha256Hex(canonicalJson(request));
+export const requestFingerprint = (request: unknown) => sha256Hex(canonicalJson(request));
 
 const recordId = (scope: string, key: string) => sha256Hex(`${scope}\n${key}`);
 
@@ -60,9 +60,16 @@ export class IdempotencyKeys {
    * retry may take over (a crashed first attempt). A failure of `execute` itself (an exception, not a
    * stored error response) releases the key so the request can be retried.
    */
-  async run(args: { scope: string; key: string; operation: string; request: unknown; leaseMs: number; execute: () => Promise<StoredResponse> }): Promise<IdempotentRun> {
+  async run(args: {
+    scope: string;
+    key: string;
+    operation: string;
+    request: unknown;
+    leaseMs: number;
+    execute: () => Promise<StoredResponse>;
+  }): Promise<IdempotentRun> {
     const ref = idempotencyKeys().doc(recordId(args.scope, args.key));
-    const fingerprint = fingerprintOf({ operation: args.operation, request: args.request });
+    const fingerprint = requestFingerprint({ operation: args.operation, request: args.request });
     for (let round = 0; round < 3; round++) {
       const claim = await this.claim(ref, args, fingerprint);
       if (claim.kind === "replay") {
@@ -91,17 +98,25 @@ export class IdempotencyKeys {
     throw new ApiError("IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still being processed; retry later");
   }
 
-  private claim(ref: FirebaseFirestore.DocumentReference<IdempotencyRecordDoc>, args: { scope: string; operation: string; leaseMs: number }, fingerprint: string): Promise<Claim> {
+  private claim(
+    ref: FirebaseFirestore.DocumentReference<IdempotencyRecordDoc>,
+    args: { scope: string; operation: string; leaseMs: number },
+    fingerprint: string,
+  ): Promise<Claim> {
     const now = this.clock.now();
     return db().runTransaction(async (tx): Promise<Claim> => {
       const record = (await tx.get(ref)).data();
       const live = record && record.expiresAt.getTime() > now.getTime();
       if (live) {
         if (record.fingerprint !== fingerprint) {
-          throw new ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request (within the last 24 hours); use a new key for a new request");
+          throw new ApiError(
+            "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was already used with a different request (within the last 24 hours); use a new key for a new request",
+          );
         }
         if (record.state === "completed" && record.response) return { kind: "replay", response: parseStored(record.response) };
-        if (record.leaseId && record.leaseUntil && record.leaseUntil.getTime() > now.getTime()) return { kind: "wait", leaseId: record.leaseId, leaseUntil: record.leaseUntil };
+        if (record.leaseId && record.leaseUntil && record.leaseUntil.getTime() > now.getTime())
+          return { kind: "wait", leaseId: record.leaseId, leaseUntil: record.leaseUntil };
         log.idempotentReplay(args.operation, "taken_over");
       }
       const leaseId = newId("idl");
@@ -127,7 +142,13 @@ export class IdempotencyKeys {
       const record = (await tx.get(ref)).data();
       // Someone took over after our lease lapsed: their response is the one kept.
       if (!record || record.leaseId !== leaseId) return;
-      tx.update(ref, { state: "completed", leaseId: null, leaseUntil: null, response: { status: response.status, bodyJson: JSON.stringify(response.body) }, completedAt: now });
+      tx.update(ref, {
+        state: "completed",
+        leaseId: null,
+        leaseUntil: null,
+        response: { status: response.status, bodyJson: JSON.stringify(response.body) },
+        completedAt: now,
+      });
     });
   }
 

@@ -1,4 +1,4 @@
-import Ajv2020, { ErrorObject, ValidateFunction } from "ajv/dist/2020";
+import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 
 /**
@@ -32,7 +32,9 @@ export function compileJsonSchema(schema: object): SchemaCheck {
     return { ok: true, validate: ajv.compile(schema) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const hint = /no schema with key or ref/.test(message) ? " (only draft 2020-12 is supported: omit $schema or use https://json-schema.org/draft/2020-12/schema)" : "";
+    const hint = /no schema with key or ref/.test(message)
+      ? " (only draft 2020-12 is supported: omit $schema or use https://json-schema.org/draft/2020-12/schema)"
+      : "";
     return { ok: false, kind: "unusable", pointer: "", detail: `${message}${hint}` };
   } finally {
     ajv.removeSchema(schema); // compiled schemas are cached per object (and $id): keep the cache empty
@@ -44,7 +46,9 @@ export function jsonSchemaProblem(schema: unknown): string | null {
   if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return "Must be a JSON Schema object";
   const check = compileJsonSchema(schema);
   if (check.ok) return null;
-  return check.kind === "invalid" ? `Not a valid JSON Schema (draft 2020-12): ${check.pointer || "/"} ${check.detail}` : `Not a usable JSON Schema: ${check.detail}`;
+  return check.kind === "invalid"
+    ? `Not a valid JSON Schema (draft 2020-12): ${check.pointer || "/"} ${check.detail}`
+    : `Not a usable JSON Schema: ${check.detail}`;
 }
 
 /** The first validation error of `value`, or null when it is valid. */
@@ -56,7 +60,8 @@ export function firstError(validate: ValidateFunction, value: unknown): SchemaPr
 
 function describe(error: ErrorObject | undefined): string {
   if (!error) return "is invalid";
-  const params = error.keyword === "enum" ? ` (${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")})` : "";
+  const params =
+    error.keyword === "enum" ? ` (${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")})` : "";
   return `${error.message ?? "is invalid"}${params}`;
 }
 
@@ -70,5 +75,8 @@ export function appendPointer(path: string, pointer: string): string {
     .split("/")
     .slice(1)
     .map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .reduce((acc, key) => (/^\d+$/.test(key) ? `${acc}[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `${acc}.${key}` : `${acc}[${JSON.stringify(key)}]`), path);
+    .reduce(
+      (acc, key) => (/^\d+$/.test(key) ? `${acc}[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `${acc}.${key}` : `${acc}[${JSON.stringify(key)}]`),
+      path,
+    );
 }

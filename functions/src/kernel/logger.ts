@@ -115,7 +115,18 @@ export const log = {
     logger.info("catalog.sync_dispatched", report);
   },
   /** One call of a capability on a provider runtime: sizes, timings and classes only (no payloads, no user ids). */
-  capabilityInvocation(entry: { invocationId: string; capabilityKey: string; kind: string; source: string; status: string; errorClass: string | null; httpStatus: number | null; latencyMs: number; requestBytes: number; responseBytes: number }) {
+  capabilityInvocation(entry: {
+    invocationId: string;
+    capabilityKey: string;
+    kind: string;
+    source: string;
+    status: string;
+    errorClass: string | null;
+    httpStatus: number | null;
+    latencyMs: number;
+    requestBytes: number;
+    responseBytes: number;
+  }) {
     (entry.status === "ok" ? logger.info : logger.warn)("capability.invocation", entry);
   },
   capabilityCoalesced(capabilityKey: string, how: "memory" | "lease" | "cache") {

@@ -1,7 +1,7 @@
-import { lookup as dnsLookup, LookupAddress } from "node:dns";
-import http, { IncomingMessage } from "node:http";
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
-import { isIP, LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 import { addressProblem, isMetadataHost } from "./addresses";
 import { isEmulator } from "./config";
 import { urlProblem } from "./urls";
@@ -18,14 +18,7 @@ import { urlProblem } from "./urls";
  * address it resolves to is checked, and the socket connects to the address that was checked;
  * there is no second lookup an attacker's DNS could answer differently.
  */
-export type OutboundFailureKind =
-  | "url_rejected"
-  | "timeout"
-  | "connection_refused"
-  | "network"
-  | "http_status"
-  | "too_large"
-  | "bad_body";
+export type OutboundFailureKind = "url_rejected" | "timeout" | "connection_refused" | "network" | "http_status" | "too_large" | "bad_body";
 
 export class OutboundError extends Error {
   constructor(
@@ -37,37 +30,40 @@ export class OutboundError extends Error {
     this.name = "OutboundError";
   }
 }
-export class OutboundUrlRejectedError extends OutboundError {
+class OutboundUrlRejectedError extends OutboundError {
   constructor(message: string) {
     super("url_rejected", message);
   }
 }
-export class OutboundTimeoutError extends OutboundError {
+class OutboundTimeoutError extends OutboundError {
   constructor(timeoutMs: number, durationMs: number) {
     super("timeout", `No complete response within ${timeoutMs} ms`, { durationMs });
   }
 }
-export class OutboundConnectionRefusedError extends OutboundError {
+class OutboundConnectionRefusedError extends OutboundError {
   constructor(host: string, durationMs: number) {
     super("connection_refused", `Connection refused by ${host}`, { durationMs });
   }
 }
-export class OutboundNetworkError extends OutboundError {
+class OutboundNetworkError extends OutboundError {
   constructor(message: string, durationMs: number) {
     super("network", message, { durationMs });
   }
 }
-export class OutboundHttpStatusError extends OutboundError {
-  constructor(readonly status: number, durationMs: number) {
+class OutboundHttpStatusError extends OutboundError {
+  constructor(
+    readonly status: number,
+    durationMs: number,
+  ) {
     super("http_status", `Endpoint answered HTTP ${status}`, { status, durationMs });
   }
 }
-export class OutboundTooLargeError extends OutboundError {
+class OutboundTooLargeError extends OutboundError {
   constructor(limit: number, durationMs: number) {
     super("too_large", `Response body exceeds ${limit} bytes`, { durationMs });
   }
 }
-export class OutboundBadBodyError extends OutboundError {
+class OutboundBadBodyError extends OutboundError {
   constructor(message: string, status?: number) {
     super("bad_body", message, status === undefined ? {} : { status });
   }
@@ -96,7 +92,7 @@ export interface OutboundResponse {
   json(): unknown;
 }
 
-export const MAX_TIMEOUT_MS = 30_000;
+const MAX_TIMEOUT_MS = 30_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 const USER_AGENT = "Aiffinity-Platform/1.0 (+https://api.aiffinity.me)";
@@ -127,13 +123,19 @@ export async function checkTarget(url: string): Promise<URL> {
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 const systemResolver: Resolver = (hostname) =>
-  new Promise((resolve, reject) => dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))));
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))),
+  );
 
 /**
  * Resolves `hostname` and checks every address it has; refuses the name if any of them is not
  * allowed (a name with one private address among public ones is refused as a whole).
  */
-export async function resolveAllowed(hostname: string, resolver: Resolver = systemResolver, allowLoopback = policy().allowLoopback): Promise<LookupAddress[]> {
+export async function resolveAllowed(
+  hostname: string,
+  resolver: Resolver = systemResolver,
+  allowLoopback = policy().allowLoopback,
+): Promise<LookupAddress[]> {
   if (isMetadataHost(hostname)) throw new BlockedAddressError(`${hostname} is the cloud metadata service`);
   const addresses = await resolver(hostname);
   if (addresses.length === 0) throw Object.assign(new Error(`${hostname} has no addresses`), { code: "ENOTFOUND" });
@@ -145,24 +147,25 @@ export async function resolveAllowed(hostname: string, resolver: Resolver = syst
 }
 
 /** The sockets' lookup: the checked addresses are the ones connected to. */
-const guardedLookup = (resolver: Resolver) => ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
-  resolveAllowed(hostname, resolver).then(
-    (addresses) => {
-      const family = options.family === 4 || options.family === 6 ? options.family : 0;
-      const usable = family ? addresses.filter((a) => a.family === family) : addresses;
-      if (usable.length === 0) return callback(Object.assign(new Error(`${hostname} has no IPv${family} address`), { code: "ENOTFOUND" }));
-      if (options.all) callback(null, usable);
-      else callback(null, usable[0]!.address, usable[0]!.family);
-    },
-    (error: unknown) => callback(error),
-  );
-}) as unknown as LookupFunction;
+const guardedLookup = (resolver: Resolver) =>
+  ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
+    resolveAllowed(hostname, resolver).then(
+      (addresses) => {
+        const family = options.family === 4 || options.family === 6 ? options.family : 0;
+        const usable = family ? addresses.filter((a) => a.family === family) : addresses;
+        if (usable.length === 0) return callback(Object.assign(new Error(`${hostname} has no IPv${family} address`), { code: "ENOTFOUND" }));
+        if (options.all) callback(null, usable);
+        else callback(null, usable[0]!.address, usable[0]!.family);
+      },
+      (error: unknown) => callback(error),
+    );
+  }) as unknown as LookupFunction;
 
 // Keep-alive pools (connections are reused per host and port; every new connection goes through guardedLookup).
 const agents = { "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }), "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }) };
 
 /** A URL without its query (which may carry tokens), for messages and logs. */
-export function safeUrl(url: string): string {
+function safeUrl(url: string): string {
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.host}${u.pathname}`;
@@ -190,11 +193,21 @@ function blockedCause(error: unknown): BlockedAddressError | undefined {
   return undefined;
 }
 
-function send(target: URL, headers: Record<string, string>, request: OutboundRequest, signal: AbortSignal, retryReused: boolean): Promise<IncomingMessage> {
+function send(
+  target: URL,
+  headers: Record<string, string>,
+  request: OutboundRequest,
+  signal: AbortSignal,
+  retryReused: boolean,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const client = target.protocol === "https:" ? https : http;
     const lookup = guardedLookup(request.resolver ?? systemResolver);
-    const req = client.request(target, { method: request.method ?? "GET", headers, agent: agents[target.protocol as "http:" | "https:"], lookup, signal }, resolve);
+    const req = client.request(
+      target,
+      { method: request.method ?? "GET", headers, agent: agents[target.protocol as "http:" | "https:"], lookup, signal },
+      resolve,
+    );
     req.on("error", (error) => {
       // A pooled connection the server closed just as we reused it: the request never reached it.
       if (retryReused && req.reusedSocket && causeCode(error) === "ECONNRESET") resolve(send(target, headers, request, signal, false));

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-export const PLAN_TIERS = ["free", "pro", "enterprise"] as const;
+const PLAN_TIERS = ["free", "pro", "enterprise"] as const;
 export const PlanTier = z.enum(PLAN_TIERS);
 export type PlanTier = z.infer<typeof PlanTier>;
 

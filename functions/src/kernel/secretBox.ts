@@ -9,7 +9,7 @@ import { secrets } from "./config";
  */
 const VERSION = "v1";
 
-export class SecretBoxError extends Error {
+class SecretBoxError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "SecretBoxError";

@@ -6,9 +6,9 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
  * "<id>.<timestamp>.<body>">`, several space-separated while two secrets are valid (rotation).
  * Used for webhook deliveries and for every request the platform sends to a provider runtime.
  */
-export const SECRET_PREFIX = "whsec_";
-export const MIN_SECRET_BYTES = 24;
-export const MAX_SECRET_BYTES = 64;
+const SECRET_PREFIX = "whsec_";
+const MIN_SECRET_BYTES = 24;
+const MAX_SECRET_BYTES = 64;
 
 export const newSigningSecret = (bytes = 32) => `${SECRET_PREFIX}${randomBytes(bytes).toString("base64")}`;
 

@@ -1,5 +1,5 @@
-import { Timestamp } from "firebase-admin/firestore";
-import { Clock } from "./clock";
+import { type Timestamp } from "firebase-admin/firestore";
+import { type Clock } from "./clock";
 import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
 import { db } from "./firebase";
@@ -19,10 +19,15 @@ export interface ThrottlePolicy {
  * function instances. Subjects are stored hashed: the collection never holds e-mail addresses.
  */
 export class FailureThrottle {
-  constructor(private readonly policy: ThrottlePolicy, private readonly clock: Clock) {}
+  constructor(
+    private readonly policy: ThrottlePolicy,
+    private readonly clock: Clock,
+  ) {}
 
   private ref(subject: string) {
-    return db().collection("throttles").doc(`${this.policy.scope}:${sha256Hex(subject.toLowerCase())}`);
+    return db()
+      .collection("throttles")
+      .doc(`${this.policy.scope}:${sha256Hex(subject.toLowerCase())}`);
   }
 
   private blocked(retryAfterMs: number): ApiError {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ApiError, ErrorDetail } from "./errors";
+import { ApiError, type ErrorDetail } from "./errors";
 
 const plural = (n: number | bigint, word: string) => `${n} ${word}${Number(n) === 1 ? "" : "s"}`;
 const typeName = (input: unknown) => (input === null ? "null" : Array.isArray(input) ? "array" : typeof input);
@@ -44,7 +44,7 @@ z.config({
 export type Source = "body" | "query" | "path" | "header";
 
 /** Flattens zod issues into one detail per field; unknown keys become one detail each. */
-export function issuesToDetails(error: z.ZodError, source: Source): ErrorDetail[] {
+function issuesToDetails(error: z.ZodError, source: Source): ErrorDetail[] {
   const prefix = source === "body" ? "" : `${source}.`;
   const details: ErrorDetail[] = [];
   for (const issue of error.issues) {

@@ -36,7 +36,12 @@ describe("developer account story", () => {
 
     // The mail is in the Trigger Email extension's format; the token is stored only as a hash.
     const [mail] = await mailsTo(email);
-    expect(mail).toEqual(expect.objectContaining({ to: email, message: expect.objectContaining({ subject: expect.any(String), text: expect.any(String), html: expect.any(String) }) }));
+    expect(mail).toEqual(
+      expect.objectContaining({
+        to: email,
+        message: expect.objectContaining({ subject: expect.any(String), text: expect.any(String), html: expect.any(String) }),
+      }),
+    );
     const token = tokenFromMail(mail!);
     expect(mail!.message.html).toContain(token);
     const stored = await adminDb().collection("verificationTokens").doc(sha256(token)).get();
@@ -155,7 +160,13 @@ describe("developer account story", () => {
       const { email } = await signUp();
       const res = await api.post("/v1/providers/account/login", { email, password: PASSWORD });
       expectStatus(200, res);
-      expect(res.body.data).toEqual({ id_token: expect.any(String), refresh_token: expect.any(String), expires_in: 3600, token_type: "Bearer", account_id: expect.any(String) });
+      expect(res.body.data).toEqual({
+        id_token: expect.any(String),
+        refresh_token: expect.any(String),
+        expires_in: 3600,
+        token_type: "Bearer",
+        account_id: expect.any(String),
+      });
       const refreshed = await api.post("/v1/providers/account/refresh", { refresh_token: res.body.data.refresh_token });
       expectStatus(200, refreshed);
       expectStatus(200, await api.get("/v1/providers/account", { token: refreshed.body.data.id_token }));
@@ -166,14 +177,20 @@ describe("developer account story", () => {
   describe("GET/PATCH account", () => {
     it("updates company name, contact e-mail and notification preferences; plan tier is read-only", async () => {
       const { token, email } = await verifiedProvider();
-      const res = await api.patch("/v1/providers/account", { company_name: "Acme Forecasts", contact_email: "Ops@Acme.example", notification_preferences: { product_news: true } }, { token });
+      const res = await api.patch(
+        "/v1/providers/account",
+        { company_name: "Acme Forecasts", contact_email: "Ops@Acme.example", notification_preferences: { product_news: true } },
+        { token },
+      );
       expectStatus(200, res);
-      expect(res.body.data).toEqual(expect.objectContaining({
-        company_name: "Acme Forecasts",
-        contact_email: "ops@acme.example",
-        email,
-        notification_preferences: { review_updates: true, quality_alerts: true, webhook_failures: true, product_news: true },
-      }));
+      expect(res.body.data).toEqual(
+        expect.objectContaining({
+          company_name: "Acme Forecasts",
+          contact_email: "ops@acme.example",
+          email,
+          notification_preferences: { review_updates: true, quality_alerts: true, webhook_failures: true, product_news: true },
+        }),
+      );
       const readOnly = await api.patch("/v1/providers/account", { plan_tier: "enterprise" }, { token });
       expect(expectError(readOnly, 400, "VALIDATION_ERROR").message).toBe("plan_tier: Field is read-only");
       expect((await api.get("/v1/providers/account", { token })).body.data.plan_tier).toBe("free");

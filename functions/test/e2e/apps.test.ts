@@ -12,6 +12,7 @@ describe("apps", () => {
     );
     expectStatus(201, res);
     const app = res.body.data;
+    expect(res.headers.get("location")).toBe(`/v1/providers/apps/${app.id}`);
     expect(app).toEqual({
       id: expect.stringMatching(/^app_[0-9A-Za-z]{20}$/),
       name: "Acme Weather",
@@ -79,7 +80,10 @@ describe("apps", () => {
       [{ name: "x", redirect_uris: ["not a url"] }, /^redirect_uris\.0: Invalid URL/],
       [{ name: "x", webhook_url: "https://user:pass@acme.example/h" }, /^webhook_url: URL must not contain credentials/],
       [{ name: "x", webhook_url: "ftp://acme.example/h" }, /^webhook_url: URL must use https/],
-      [{ name: "x", redirect_uris: Array.from({ length: 11 }, (_, i) => `https://a.example/${i}`) }, /^redirect_uris: Array must contain at most 10 items/],
+      [
+        { name: "x", redirect_uris: Array.from({ length: 11 }, (_, i) => `https://a.example/${i}`) },
+        /^redirect_uris: Array must contain at most 10 items/,
+      ],
     ];
     for (const [body, message] of cases) {
       expect(expectError(await api.post("/v1/providers/apps", body, { token }), 400, "VALIDATION_ERROR").message).toMatch(message);
@@ -149,10 +153,12 @@ describe("apps", () => {
         { field: "name", message: "Expected string, received number", code: "invalid_type" },
         { field: "redirect_uris", message: "Expected array, received string", code: "invalid_type" },
       ]);
-      expect(expectError(await api.post("/v1/providers/apps", { name: "x", client_secret: "mine" }, { token }), 400, "VALIDATION_ERROR").message).toBe(
-        "client_secret: Unknown field",
+      expect(
+        expectError(await api.post("/v1/providers/apps", { name: "x", client_secret: "mine" }, { token }), 400, "VALIDATION_ERROR").message,
+      ).toBe("client_secret: Unknown field");
+      expect(expectError(await api.post("/v1/providers/apps", [1, 2], { token }), 400, "VALIDATION_ERROR").message).toBe(
+        "body: Expected object, received array",
       );
-      expect(expectError(await api.post("/v1/providers/apps", [1, 2], { token }), 400, "VALIDATION_ERROR").message).toBe("body: Expected object, received array");
     });
 
     it("answers an empty body with a validation error", async () => {
@@ -165,7 +171,11 @@ describe("apps", () => {
     });
 
     it("refuses other media types with 415", async () => {
-      const res = await api.post("/v1/providers/apps", undefined, { token, raw: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
+      const res = await api.post("/v1/providers/apps", undefined, {
+        token,
+        raw: "name=x",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
       expectError(res, 415, "UNSUPPORTED_MEDIA_TYPE");
     });
 
@@ -174,7 +184,13 @@ describe("apps", () => {
     });
 
     it("requires a token on every apps route", async () => {
-      for (const [method, path] of [["GET", "/v1/providers/apps"], ["POST", "/v1/providers/apps"], ["GET", "/v1/providers/apps/app_00000000000000000000"], ["PATCH", "/v1/providers/apps/app_00000000000000000000"], ["DELETE", "/v1/providers/apps/app_00000000000000000000"]] as const) {
+      for (const [method, path] of [
+        ["GET", "/v1/providers/apps"],
+        ["POST", "/v1/providers/apps"],
+        ["GET", "/v1/providers/apps/app_00000000000000000000"],
+        ["PATCH", "/v1/providers/apps/app_00000000000000000000"],
+        ["DELETE", "/v1/providers/apps/app_00000000000000000000"],
+      ] as const) {
         const res = await request(method, path, { body: method === "POST" || method === "PATCH" ? { name: "x" } : undefined });
         expectError(res, 401, "UNAUTHENTICATED");
       }

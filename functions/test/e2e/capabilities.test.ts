@@ -1,7 +1,7 @@
 import { adminDb } from "../helpers/admin";
 import { installBinding, uninstallBinding } from "../helpers/bindings";
-import { capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
-import { api, ApiResponse, expectError, expectStatus } from "../helpers/http";
+import { capabilityPath, type PublishedCapability, publishedWeather } from "../helpers/capabilities";
+import { api, type ApiResponse, expectError, expectStatus } from "../helpers/http";
 import { createPackage, invocationsOf, useSampleProvider } from "../helpers/packages";
 import { inParallel } from "../helpers/surfaceProcesses";
 
@@ -10,7 +10,8 @@ const USER = { id: "usr_test_1", locale: "de-DE", timezone: "Europe/Berlin" };
 /** The descriptor's refresh interval; the sample runtime answers ttlSeconds 1800, so the effective TTL is 600. */
 const REFRESH = 600;
 
-const invocationDocs = async (capabilityKey: string) => (await adminDb().collection("invocations").where("capabilityKey", "==", capabilityKey).get()).docs.map((d) => ({ id: d.id, ...d.data() }));
+const invocationDocs = async (capabilityKey: string) =>
+  (await adminDb().collection("invocations").where("capabilityKey", "==", capabilityKey).get()).docs.map((d) => ({ id: d.id, ...d.data() }));
 
 describe("capabilities: invoke, state, coalescing, history", () => {
   let w: PublishedCapability;
@@ -96,7 +97,16 @@ describe("capabilities: invoke, state, coalescing, history", () => {
     const empty = await state(binding.id);
     expectStatus(200, empty);
     expect(empty.body.data).toEqual(
-      expect.objectContaining({ bindingId: binding.id, status: "empty", data: null, fetchedAt: null, expiresAt: null, ttlRemainingSeconds: 0, refreshing: false, lastError: null }),
+      expect.objectContaining({
+        bindingId: binding.id,
+        status: "empty",
+        data: null,
+        fetchedAt: null,
+        expiresAt: null,
+        ttlRemainingSeconds: 0,
+        refreshing: false,
+        lastError: null,
+      }),
     );
 
     // Eight concurrent invokes while the runtime takes 1.5 s: one call; the others join it (or, arriving later, find it fresh).
@@ -110,7 +120,9 @@ describe("capabilities: invoke, state, coalescing, history", () => {
     const origins = results.map((r) => r.body.data.origin);
     expect(origins.filter((o) => o === "provider")).toHaveLength(1);
     expect(origins.every((o) => ["provider", "coalesced", "cache"].includes(o))).toBe(true);
-    expect(results[0]!.body.data).toEqual(expect.objectContaining({ bindingId: binding.id, data: expect.objectContaining({ location: "Lisbon" }), ttlSeconds: REFRESH }));
+    expect(results[0]!.body.data).toEqual(
+      expect.objectContaining({ bindingId: binding.id, data: expect.objectContaining({ location: "Lisbon" }), ttlSeconds: REFRESH }),
+    );
 
     // The runtime saw the binding's parameters and the pseudonymous user id, never the Firebase uid.
     const [call] = invocationsOf(sample());
@@ -121,7 +133,15 @@ describe("capabilities: invoke, state, coalescing, history", () => {
 
     const fresh = await state(binding.id);
     expect(fresh.body.data).toEqual(
-      expect.objectContaining({ status: "fresh", data: results[0]!.body.data.data, versionId: w.versionId, invocationId: [...ids][0], ttlSeconds: REFRESH, refreshing: false, lastError: null }),
+      expect.objectContaining({
+        status: "fresh",
+        data: results[0]!.body.data.data,
+        versionId: w.versionId,
+        invocationId: [...ids][0],
+        ttlSeconds: REFRESH,
+        refreshing: false,
+        lastError: null,
+      }),
     );
     expect(fresh.body.data.ttlRemainingSeconds).toBeGreaterThan(REFRESH - 60);
     expect(fresh.body.data.ttlRemainingSeconds).toBeLessThanOrEqual(REFRESH);
@@ -156,7 +176,12 @@ describe("capabilities: invoke, state, coalescing, history", () => {
     await adminDb().collection("capabilityStates").doc(binding.id).update({ fetchedAt });
     const stale = await state(binding.id);
     expect(stale.body.data).toEqual(
-      expect.objectContaining({ status: "stale", ttlRemainingSeconds: 0, fetchedAt: fetchedAt.toISOString(), expiresAt: new Date(fetchedAt.getTime() + REFRESH * 1000).toISOString() }),
+      expect.objectContaining({
+        status: "stale",
+        ttlRemainingSeconds: 0,
+        fetchedAt: fetchedAt.toISOString(),
+        expiresAt: new Date(fetchedAt.getTime() + REFRESH * 1000).toISOString(),
+      }),
     );
     // Stale data is still served by GET state; the next invoke refreshes it.
     expect(stale.body.data.data).toEqual(first.body.data.data);
@@ -166,7 +191,10 @@ describe("capabilities: invoke, state, coalescing, history", () => {
     expect((await state(binding.id)).body.data.status).toBe("fresh");
 
     // Five seconds before expiry it is still fresh: served from the state.
-    await adminDb().collection("capabilityStates").doc(binding.id).update({ fetchedAt: new Date(Date.now() - (REFRESH - 5) * 1000) });
+    await adminDb()
+      .collection("capabilityStates")
+      .doc(binding.id)
+      .update({ fetchedAt: new Date(Date.now() - (REFRESH - 5) * 1000) });
     const cached = await invoke({ bindingId: binding.id });
     expect(cached.body.data.origin).toBe("cache");
     expect(invocationsOf(sample())).toHaveLength(2);
@@ -185,7 +213,13 @@ describe("capabilities: invoke, state, coalescing, history", () => {
         status: "fresh",
         data: good.body.data.data,
         invocationId: good.body.data.invocationId,
-        lastError: { invocationId: expect.stringMatching(/^inv_/), errorClass: "http_5xx", message: "The runtime answered HTTP 500", httpStatus: 500, at: expect.any(String) },
+        lastError: {
+          invocationId: expect.stringMatching(/^inv_/),
+          errorClass: "http_5xx",
+          message: "The runtime answered HTTP 500",
+          httpStatus: 500,
+          at: expect.any(String),
+        },
       }),
     );
     const doc = (await adminDb().collection("capabilityBindings").doc(binding.id).get()).data()!;
@@ -243,7 +277,9 @@ describe("capabilities: invoke, state, coalescing, history", () => {
     expect(mine.body.data[0]).toEqual(expect.objectContaining({ bindingId: binding.id, source: "api" }));
 
     expectError(await api.get(`${capabilityPath(w.ref, "history")}?limit=101`, { token: w.access }), 400, "VALIDATION_ERROR");
-    expect(expectError(await api.get(`${capabilityPath(w.ref, "history")}?since=yesterday`, { token: w.access }), 400, "VALIDATION_ERROR").message).toMatch(/^query\.since/);
+    expect(
+      expectError(await api.get(`${capabilityPath(w.ref, "history")}?since=yesterday`, { token: w.access }), 400, "VALIDATION_ERROR").message,
+    ).toMatch(/^query\.since/);
   });
 
   it("does not call a paused runtime: 409 RUNTIME_NOT_AVAILABLE, recorded", async () => {
@@ -254,7 +290,9 @@ describe("capabilities: invoke, state, coalescing, history", () => {
       const invocationId = /invocation (inv_\w+)/.exec(res.body.error.message)![1]!;
       expect(sample().requests).toHaveLength(0);
       const record = (await adminDb().collection("invocations").doc(invocationId).get()).data()!;
-      expect(record).toEqual(expect.objectContaining({ status: "error", errorClass: "runtime_paused", httpStatus: null, latencyMs: 0, requestBytes: 0 }));
+      expect(record).toEqual(
+        expect.objectContaining({ status: "error", errorClass: "runtime_paused", httpStatus: null, latencyMs: 0, requestBytes: 0 }),
+      );
     } finally {
       expectStatus(200, await api.patch(`/v1/providers/runtime/apps/${w.runtimeAppId}`, { status: "active" }, { token: w.access }));
     }
@@ -262,7 +300,11 @@ describe("capabilities: invoke, state, coalescing, history", () => {
 
   it("needs a published version for provider-initiated calls", async () => {
     const draft = await createPackage(w.token, w.app.id);
-    const res = await api.post(capabilityPath(`${draft.pkg.slug}.weather_forecast`, "invoke"), { user: USER, parameters: { location: "Berlin" } }, { token: w.access });
+    const res = await api.post(
+      capabilityPath(`${draft.pkg.slug}.weather_forecast`, "invoke"),
+      { user: USER, parameters: { location: "Berlin" } },
+      { token: w.access },
+    );
     expect(expectError(res, 409, "CONFLICT").message).toMatch(/no published version.*sandbox/);
   });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { adminDb } from "../helpers/admin";
 import { installBinding } from "../helpers/bindings";
-import { capabilityPath, PublishedCapability, publishedTasks } from "../helpers/capabilities";
+import { capabilityPath, type PublishedCapability, publishedTasks } from "../helpers/capabilities";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { useSampleProvider } from "../helpers/packages";
 import { inParallel } from "../helpers/surfaceProcesses";
@@ -93,11 +93,16 @@ describe("capabilities: actions and idempotency", () => {
     expect(retry.body.data).toEqual(first.body.data);
     expect(retry.headers.get("x-request-id")).not.toBe(first.headers.get("x-request-id"));
     expect(actionCalls()).toHaveLength(1);
-    const records = (await adminDb().collection("invocations").where("capabilityKey", "==", `${t.packageId}/task_list`).where("kind", "==", "action").get()).docs;
+    const records = (
+      await adminDb().collection("invocations").where("capabilityKey", "==", `${t.packageId}/task_list`).where("kind", "==", "action").get()
+    ).docs;
     expect(records.filter((d) => d.id === first.body.data.invocationId)).toHaveLength(1);
 
     // The key is stored hashed, scoped to the app, with a 24-hour expiry.
-    const stored = (await adminDb().collection("idempotencyKeys").where("scope", "==", t.app.id).get()).docs.map((d) => ({ id: d.id, ...d.data() })) as any[];
+    const stored = (await adminDb().collection("idempotencyKeys").where("scope", "==", t.app.id).get()).docs.map((d) => ({
+      id: d.id,
+      ...d.data(),
+    })) as any[];
     const mine = stored.find((d) => d.response && JSON.parse(d.response.bodyJson).invocationId === first.body.data.invocationId)!;
     expect(mine.id).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(mine)).not.toContain(key);

@@ -1,8 +1,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { adminDb } from "../helpers/admin";
-import { capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
-import { api, ApiResponse, expectError, expectStatus } from "../helpers/http";
+import { capabilityPath, type PublishedCapability, publishedWeather } from "../helpers/capabilities";
+import { api, type ApiResponse, expectError, expectStatus } from "../helpers/http";
 import { invocationsOf, useSampleProvider } from "../helpers/packages";
 import type { FailureMode } from "../helpers/sampleProvider";
 
@@ -26,7 +26,16 @@ describe("capabilities: provider failure modes", () => {
     const match = new RegExp(`\\(${errorClass}; invocation (inv_[0-9A-Za-z]{20})\\)$`).exec(error.message);
     expect(match).not.toBeNull();
     const record = (await adminDb().collection("invocations").doc(match![1]!).get()).data() as Record<string, any>;
-    expect(record).toEqual(expect.objectContaining({ status: "error", errorClass, bindingId: null, capabilityRef: w.ref, source: "api", errorMessage: expect.any(String) }));
+    expect(record).toEqual(
+      expect.objectContaining({
+        status: "error",
+        errorClass,
+        bindingId: null,
+        capabilityRef: w.ref,
+        source: "api",
+        errorMessage: expect.any(String),
+      }),
+    );
     const history = await api.get(`${capabilityPath(w.ref, "history")}?limit=1`, { token: w.access });
     expect(history.body.data[0]).toEqual(expect.objectContaining({ id: match![1], status: "error", errorClass }));
     return { ...record, message: error.message };
@@ -62,11 +71,15 @@ describe("capabilities: provider failure modes", () => {
   });
 
   it("answers a slow runtime that finishes within the deadline", async () => {
-    await withFailure("slow", async () => {
-      const res = await invoke();
-      expectStatus(200, res);
-      expect(res.body.data.latencyMs).toBeGreaterThanOrEqual(1200);
-    }, 1200);
+    await withFailure(
+      "slow",
+      async () => {
+        const res = await invoke();
+        expectStatus(200, res);
+        expect(res.body.data.latencyMs).toBeGreaterThanOrEqual(1200);
+      },
+      1200,
+    );
   });
 
   it("answers 502 PROVIDER_ERROR for a 5xx, with the runtime's status recorded", async () => {
@@ -152,13 +165,29 @@ describe("capabilities: provider failure modes", () => {
       const refused = await expectRecordedFailure(await invoke(), 502, "PROVIDER_AUTH_FAILED", "auth_failed");
       expect(refused.httpStatus).toBe(401);
 
-      expectStatus(200, await profile({ type: "oauth2", tokenUrl: `${sample().url}/oauth/token`, clientId: sample().config.oauthClientId, clientSecret: "wrong-secret-0000" }));
+      expectStatus(
+        200,
+        await profile({
+          type: "oauth2",
+          tokenUrl: `${sample().url}/oauth/token`,
+          clientId: sample().config.oauthClientId,
+          clientSecret: "wrong-secret-0000",
+        }),
+      );
       const tokenFailed = await expectRecordedFailure(await invoke(), 502, "PROVIDER_AUTH_FAILED", "auth_failed");
       expect(tokenFailed.message).toMatch(/token URL failed.*401/);
       expect(invocationsOf(sample())).toHaveLength(1); // the runtime itself was only called with the wrong key
 
       // With the right secret, the platform fetches a token and calls the runtime with it.
-      expectStatus(200, await profile({ type: "oauth2", tokenUrl: `${sample().url}/oauth/token`, clientId: sample().config.oauthClientId, clientSecret: sample().config.oauthClientSecret }));
+      expectStatus(
+        200,
+        await profile({
+          type: "oauth2",
+          tokenUrl: `${sample().url}/oauth/token`,
+          clientId: sample().config.oauthClientId,
+          clientSecret: sample().config.oauthClientSecret,
+        }),
+      );
       expectStatus(200, await invoke());
       expect(invocationsOf(sample()).at(-1)!.auth).toBe("oauth2");
     } finally {
@@ -186,7 +215,10 @@ describe("capabilities: provider failure modes", () => {
 
   it("refuses an OAuth token URL at a private address the same way", async () => {
     const profile = (body: Record<string, unknown>) => api.put(`${RT()}/auth-profile`, body, { token: w.access });
-    expectStatus(200, await profile({ type: "oauth2", tokenUrl: "https://192.168.10.1/oauth/token", clientId: "aiffinity", clientSecret: "whatever-000000" }));
+    expectStatus(
+      200,
+      await profile({ type: "oauth2", tokenUrl: "https://192.168.10.1/oauth/token", clientId: "aiffinity", clientSecret: "whatever-000000" }),
+    );
     try {
       const record = await expectRecordedFailure(await invoke(), 409, "RUNTIME_ENDPOINT_REJECTED", "url_rejected");
       expect(record.message).toMatch(/token URL is not an allowed target.*192\.168\.10\.1 is private/);

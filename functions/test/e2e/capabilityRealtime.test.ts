@@ -1,13 +1,13 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { adminDb } from "../helpers/admin";
-import { InstalledBinding, installBinding, uninstallBinding } from "../helpers/bindings";
-import { capabilityPath, PublishedCapability, publishedWeather } from "../helpers/capabilities";
+import { type InstalledBinding, installBinding, uninstallBinding } from "../helpers/bindings";
+import { capabilityPath, type PublishedCapability, publishedWeather } from "../helpers/capabilities";
 import { BASE_URL, functionUrl } from "../helpers/env";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { eventually, useSampleProvider } from "../helpers/packages";
 import { loadLocalSecretsIntoEnv } from "../helpers/secrets";
-import { openStream, SseStream } from "../helpers/sse";
+import { openStream, type SseStream } from "../helpers/sse";
 import { demoParams } from "../helpers/surfaceProcesses";
 
 const sample = useSampleProvider();
@@ -21,7 +21,10 @@ describe("capabilities: realtime state changes (Server-Sent Events)", () => {
   let binding: InstalledBinding;
   const streams: SseStream[] = [];
   const open = async (base: string, query: string, lastEventId?: string) => {
-    const stream = await openStream(`${base}${capabilityPath(w.ref, "realtime")}${query}`, { token: w.access, ...(lastEventId === undefined ? {} : { lastEventId }) });
+    const stream = await openStream(`${base}${capabilityPath(w.ref, "realtime")}${query}`, {
+      token: w.access,
+      ...(lastEventId === undefined ? {} : { lastEventId }),
+    });
     streams.push(stream);
     return stream;
   };
@@ -161,7 +164,7 @@ describe("capabilities: realtime streams end cleanly when the client goes away",
     loadLocalSecretsIntoEnv();
     process.env.GCLOUD_PROJECT ??= "demo-aiffinity";
     const { createSurfaceApp } = await import("../../src/kernel/http/surface");
-    const { capabilitiesSurface } = await import("../../src/surfaces/capabilities/router");
+    const { capabilitiesSurface } = await import("../../src/surfaces/capabilities/routes");
     ({ openStreamCount } = await import("../../src/surfaces/capabilities/realtime"));
     server = createSurfaceApp(capabilitiesSurface(), { hooks: [] }).listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));

@@ -1,7 +1,17 @@
 import { weatherForecast } from "../helpers/descriptors";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { allListings, endUser, idsOf, marketplace, MARKETPLACE, seedListing, uniqueWord } from "../helpers/catalog";
-import { createPackage, listedPackage, MANAGE, packageProvider, registerSampleRuntime, useSampleProvider, validate, versionInState, versionPath } from "../helpers/packages";
+import {
+  createPackage,
+  listedPackage,
+  MANAGE,
+  packageProvider,
+  registerSampleRuntime,
+  useSampleProvider,
+  validate,
+  versionInState,
+  versionPath,
+} from "../helpers/packages";
 import { createApp } from "../helpers/stories";
 import { expiredIdToken } from "../helpers/tokens";
 
@@ -23,13 +33,55 @@ describe("catalog browse and search", () => {
     // Sort keys far above anything the other tests produce, and publication dates in the future,
     // so that in whole-catalog browsing these come first whatever else is listed.
     const seeds = {
-      A: { name: `${tag} Weather`, providerName: "Sunny Data", capabilityNames: ["Hourly forecast"], installCount: 50_000, publishedAt: new Date("2030-01-01"), ratingScore: 4.2 },
-      B: { name: `${tag}météo Plus`, providerName: "Nuage SARL", capabilityNames: ["Daily outlook"], installCount: 10_000, publishedAt: new Date("2030-03-01"), ratingScore: 3.1 },
-      C: { name: "Tasks Board", providerName: `${tag} Labs`, capabilityNames: [`${tag} list`], category: "productivity", installCount: 100_000, publishedAt: new Date("2030-02-01"), ratingScore: 0 },
-      D: { name: "Notes", description: `Write notes about ${tag} and everything else you need to remember.`, category: "productivity", installCount: 5_000, publishedAt: new Date("2029-12-01"), ratingScore: 4.8 },
-      F: { name: `${tag} Orphan Radar`, description: "Radar images and rain forecast maps for your region.", orphaned: true, installCount: 80_000, publishedAt: new Date("2029-11-01"), ratingScore: 2 },
+      A: {
+        name: `${tag} Weather`,
+        providerName: "Sunny Data",
+        capabilityNames: ["Hourly forecast"],
+        installCount: 50_000,
+        publishedAt: new Date("2030-01-01"),
+        ratingScore: 4.2,
+      },
+      B: {
+        name: `${tag}météo Plus`,
+        providerName: "Nuage SARL",
+        capabilityNames: ["Daily outlook"],
+        installCount: 10_000,
+        publishedAt: new Date("2030-03-01"),
+        ratingScore: 3.1,
+      },
+      C: {
+        name: "Tasks Board",
+        providerName: `${tag} Labs`,
+        capabilityNames: [`${tag} list`],
+        category: "productivity",
+        installCount: 100_000,
+        publishedAt: new Date("2030-02-01"),
+        ratingScore: 0,
+      },
+      D: {
+        name: "Notes",
+        description: `Write notes about ${tag} and everything else you need to remember.`,
+        category: "productivity",
+        installCount: 5_000,
+        publishedAt: new Date("2029-12-01"),
+        ratingScore: 4.8,
+      },
+      F: {
+        name: `${tag} Orphan Radar`,
+        description: "Radar images and rain forecast maps for your region.",
+        orphaned: true,
+        installCount: 80_000,
+        publishedAt: new Date("2029-11-01"),
+        ratingScore: 2,
+      },
       E: { name: `${tag} Old Weather`, deprecated: true, installCount: 900_000, publishedAt: new Date("2030-06-01"), ratingScore: 5 },
-      G: { name: `${tag} Revoked Weather`, certificationTier: "revoked" as const, installCount: 900_000, publishedAt: new Date("2030-06-01"), ratingScore: 5 },
+      G: {
+        name: `${tag} Revoked Weather`,
+        certificationTier: "revoked" as const,
+        installCount: 900_000,
+        publishedAt: new Date("2030-06-01"),
+        ratingScore: 5,
+      },
     };
     for (const [key, seed] of Object.entries(seeds)) ids[key] = await seedListing(seed);
   });
@@ -186,7 +238,16 @@ describe("the catalog follows the packages pipeline at once", () => {
       providerName: company,
       currentVersion: { id: versionId, version: "1.0.0", publishedAt: expect.any(String) },
       riskTier: "data_only",
-      capabilities: [{ id: "weather_forecast", name: "Weather forecast", description: expect.any(String), refreshIntervalSeconds: 1800, dataCategories: ["public"], actions: [] }],
+      capabilities: [
+        {
+          id: "weather_forecast",
+          name: "Weather forecast",
+          description: expect.any(String),
+          refreshIntervalSeconds: 1800,
+          dataCategories: ["public"],
+          actions: [],
+        },
+      ],
       dataCategories: ["public"],
       installCount: 0,
       rating: { average: null, count: 0 },
@@ -216,7 +277,14 @@ describe("the catalog follows the packages pipeline at once", () => {
     expectStatus(202, await api.post(`${versionPath(id, next.body.data.id)}/submit`, undefined, { token: provider }));
     await versionInState(provider, id, next.body.data.id, "published");
     const updated = (await marketplace(user, { q: `${word} pro radar` })).body.data;
-    expect(updated).toEqual([expect.objectContaining({ id, name: `${word} Forecasts Pro`, currentVersion: expect.objectContaining({ version: "1.1.0" }), publishedAt: listing.publishedAt })]);
+    expect(updated).toEqual([
+      expect.objectContaining({
+        id,
+        name: `${word} Forecasts Pro`,
+        currentVersion: expect.objectContaining({ version: "1.1.0" }),
+        publishedAt: listing.publishedAt,
+      }),
+    ]);
     expect(idsOf(await marketplace(user, { q: `${word} weather` }))).toEqual([]);
 
     expectStatus(200, await api.post(`${MANAGE}/${id}/deprecate`, { reason: "Replaced" }, { token: provider }));

@@ -1,11 +1,20 @@
 import functionsTest from "firebase-functions-test";
-import type { FirebaseUser } from "../../src/kernel/auth/firebaseUser";
+import type { FirebaseUser } from "../../src/kernel/auth/principal";
 import { fixedClock, MINUTE } from "../../src/kernel/clock";
 import { newId } from "../../src/kernel/crypto";
-import type { Binding, BindingDoc } from "../../src/surfaces/capabilities/model";
-import { engineState, engineSync } from "../../src/surfaces/catalog/engine";
+import type { Binding, BindingDoc } from "../../src/domain/capabilities/binding";
 import { CatalogService } from "../../src/surfaces/catalog/service";
-import { CatalogSync, DISPATCH_LEASE_MS, MAX_DUE_PER_RUN, RUN_LEASE_MS, SYNC_RATE_PER_APP, SYNC_TOPIC, SyncEngine, SyncMessage } from "../../src/surfaces/catalog/sync";
+import {
+  CatalogSync,
+  catalogSyncs,
+  DISPATCH_LEASE_MS,
+  invokerSync,
+  MAX_DUE_PER_RUN,
+  SYNC_RATE_PER_APP,
+  SYNC_RUN_LEASE_MS,
+  type SyncEngine,
+  type SyncMessage,
+} from "../../src/jobs/catalogSync";
 import { adminDb } from "../helpers/admin";
 import { taskList, weatherForecast } from "../helpers/descriptors";
 import { PROJECT_ID } from "../helpers/env";
@@ -39,7 +48,8 @@ const syncAt = (now: Date, engine: SyncEngine, publisher: HoldingPublisher, extr
   new CatalogSync({ engine, publisher, clock: fixedClock(now), random: () => 0.5, sleep: async () => undefined, ...extra });
 const bindingDoc = async (id: string) => (await adminDb().collection("capabilityBindings").doc(id).get()).data()!;
 const millis = (value: { toMillis(): number } | null) => value?.toMillis() ?? null;
-const messagesOf = (held: HoldingPublisher) => held.messages.filter((m) => m.topic === SYNC_TOPIC).map((m) => m.message as unknown as SyncMessage);
+const messagesOf = (held: HoldingPublisher) =>
+  held.messages.filter((m) => m.topic === catalogSyncs.name).map((m) => m.message as unknown as SyncMessage);
 const user = (): FirebaseUser => ({ kind: "user", uid: newId("sync"), email: null, emailVerified: true, claims: {} });
 
 let packageId: string;
@@ -57,7 +67,7 @@ afterEach(async () => {
 
 /** Installs the package for a new user at `now`; returns the scheduled (weather) and on-demand (tasks) binding ids. */
 async function installAt(now: Date, parameters: Record<string, Record<string, unknown>> = {}) {
-  const { install } = await new CatalogService({ clock: fixedClock(now), state: engineState }).install(user(), packageId, { parameters });
+  const { install } = await new CatalogService(fixedClock(now)).install(user(), packageId, { parameters });
   const [weather, tasks] = install.capabilities.map((c) => c.bindingId);
   return { install, weather: weather!, tasks: tasks! };
 }
@@ -69,23 +79,29 @@ describe("data sync", () => {
     const held = new HoldingPublisher();
 
     // The on-demand capability is never scheduled; the other one is due at once.
-    expect(await syncAt(at(T, 30_000), engineSync, held).dispatchDue(at(T, 30_000))).toEqual({ due: 1, dispatched: 1, deferred: 0, messages: 1 });
+    expect(await syncAt(at(T, 30_000), invokerSync, held).dispatchDue(at(T, 30_000))).toEqual({ due: 1, dispatched: 1, deferred: 0, messages: 1 });
     const [message] = messagesOf(held);
     const lease = T.getTime() + 30_000 + DISPATCH_LEASE_MS;
     expect(message).toEqual({ delayMs: 0, bindings: [{ id: weather, lease }] });
     expect(millis((await bindingDoc(weather)).nextSyncAt)).toBe(lease);
     // Claimed: the next run does not dispatch it again.
-    expect((await syncAt(at(T, 60_000), engineSync, held).dispatchDue(at(T, 60_000))).due).toBe(0);
+    expect((await syncAt(at(T, 60_000), invokerSync, held).dispatchDue(at(T, 60_000))).due).toBe(0);
 
     // Two deliveries at once and a late third: one call of the provider.
     const before = invocationsOf(sample()).length;
-    const worker = syncAt(at(T, 40_000), engineSync, held);
-    const results = await Promise.all([worker.runMessage(message, "m1"), worker.runMessage(message, "m1")]);
+    const worker = syncAt(at(T, 40_000), invokerSync, held);
+    const results = await Promise.all([worker.runMessage({ json: message, messageId: "m1" }), worker.runMessage({ json: message, messageId: "m1" })]);
     expect(results.flat().sort()).toEqual(["stale", "synced"]);
-    expect(await worker.runMessage(message, "m2")).toEqual(["stale"]);
+    expect(await worker.runMessage({ json: message, messageId: "m2" })).toEqual(["stale"]);
     const calls = invocationsOf(sample()).slice(before);
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.json).toEqual(expect.objectContaining({ parameters: { location: "Porto" }, user: { id: install.providerUserId }, context: expect.objectContaining({ source: "sync", installId: install.installId }) }));
+    expect(calls[0]!.json).toEqual(
+      expect.objectContaining({
+        parameters: { location: "Porto" },
+        user: { id: install.providerUserId },
+        context: expect.objectContaining({ source: "sync", installId: install.installId }),
+      }),
+    );
 
     // The state is cached, the call is in the provider's history (source sync), and the next sync is one interval after the fetch.
     const state = (await adminDb().collection("capabilityStates").doc(weather).get()).data()!;
@@ -94,9 +110,13 @@ describe("data sync", () => {
     expect(history.docs.map((d) => d.data())).toEqual([expect.objectContaining({ source: "sync", status: "ok", kind: "invoke", packageId })]);
     const synced = await bindingDoc(weather);
     const next = T.getTime() + 40_000 + 1800 * 1000;
-    expect({ next: millis(synced.nextSyncAt), last: millis(synced.lastSyncAt), failures: synced.consecutiveFailures }).toEqual({ next, last: T.getTime() + 40_000, failures: 0 });
-    expect((await syncAt(new Date(next - 1), engineSync, held).dispatchDue(new Date(next - 1))).due).toBe(0);
-    expect((await syncAt(new Date(next), engineSync, held).dispatchDue(new Date(next))).dispatched).toBe(1);
+    expect({ next: millis(synced.nextSyncAt), last: millis(synced.lastSyncAt), failures: synced.consecutiveFailures }).toEqual({
+      next,
+      last: T.getTime() + 40_000,
+      failures: 0,
+    });
+    expect((await syncAt(new Date(next - 1), invokerSync, held).dispatchDue(new Date(next - 1))).due).toBe(0);
+    expect((await syncAt(new Date(next), invokerSync, held).dispatchDue(new Date(next))).dispatched).toBe(1);
   });
 
   it("backs off when the provider fails, records the failure in its history, and resets on success", async () => {
@@ -105,15 +125,24 @@ describe("data sync", () => {
     const held = new HoldingPublisher();
     let now = T;
     const cycle = async () => {
-      await syncAt(now, engineSync, held).dispatchDue(now);
-      const results = await syncAt(now, engineSync, held).runMessage(messagesOf(held).at(-1), `m-${now.getTime()}`);
+      await syncAt(now, invokerSync, held).dispatchDue(now);
+      const results = await syncAt(now, invokerSync, held).runMessage({ json: messagesOf(held).at(-1), messageId: `m-${now.getTime()}` });
       const doc = await bindingDoc(weather);
-      return { results, failures: doc.consecutiveFailures as number, delay: millis(doc.nextSyncAt)! - now.getTime(), next: new Date(millis(doc.nextSyncAt)!) };
+      return {
+        results,
+        failures: doc.consecutiveFailures as number,
+        delay: millis(doc.nextSyncAt)! - now.getTime(),
+        next: new Date(millis(doc.nextSyncAt)!),
+      };
     };
     sample().setFailure("error_500");
     try {
       // 1 minute, then 2, then 4.
-      for (const [failures, minutes] of [[1, 1], [2, 2], [3, 4]] as const) {
+      for (const [failures, minutes] of [
+        [1, 1],
+        [2, 2],
+        [3, 4],
+      ] as const) {
         const c = await cycle();
         expect(c).toEqual(expect.objectContaining({ results: ["failed"], failures, delay: minutes * MINUTE }));
         now = c.next;
@@ -140,14 +169,22 @@ describe("data sync", () => {
     let now = T;
     const cycle = async (engine: SyncEngine) => {
       await syncAt(now, engine, held).dispatchDue(now);
-      const results = await syncAt(now, engine, held).runMessage(messagesOf(held).at(-1), `m-${now.getTime()}`);
+      const results = await syncAt(now, engine, held).runMessage({ json: messagesOf(held).at(-1), messageId: `m-${now.getTime()}` });
       const doc = await bindingDoc(weather);
-      return { results, failures: doc.consecutiveFailures as number, delay: millis(doc.nextSyncAt)! - now.getTime(), next: new Date(millis(doc.nextSyncAt)!) };
+      return {
+        results,
+        failures: doc.consecutiveFailures as number,
+        delay: millis(doc.nextSyncAt)! - now.getTime(),
+        next: new Date(millis(doc.nextSyncAt)!),
+      };
     };
     const throwing = new RecordingEngine(() => {
       throw new Error("engine bug");
     });
-    for (const [failures, minutes] of [[1, 1], [2, 2]] as const) {
+    for (const [failures, minutes] of [
+      [1, 1],
+      [2, 2],
+    ] as const) {
       const c = await cycle(throwing);
       expect(c).toEqual(expect.objectContaining({ results: ["failed"], failures, delay: minutes * MINUTE }));
       now = c.next;
@@ -170,18 +207,18 @@ describe("data sync", () => {
     expect((await syncAt(redispatchAt, engine, held).dispatchDue(redispatchAt)).dispatched).toBe(1);
     const second = messagesOf(held).at(-1)!;
     expect(second.bindings[0]!.lease).not.toBe(lost.bindings[0]!.lease);
-    expect(await syncAt(redispatchAt, engine, held).runMessage(lost, "lost")).toEqual(["stale"]);
+    expect(await syncAt(redispatchAt, engine, held).runMessage({ json: lost, messageId: "lost" })).toEqual(["stale"]);
     expect(engine.calls).toHaveLength(0);
 
     // A worker takes the binding and hangs (it crashed, as far as anyone can tell).
     let release!: (ok: boolean) => void;
     const hanging = new RecordingEngine(() => new Promise<boolean>((resolve) => (release = resolve)));
-    const stuck = syncAt(redispatchAt, hanging, held).runMessage(second, "second");
-    await eventually(async () => millis((await bindingDoc(weather)).nextSyncAt) === redispatchAt.getTime() + RUN_LEASE_MS);
+    const stuck = syncAt(redispatchAt, hanging, held).runMessage({ json: second, messageId: "second" });
+    await eventually(async () => millis((await bindingDoc(weather)).nextSyncAt) === redispatchAt.getTime() + SYNC_RUN_LEASE_MS);
     // When its run lease ends, the binding is due again and another worker syncs it.
-    const retakeAt = at(redispatchAt, RUN_LEASE_MS);
+    const retakeAt = at(redispatchAt, SYNC_RUN_LEASE_MS);
     expect((await syncAt(retakeAt, engine, held).dispatchDue(retakeAt)).dispatched).toBe(1);
-    expect(await syncAt(retakeAt, engine, held).runMessage(messagesOf(held).at(-1), "third")).toEqual(["synced"]);
+    expect(await syncAt(retakeAt, engine, held).runMessage({ json: messagesOf(held).at(-1), messageId: "third" })).toEqual(["synced"]);
     const afterRetake = await bindingDoc(weather);
     // The first worker finally answers (a failure): it no longer holds the binding, so nothing changes.
     release(false);
@@ -198,7 +235,7 @@ describe("data sync", () => {
     const T = new Date("1974-03-01T10:00:00Z");
     const held = new HoldingPublisher();
     const first = await installAt(T);
-    const service = new CatalogService({ clock: fixedClock(T), state: engineState });
+    const service = new CatalogService(fixedClock(T));
     const uninstall = async (installId: string) => {
       const snap = await adminDb().collection("installs").where("installId", "==", installId).get();
       await service.uninstall({ kind: "user", uid: snap.docs[0]!.get("userId"), email: null, emailVerified: true, claims: {} }, packageId);
@@ -213,7 +250,7 @@ describe("data sync", () => {
       return true;
     });
     await syncAt(T, engine, held).dispatchDue(T);
-    expect(await syncAt(T, engine, held).runMessage(messagesOf(held).at(-1), "mid")).toEqual(["synced"]);
+    expect(await syncAt(T, engine, held).runMessage({ json: messagesOf(held).at(-1), messageId: "mid" })).toEqual(["synced"]);
     expect(await bindingDoc(second.weather)).toEqual(expect.objectContaining({ status: "removed", nextSyncAt: null, lastSyncAt: null }));
   });
 
@@ -266,9 +303,16 @@ describe("data sync", () => {
       const messages = messagesOf(held).slice(before);
       if (minute === 1) {
         // One run reads at most MAX_DUE_PER_RUN due bindings; the 30 left are read by the next run.
-        expect(report).toEqual({ due: MAX_DUE_PER_RUN, dispatched: SYNC_RATE_PER_APP + 30, deferred: MAX_DUE_PER_RUN - SYNC_RATE_PER_APP - 30, messages: 30 + 2 });
+        expect(report).toEqual({
+          due: MAX_DUE_PER_RUN,
+          dispatched: SYNC_RATE_PER_APP + 30,
+          deferred: MAX_DUE_PER_RUN - SYNC_RATE_PER_APP - 30,
+          messages: 30 + 2,
+        });
         // The busy app's 30 messages start 2 s apart, over the minute.
-        expect(messages.filter((m) => appOf.get(m.bindings[0]!.id) === busyApp).map((m) => m.delayMs)).toEqual(Array.from({ length: 30 }, (_, k) => k * 2000));
+        expect(messages.filter((m) => appOf.get(m.bindings[0]!.id) === busyApp).map((m) => m.delayMs)).toEqual(
+          Array.from({ length: 30 }, (_, k) => k * 2000),
+        );
       }
       const count = { busy: 0, quiet: 0 };
       // Stand-in for the workers (tested above): each dispatched binding is synced and next due in half an hour.
@@ -294,14 +338,14 @@ describe("data sync", () => {
 
   it("rejects malformed messages", async () => {
     const sync = syncAt(new Date(), new RecordingEngine(), new HoldingPublisher());
-    expect(await sync.runMessage({ bindings: [] }, "bad-1")).toBe("invalid");
-    expect(await sync.runMessage(null, "bad-2")).toBe("invalid");
+    expect(await sync.runMessage({ json: { bindings: [] }, messageId: "bad-1" })).toBe("invalid");
+    expect(await sync.runMessage({ json: null, messageId: "bad-2" })).toBe("invalid");
   });
 });
 
 describe("data sync through the deployed functions", () => {
   it("runs the scheduler with the schedule's time, and the Pub/Sub worker in the emulator calls the provider", async () => {
-    const { catalogSyncScheduler, catalogCounterFold } = await import("../../src/index");
+    const { catalogSyncScheduler, catalogCounterFolder } = await import("../../src/index");
     const T = new Date("1985-03-01T10:00:00Z");
     const { weather } = await installAt(T, { weather_forecast: { location: "Bergen" } });
     // firebase-functions-test's wrap() does not model v2 schedules; run() is the handler itself.
@@ -315,6 +359,6 @@ describe("data sync through the deployed functions", () => {
     expect(millis(done.nextSyncAt)! - millis(done.lastSyncAt)!).toBe(1800 * 1000);
     expect(invocationsOf(sample()).filter((c) => c.json.parameters?.location === "Bergen")).toHaveLength(1);
     await adminDb().collection("capabilityBindings").doc(weather).update({ status: "removed", nextSyncAt: null });
-    await catalogCounterFold.run({ scheduleTime: new Date().toISOString(), jobName: "catalogCounterFold" });
+    await catalogCounterFolder.run({ scheduleTime: new Date().toISOString(), jobName: "catalogCounterFolder" });
   });
 });

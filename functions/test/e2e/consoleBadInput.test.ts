@@ -1,4 +1,4 @@
-import { BodyCase, describeBodyChecks } from "../helpers/badInput";
+import { type BodyCase, describeBodyChecks } from "../helpers/badInput";
 import { api, expectStatus } from "../helpers/http";
 import { createApp, verifiedProvider } from "../helpers/stories";
 import { expiredIdToken } from "../helpers/tokens";
@@ -15,7 +15,13 @@ describe("Developer Console: bad input on every route", () => {
     appId = (await createApp(token)).id;
   });
 
-  const publicCase = (path: string, valid: Record<string, unknown>, wrongType: Record<string, unknown>): BodyCase => ({ method: "POST", path: () => path, token: () => undefined, valid: () => valid, wrongType });
+  const publicCase = (path: string, valid: Record<string, unknown>, wrongType: Record<string, unknown>): BodyCase => ({
+    method: "POST",
+    path: () => path,
+    token: () => undefined,
+    valid: () => valid,
+    wrongType,
+  });
   const authCase = (method: "POST" | "PATCH", path: () => string, valid: Record<string, unknown>, wrongType: Record<string, unknown>): BodyCase => ({
     method,
     path,
@@ -25,12 +31,21 @@ describe("Developer Console: bad input on every route", () => {
     badTokens: () => [expiredIdToken(token)],
   });
   describeBodyChecks({
-    "POST /account": publicCase("/v1/providers/account", { company_name: "A", email: "a@example.com", password: "correct-horse-42" }, { company_name: 7 }),
+    "POST /account": publicCase(
+      "/v1/providers/account",
+      { company_name: "A", email: "a@example.com", password: "correct-horse-42" },
+      { company_name: 7 },
+    ),
     "POST /account/verify": publicCase("/v1/providers/account/verify", { token: "vt_x" }, { token: ["vt_x"] }),
     "POST /account/verify/resend": publicCase("/v1/providers/account/verify/resend", { email: "a@example.com" }, { email: true }),
     "POST /account/login": publicCase("/v1/providers/account/login", { email: "a@example.com", password: "x" }, { password: 1234 }),
     "POST /account/refresh": publicCase("/v1/providers/account/refresh", { refresh_token: "x" }, { refresh_token: {} }),
-    "PATCH /account": authCase("PATCH", () => "/v1/providers/account", { company_name: "A" }, { notification_preferences: { quality_alerts: "yes" } }),
+    "PATCH /account": authCase(
+      "PATCH",
+      () => "/v1/providers/account",
+      { company_name: "A" },
+      { notification_preferences: { quality_alerts: "yes" } },
+    ),
     "POST /apps": authCase("POST", () => "/v1/providers/apps", { name: "A" }, { name: null }),
     "PATCH /apps/:id": authCase("PATCH", () => `/v1/providers/apps/${appId}`, { name: "A" }, { redirect_uris: [1] }),
   });

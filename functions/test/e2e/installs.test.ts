@@ -1,8 +1,7 @@
-import type { FirebaseUser } from "../../src/kernel/auth/firebaseUser";
+import type { FirebaseUser } from "../../src/kernel/auth/principal";
 import { mapLimit } from "../../src/kernel/concurrency";
-import { countersOf, COUNTER_SHARDS } from "../../src/surfaces/catalog/counters";
-import { engineState } from "../../src/surfaces/catalog/engine";
-import { foldCounters } from "../../src/surfaces/catalog/jobs";
+import { countersOf, COUNTER_SHARDS } from "../../src/domain/catalog/counters";
+import { foldCounters } from "../../src/jobs/catalogCounters";
 import { CatalogService } from "../../src/surfaces/catalog/service";
 import { adminDb } from "../helpers/admin";
 import { endUser, INSTALLS, marketplace, MARKETPLACE } from "../helpers/catalog";
@@ -18,7 +17,9 @@ loadLocalSecretsIntoEnv();
 const sample = useSampleProvider();
 
 const bindingsOf = async (installId: string) =>
-  (await adminDb().collection("capabilityBindings").where("installId", "==", installId).get()).docs.map((d) => ({ id: d.id, ...d.data() }) as Record<string, any>);
+  (await adminDb().collection("capabilityBindings").where("installId", "==", installId).get()).docs.map(
+    (d) => ({ id: d.id, ...d.data() }) as Record<string, any>,
+  );
 const eventsOf = async (accountId: string, type: string, packageId: string) =>
   (await adminDb().collection("providerEvents").where("accountId", "==", accountId).where("type", "==", type).get()).docs
     .map((d) => d.data())
@@ -114,9 +115,18 @@ describe("installing and uninstalling", () => {
 
     // install.created, in the outbox and at the provider's webhook endpoint; no user identity but the pseudonym.
     const [event] = await eventsOf(accountId, "install.created", packageId);
-    expect(event!.data).toEqual({ packageId, installId: install.id, versionId: install.version.id, version: "1.0.0", capabilities: ["weather_forecast", "task_list"], user: { id: weather.providerUserId } });
+    expect(event!.data).toEqual({
+      packageId,
+      installId: install.id,
+      versionId: install.version.id,
+      version: "1.0.0",
+      capabilities: ["weather_forecast", "task_list"],
+      user: { id: weather.providerUserId },
+    });
     expect(JSON.stringify(event)).not.toContain(user.uid);
-    const delivered = await eventually(() => sample().webhooks.find((w) => w.json?.type === "install.created" && w.json.data.installId === install.id));
+    const delivered = await eventually(() =>
+      sample().webhooks.find((w) => w.json?.type === "install.created" && w.json.data.installId === install.id),
+    );
     expect(delivered.signatureValid).toBe(true);
 
     // The listing counts it and knows it is installed; the user's installs list it.
@@ -150,7 +160,12 @@ describe("installing and uninstalling", () => {
     );
     for (const b of await bindingsOf(install.id)) expect(b).toEqual(expect.objectContaining({ status: "removed", nextSyncAt: null }));
     const [deleted] = await eventsOf(accountId, "install.deleted", packageId);
-    expect(deleted!.data).toEqual({ packageId, installId: install.id, user: { id: weather.providerUserId }, dataRetentionPolicyUrl: "https://acme.example/privacy" });
+    expect(deleted!.data).toEqual({
+      packageId,
+      installId: install.id,
+      user: { id: weather.providerUserId },
+      dataRetentionPolicyUrl: "https://acme.example/privacy",
+    });
     await eventually(() => sample().webhooks.find((w) => w.json?.type === "install.deleted" && w.json.data.installId === install.id));
     expect(await installCount(user.token, packageId)).toBe(0);
     expect((await api.get(INSTALLS, { token: user.token })).body.data).toEqual([]);
@@ -167,11 +182,19 @@ describe("installing and uninstalling", () => {
   it("shows each capability's freshness once the engine fetched its data, and deletes the cached state on uninstall", async () => {
     const { packageId } = provider;
     const user = await endUser();
-    const res = await api.post(`${MARKETPLACE}/${packageId}/install`, { parameters: { weather_forecast: { location: "Tromsø" } } }, { token: user.token });
+    const res = await api.post(
+      `${MARKETPLACE}/${packageId}/install`,
+      { parameters: { weather_forecast: { location: "Tromsø" } } },
+      { token: user.token },
+    );
     expectStatus(201, res);
     const weather = res.body.data.capabilities.find((c: { id: string }) => c.id === "weather_forecast");
     // The provider refreshes the instance through the Capabilities API: the engine caches its state.
-    const invoked = await api.post(`/v1/providers/capabilities/${weather.ref}/invoke`, { bindingId: weather.bindingId }, { token: provider.runtime!.access });
+    const invoked = await api.post(
+      `/v1/providers/capabilities/${weather.ref}/invoke`,
+      { bindingId: weather.bindingId },
+      { token: provider.runtime!.access },
+    );
     expectStatus(200, invoked);
     expect(invoked.body.data.data).toEqual(expect.objectContaining({ location: "Tromsø" }));
     const stateRef = adminDb().collection("capabilityStates").doc(weather.bindingId);
@@ -186,7 +209,11 @@ describe("installing and uninstalling", () => {
     const events = await adminDb().collection("capabilityEvents").where("bindingId", "==", weather.bindingId).get();
     expect(events.docs.map((d) => d.get("type"))).toContain("state.deleted");
     // The provider can no longer refresh it.
-    expectError(await api.post(`/v1/providers/capabilities/${weather.ref}/invoke`, { bindingId: weather.bindingId }, { token: provider.runtime!.access }), 404, "NOT_FOUND");
+    expectError(
+      await api.post(`/v1/providers/capabilities/${weather.ref}/invoke`, { bindingId: weather.bindingId }, { token: provider.runtime!.access }),
+      404,
+      "NOT_FOUND",
+    );
   });
 
   it("is idempotent: installing twice answers the same install and counts it once", async () => {
@@ -194,20 +221,34 @@ describe("installing and uninstalling", () => {
     const first = await api.post(`${MARKETPLACE}/${provider.packageId}/install`, undefined, { token: user.token });
     expectStatus(201, first);
     const countAfterFirst = await installCount(user.token, provider.packageId);
-    const second = await api.post(`${MARKETPLACE}/${provider.packageId}/install`, { parameters: { weather_forecast: { location: "Oslo" } } }, { token: user.token });
+    const second = await api.post(
+      `${MARKETPLACE}/${provider.packageId}/install`,
+      { parameters: { weather_forecast: { location: "Oslo" } } },
+      { token: user.token },
+    );
     expectStatus(200, second);
     expect(second.body.data).toEqual(first.body.data);
     expect(await installCount(user.token, provider.packageId)).toBe(countAfterFirst);
     expect(await bindingsOf(first.body.data.id)).toHaveLength(2);
-    expect(await eventsOf(provider.accountId, "install.created", provider.packageId).then((e) => e.filter((x) => x.data.installId === first.body.data.id))).toHaveLength(1);
+    expect(
+      await eventsOf(provider.accountId, "install.created", provider.packageId).then((e) => e.filter((x) => x.data.installId === first.body.data.id)),
+    ).toHaveLength(1);
   });
 
   it("takes parameters per capability, validated against the capability's input schema", async () => {
     const user = await endUser();
     const path = `${MARKETPLACE}/${provider.packageId}/install`;
-    const bad = expectError(await api.post(path, { parameters: { weather_forecast: { location: "Oslo", days: 99 } } }, { token: user.token }), 400, "VALIDATION_ERROR");
+    const bad = expectError(
+      await api.post(path, { parameters: { weather_forecast: { location: "Oslo", days: 99 } } }, { token: user.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
     expect(bad.message).toContain("parameters.weather_forecast.days");
-    const missing = expectError(await api.post(path, { parameters: { weather_forecast: { days: 2 } } }, { token: user.token }), 400, "VALIDATION_ERROR");
+    const missing = expectError(
+      await api.post(path, { parameters: { weather_forecast: { days: 2 } } }, { token: user.token }),
+      400,
+      "VALIDATION_ERROR",
+    );
     expect(missing.message).toContain("parameters.weather_forecast");
     const unknown = expectError(await api.post(path, { parameters: { radar: {} } }, { token: user.token }), 400, "VALIDATION_ERROR");
     expect(unknown.message).toContain("parameters.radar: The package has no capability with this id");
@@ -277,14 +318,20 @@ describe("install counts under concurrency", () => {
       const users = await mapLimit(Array.from({ length: 40 }), 8, () => endUser());
       const at = (n: number) => ({ baseUrl: instances[n % instances.length]!.url });
       // Every user installs twice, all at once, on two different instances.
-      const responses = await Promise.all(users.flatMap((u, i) => [0, 1].map((k) => api.post(`${MARKETPLACE}/${packageId}/install`, undefined, { token: u.token, ...at(2 * i + k) }))));
+      const responses = await Promise.all(
+        users.flatMap((u, i) => [0, 1].map((k) => api.post(`${MARKETPLACE}/${packageId}/install`, undefined, { token: u.token, ...at(2 * i + k) }))),
+      );
       expect(responses.map((r) => r.status).sort()).toEqual([...Array(40).fill(200), ...Array(40).fill(201)]);
       // One install per user, whichever request created it.
       for (const [i] of users.entries()) expect(responses[2 * i]!.body.data.id).toBe(responses[2 * i + 1]!.body.data.id);
       expect(await installCount(users[0]!.token, packageId)).toBe(40);
 
       // Half of them uninstall, concurrently, each twice: one succeeds, the other finds nothing to remove.
-      const removals = await Promise.all(users.slice(0, 20).flatMap((u, i) => [0, 1].map((k) => api.delete(`${MARKETPLACE}/${packageId}/install`, { token: u.token, ...at(2 * i + k + 1) }))));
+      const removals = await Promise.all(
+        users
+          .slice(0, 20)
+          .flatMap((u, i) => [0, 1].map((k) => api.delete(`${MARKETPLACE}/${packageId}/install`, { token: u.token, ...at(2 * i + k + 1) }))),
+      );
       expect(removals.map((r) => r.status).sort()).toEqual([...Array(20).fill(200), ...Array(20).fill(404)]);
       expect(await installCount(users[0]!.token, packageId)).toBe(20);
     } finally {
@@ -293,8 +340,14 @@ describe("install counts under concurrency", () => {
   }, 120_000);
 
   it("holds at hundreds of concurrent installs (in-process, distinct users): no update is lost", async () => {
-    const service = new CatalogService({ state: engineState });
-    const users: FirebaseUser[] = Array.from({ length: 300 }, (_, i) => ({ kind: "user", uid: `load-${packageId}-${i}`, email: null, emailVerified: true, claims: {} }));
+    const service = new CatalogService();
+    const users: FirebaseUser[] = Array.from({ length: 300 }, (_, i) => ({
+      kind: "user",
+      uid: `load-${packageId}-${i}`,
+      email: null,
+      emailVerified: true,
+      claims: {},
+    }));
     const before = (await countersOf([packageId])).get(packageId)!.installs;
     const started = Date.now();
     const results = await Promise.all(users.map((u) => service.install(u, packageId, {})));
@@ -337,10 +390,20 @@ describe("install routes: bad input", () => {
   it("answers malformed JSON, wrong types, unknown fields, oversized and non-JSON bodies", async () => {
     expectError(await request("POST", install(), { token, raw: '{"parameters": ', headers: json }), 400, "INVALID_JSON");
     expect(expectError(await api.post(install(), { parameters: "Berlin" }, { token }), 400, "VALIDATION_ERROR").message).toContain("parameters");
-    expect(expectError(await api.post(install(), { parameters: { weather_forecast: "Berlin" } }, { token }), 400, "VALIDATION_ERROR").message).toContain("parameters.weather_forecast");
+    expect(
+      expectError(await api.post(install(), { parameters: { weather_forecast: "Berlin" } }, { token }), 400, "VALIDATION_ERROR").message,
+    ).toContain("parameters.weather_forecast");
     expect(expectError(await api.post(install(), { surprise: 1 }, { token }), 400, "VALIDATION_ERROR").message).toContain("surprise: Unknown field");
-    expectError(await api.post(install(), { parameters: { weather_forecast: { location: "x".repeat(1_200_000) } } }, { token }), 413, "PAYLOAD_TOO_LARGE");
-    expectError(await request("POST", install(), { token, raw: "parameters=x", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectError(
+      await api.post(install(), { parameters: { weather_forecast: { location: "x".repeat(1_200_000) } } }, { token }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
+    expectError(
+      await request("POST", install(), { token, raw: "parameters=x", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
     expect((await api.get(INSTALLS, { token })).body.data).toEqual([]);
   });
 

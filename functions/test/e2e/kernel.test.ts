@@ -1,6 +1,6 @@
 import type { Express } from "express";
 import { createSurfaceApp } from "../../src/kernel/http/surface";
-import { buildSurfaces } from "../../src/surfaces";
+import { buildSurfaces } from "../../src/api";
 import { functionUrl } from "../helpers/env";
 import { api, expectError, expectStatus, request } from "../helpers/http";
 
@@ -25,7 +25,9 @@ describe("kernel: envelope, unknown routes, OpenAPI", () => {
   });
 
   it("answers CORS preflight for known paths", async () => {
-    const res = await request("OPTIONS", "/v1/providers/apps", { headers: { origin: "https://console.example", "access-control-request-method": "POST" } });
+    const res = await request("OPTIONS", "/v1/providers/apps", {
+      headers: { origin: "https://console.example", "access-control-request-method": "POST" },
+    });
     expectStatus(204, res);
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
     // "*" in production; the emulator's own CORS layer reflects the origin. Either grants access.

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { BASE_URL } from "../helpers/env";
-import { api, ApiResponse, expectError, expectStatus, request } from "../helpers/http";
+import { api, type ApiResponse, expectError, expectStatus, request } from "../helpers/http";
 import { localSigningKeys } from "../helpers/secrets";
 import { accessToken, createApp, oauthProvider, verifiedProvider } from "../helpers/stories";
 import { forgeAccessToken } from "../helpers/tokens";
@@ -9,7 +9,10 @@ const TOKEN = "/v1/providers/auth/token";
 const PROTECTED = "/v1/providers/runtime/apps";
 
 const form = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
-  request("POST", TOKEN, { raw: new URLSearchParams(fields).toString(), headers: { "content-type": "application/x-www-form-urlencoded", ...headers } });
+  request("POST", TOKEN, {
+    raw: new URLSearchParams(fields).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+  });
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
 
 /** The OAuth error format (RFC 6749 §5.2), never the envelope, on the token endpoint. */
@@ -78,15 +81,25 @@ describe("OAuth 2.1 token endpoint", () => {
     expectStatus(200, inBasic);
     expectStatus(200, await api.get(PROTECTED, { token: inBasic.body.access_token }));
     // client_id may repeat in the body alongside Basic, and unknown parameters are ignored (RFC 6749 §3.2).
-    const withExtras = await form({ grant_type: "client_credentials", client_id: app.client_id, audience: "x" }, { authorization: basic(app.client_id, app.client_secret) });
+    const withExtras = await form(
+      { grant_type: "client_credentials", client_id: app.client_id, audience: "x" },
+      { authorization: basic(app.client_id, app.client_secret) },
+    );
     expectStatus(200, withExtras);
-    const jsonExtra = await api.post(TOKEN, { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret, resource: "x" });
+    const jsonExtra = await api.post(TOKEN, {
+      grant_type: "client_credentials",
+      client_id: app.client_id,
+      client_secret: app.client_secret,
+      resource: "x",
+    });
     expectStatus(200, jsonExtra);
   });
 
   it("answers every OAuth error in the OAuth format", async () => {
     const good = { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret };
-    expect(expectOAuthError(await api.post(TOKEN, { client_id: app.client_id, client_secret: app.client_secret }), 400, "invalid_request")).toMatch(/grant_type/);
+    expect(expectOAuthError(await api.post(TOKEN, { client_id: app.client_id, client_secret: app.client_secret }), 400, "invalid_request")).toMatch(
+      /grant_type/,
+    );
     expectOAuthError(await api.post(TOKEN, { ...good, grant_type: "password" }), 400, "unsupported_grant_type");
     expectOAuthError(await api.post(TOKEN, { ...good, grant_type: "authorization_code" }), 400, "unsupported_grant_type");
     expectOAuthError(await api.post(TOKEN, { ...good, scope: "admin" }), 400, "invalid_scope");
@@ -105,14 +118,24 @@ describe("OAuth 2.1 token endpoint", () => {
     expectOAuthError(await form({ grant_type: "client_credentials" }, { authorization: "Bearer abc" }), 401, "invalid_client");
     // Credentials in two places at once.
     expectOAuthError(await form({ ...good }, { authorization: basic(app.client_id, app.client_secret) }), 400, "invalid_request");
-    expectOAuthError(await form({ grant_type: "client_credentials", client_id: "prov_other" }, { authorization: basic(app.client_id, app.client_secret) }), 400, "invalid_request");
+    expectOAuthError(
+      await form({ grant_type: "client_credentials", client_id: "prov_other" }, { authorization: basic(app.client_id, app.client_secret) }),
+      400,
+      "invalid_request",
+    );
   });
 
   it("answers the kernel's body checks in the OAuth format too", async () => {
     const malformed = await request("POST", TOKEN, { raw: '{"grant_type": "client_credentials",', headers: { "content-type": "application/json" } });
     expect(expectOAuthError(malformed, 400, "invalid_request")).toMatch(/not valid JSON/);
-    expectOAuthError(await request("POST", TOKEN, { raw: "grant_type=client_credentials", headers: { "content-type": "text/plain" } }), 415, "invalid_request");
-    expect(expectOAuthError(await api.post(TOKEN, { grant_type: "client_credentials", client_id: 42, client_secret: true }), 400, "invalid_request")).toMatch(/client_id/);
+    expectOAuthError(
+      await request("POST", TOKEN, { raw: "grant_type=client_credentials", headers: { "content-type": "text/plain" } }),
+      415,
+      "invalid_request",
+    );
+    expect(
+      expectOAuthError(await api.post(TOKEN, { grant_type: "client_credentials", client_id: 42, client_secret: true }), 400, "invalid_request"),
+    ).toMatch(/client_id/);
     expectOAuthError(await api.post(TOKEN, ["client_credentials"]), 400, "invalid_request");
     expectOAuthError(await api.post(TOKEN, undefined), 400, "invalid_request");
     expectOAuthError(await api.post(TOKEN, { grant_type: "client_credentials", client_id: "x".repeat(20_000) }), 413, "invalid_request");
@@ -147,14 +170,22 @@ describe("OAuth 2.1 token endpoint", () => {
     const res = await api.get(PROTECTED, { token: access });
     expectError(res, 401, "UNAUTHENTICATED");
     expect(res.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
-    expectOAuthError(await api.post(TOKEN, { grant_type: "client_credentials", client_id: doomed.client_id, client_secret: doomed.client_secret }), 401, "invalid_client");
+    expectOAuthError(
+      await api.post(TOKEN, { grant_type: "client_credentials", client_id: doomed.client_id, client_secret: doomed.client_secret }),
+      401,
+      "invalid_client",
+    );
   });
 
   it("keeps tokens issued before a client secret rotation valid until they expire", async () => {
     const { token, app: rotated, access } = await oauthProvider();
     expectStatus(200, await api.post(`/v1/providers/apps/${rotated.id}/rotate-secret`, undefined, { token }));
     expectStatus(200, await api.get(PROTECTED, { token: access }));
-    expectOAuthError(await api.post(TOKEN, { grant_type: "client_credentials", client_id: rotated.client_id, client_secret: rotated.client_secret }), 401, "invalid_client");
+    expectOAuthError(
+      await api.post(TOKEN, { grant_type: "client_credentials", client_id: rotated.client_id, client_secret: rotated.client_secret }),
+      401,
+      "invalid_client",
+    );
   });
 });
 
@@ -172,7 +203,8 @@ describe("bearer authentication of the provider APIs", () => {
   });
 
   /** A token like the API's own, signed with a key from the local secrets, with overrides. */
-  const forge = (key: { kid: string; pem: string }, overrides: { iat?: number; exp?: number; aud?: string; typ?: string } = {}) => forgeAccessToken(access, key, overrides);
+  const forge = (key: { kid: string; pem: string }, overrides: { iat?: number; exp?: number; aud?: string; typ?: string } = {}) =>
+    forgeAccessToken(access, key, overrides);
 
   const expectInvalidToken = async (token: string, message: RegExp) => {
     const res = await api.get(PROTECTED, { token });

@@ -15,9 +15,9 @@ const listing = async (id: string) => (await adminDb().collection("catalogListin
 
 describe("orphaned packages", () => {
   it("are flagged when their app is deleted and leave the catalog after 30 days", async () => {
-    const { orphanSweep } = await import("../../src/index");
+    const { orphanSweeper } = await import("../../src/index");
     // firebase-functions-test's wrap() does not model v2 schedules; run() is the handler itself.
-    const sweep = (event: { scheduleTime: string }) => orphanSweep.run({ ...event, jobName: "orphanSweep" });
+    const sweep = (event: { scheduleTime: string }) => orphanSweeper.run({ ...event, jobName: "orphanSweeper" });
 
     const { token, app } = await packageProvider(sample());
     const keep = await createApp(token, { name: "Other app" });
@@ -34,7 +34,9 @@ describe("orphaned packages", () => {
     expect(pkg.get("catalogRemovalDueAt").toMillis()).toBe(orphanedAt + 30 * DAY);
     expect(await listing(orphan)).toEqual(expect.objectContaining({ orphaned: true, installable: false }));
     const seen = (await api.get(`${MANAGE}/${orphan}`, { token })).body.data;
-    expect(seen).toEqual(expect.objectContaining({ orphaned: true, catalogRemovalDueAt: new Date(orphanedAt + 30 * DAY).toISOString(), status: "published" }));
+    expect(seen).toEqual(
+      expect.objectContaining({ orphaned: true, catalogRemovalDueAt: new Date(orphanedAt + 30 * DAY).toISOString(), status: "published" }),
+    );
     // An orphan takes no new versions through the pipeline until it is moved to an app.
     expectError(await api.post(`${versionPath(orphan, seen.versions[0].id)}/validate`, undefined, { token }), 409, "CONFLICT");
 

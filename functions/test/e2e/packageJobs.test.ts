@@ -2,9 +2,10 @@ import functionsTest from "firebase-functions-test";
 import { fixedClock } from "../../src/kernel/clock";
 import { ApiError } from "../../src/kernel/errors";
 import { pubsubPublisher } from "../../src/kernel/pubsub";
-import { RuntimeAppProber } from "../../src/surfaces/packages/conformance/runtimeProber";
-import { CONFORMANCE_TOPIC, PackageJobs, SUBMISSIONS_TOPIC } from "../../src/surfaces/packages/jobs";
-import { RUN_LEASE_MS } from "../../src/surfaces/packages/model";
+import { RuntimeAppProber } from "../../src/domain/conformance/runtimeProber";
+import { conformanceRuns, RUN_LEASE_MS } from "../../src/domain/conformance/validationRun";
+import { packageSubmissions } from "../../src/domain/packages/review";
+import { ConformanceRunner } from "../../src/jobs/conformance";
 import { PackagesService } from "../../src/surfaces/packages/service";
 import { adminDb } from "../helpers/admin";
 import { weatherForecast } from "../helpers/descriptors";
@@ -50,7 +51,7 @@ describe("conformance runner (Pub/Sub)", () => {
     const { id, versionId, account, accountId, email } = await setup();
     const held = new HoldingPublisher();
     const run = await new PackagesService({ publisher: held }).requestValidation(account, id, versionId);
-    const message = held.last(CONFORMANCE_TOPIC);
+    const message = held.last(conformanceRuns);
     expect(message).toEqual({ packageId: id, versionId, runId: run.id });
 
     const outcomes = await Promise.all([deliver("conformanceRunner", message, "dup-run-1"), deliver("conformanceRunner", message, "dup-run-1")]);
@@ -72,12 +73,14 @@ describe("conformance runner (Pub/Sub)", () => {
     const { id, versionId, account } = await setup();
     const held = new HoldingPublisher();
     const first = await new PackagesService({ publisher: held }).requestValidation(account, id, versionId);
-    const firstMessage = held.last(CONFORMANCE_TOPIC);
+    const firstMessage = held.last(conformanceRuns);
     // The first message is lost; after its lease expired the provider validates again.
     const later = fixedClock(new Date(first.leaseExpiresAt.getTime() + 1000));
     const second = await new PackagesService({ publisher: held, clock: later }).requestValidation(account, id, versionId);
-    const secondMessage = held.last(CONFORMANCE_TOPIC);
-    expect((await runDoc(id, versionId, first.id))).toEqual(expect.objectContaining({ status: "failed", failure: expect.stringContaining("abandoned") }));
+    const secondMessage = held.last(conformanceRuns);
+    expect(await runDoc(id, versionId, first.id)).toEqual(
+      expect.objectContaining({ status: "failed", failure: expect.stringContaining("abandoned") }),
+    );
 
     expect(await deliver("conformanceRunner", secondMessage, `ooo-${second.id}`)).toBe("done");
     const before = await transitionsOf(id, versionId);
@@ -100,8 +103,8 @@ describe("conformance runner (Pub/Sub)", () => {
     const { id, versionId, account, token } = await setup();
     const held = new HoldingPublisher();
     const run = await new PackagesService({ publisher: held }).requestValidation(account, id, versionId);
-    const message = held.last(CONFORMANCE_TOPIC) as { packageId: string; versionId: string; runId: string };
-    const jobs = new PackageJobs({ prober: new RuntimeAppProber() });
+    const message = held.last(conformanceRuns);
+    const jobs = new ConformanceRunner({ prober: new RuntimeAppProber() });
 
     // The runner takes the lease and dies before finishing.
     const crashed = await jobs.startRun(message, "crash-1");
@@ -114,7 +117,7 @@ describe("conformance runner (Pub/Sub)", () => {
 
     // Past the lease, a redelivery takes the run over and finishes it.
     const afterLease = fixedClock(new Date(Date.now() + RUN_LEASE_MS + 1000));
-    expect(await new PackageJobs({ prober: new RuntimeAppProber(), clock: afterLease }).runConformance(message, "crash-3")).toBe("done");
+    expect(await new ConformanceRunner({ prober: new RuntimeAppProber(), clock: afterLease }).runConformance(message, "crash-3")).toBe("done");
     expect(await runDoc(id, versionId, run.id)).toEqual(expect.objectContaining({ status: "passed", attempt: 2 }));
     // The crashed attempt cannot finish late over the takeover.
     if (typeof crashed === "object") expect(await jobs.finishRun(message, "crash-1", crashed.attemptId, null)).toBe("stale");
@@ -125,7 +128,7 @@ describe("conformance runner (Pub/Sub)", () => {
     const { id, versionId, account, token } = await setup();
     const held = new HoldingPublisher();
     const run = await new PackagesService({ publisher: held }).requestValidation(account, id, versionId);
-    await new PackageJobs({ prober: new RuntimeAppProber() }).startRun(held.last(CONFORMANCE_TOPIC) as never, "crash-a");
+    await new ConformanceRunner({ prober: new RuntimeAppProber() }).startRun(held.last(conformanceRuns), "crash-a");
 
     // The run reads as failed once its lease is over (a client polling it stops waiting)...
     const later = fixedClock(new Date(Date.now() + RUN_LEASE_MS + 1000));
@@ -134,7 +137,9 @@ describe("conformance runner (Pub/Sub)", () => {
     // ...and validating again abandons it and queues a new run, which the real runner finishes.
     const retry = await new PackagesService({ clock: later, publisher: pubsubPublisher }).requestValidation(account, id, versionId);
     expect(retry.id).not.toBe(run.id);
-    expect((await runDoc(id, versionId, run.id))).toEqual(expect.objectContaining({ status: "failed", failure: "The run did not finish before its lease expired; it was abandoned" }));
+    expect(await runDoc(id, versionId, run.id)).toEqual(
+      expect.objectContaining({ status: "failed", failure: "The run did not finish before its lease expired; it was abandoned" }),
+    );
     const finished = await eventually(async () => {
       const res = await api.get(`${versionPath(id, versionId)}/validations/${retry.id}`, { token });
       return res.body.data.status === "passed" ? res.body.data : undefined;
@@ -142,7 +147,9 @@ describe("conformance runner (Pub/Sub)", () => {
     expect(finished.attempt).toBe(1);
     const version = (await api.get(versionPath(id, versionId), { token })).body.data;
     expect(version.state).toBe("validated");
-    expect(version.history.map((h: { to: string; reason: string }) => h.reason)).toContainEqual(expect.stringMatching(/^Validation run run_\w+ abandoned: its lease expired$/));
+    expect(version.history.map((h: { to: string; reason: string }) => h.reason)).toContainEqual(
+      expect.stringMatching(/^Validation run run_\w+ abandoned: its lease expired$/),
+    );
   });
 
   it("returns the version to draft when the run cannot be queued", async () => {
@@ -168,7 +175,7 @@ describe("submission checks (Pub/Sub)", () => {
     await validate(token, id, versionId);
     const held = new HoldingPublisher();
     await new PackagesService({ publisher: held }).submitVersion(account, id, versionId);
-    const message = held.last(SUBMISSIONS_TOPIC);
+    const message = held.last(packageSubmissions);
 
     const outcomes = await Promise.all([deliver("submissionChecker", message, "dup-sub-1"), deliver("submissionChecker", message, "dup-sub-1")]);
     expect(outcomes.filter((o) => o === "done")).toHaveLength(1);
@@ -192,7 +199,7 @@ describe("submission checks (Pub/Sub)", () => {
     expect(resent.version.state).toBe("submitted");
     await versionInState(token, id, versionId, "published");
     // The lost message turning up late changes nothing.
-    expect(await deliver("submissionChecker", held.last(SUBMISSIONS_TOPIC), "late-sub")).toBe("stale");
+    expect(await deliver("submissionChecker", held.last(packageSubmissions), "late-sub")).toBe("stale");
     expect((await transitionsOf(id, versionId)).filter((t) => t.to === "published")).toHaveLength(1);
     expectStatus(200, await api.get(versionPath(id, versionId), { token }));
   });

@@ -24,7 +24,16 @@ const sample = useSampleProvider();
 const providerWithRuntime = (company = "Sunny Data Ltd") => packageProvider(sample(), company);
 
 /** Lifecycle order, to order events recorded in one transaction (they share a timestamp). */
-const EVENT_ORDER = ["package.validation.completed", "package.version.submitted", "package.review.queued", "package.review.approved", "package.review.rejected", "package.version.published", "package.version.deprecated", "package.deprecated"];
+const EVENT_ORDER = [
+  "package.validation.completed",
+  "package.version.submitted",
+  "package.review.queued",
+  "package.review.approved",
+  "package.review.rejected",
+  "package.version.published",
+  "package.version.deprecated",
+  "package.deprecated",
+];
 
 const eventsOf = async (accountId: string, packageId: string) =>
   (await adminDb().collection("providerEvents").where("accountId", "==", accountId).get()).docs
@@ -61,7 +70,12 @@ describe("package lifecycle", () => {
       }),
     );
     expect(pkg.versions).toEqual([
-      expect.objectContaining({ id: versionId, version: "1.0.0", state: "draft", history: [expect.objectContaining({ from: null, to: "draft", actor: { type: "provider", id: accountId } })] }),
+      expect.objectContaining({
+        id: versionId,
+        version: "1.0.0",
+        state: "draft",
+        history: [expect.objectContaining({ from: null, to: "draft", actor: { type: "provider", id: accountId } })],
+      }),
     ]);
 
     // Validation answers at once with a queued run; the Pub/Sub-triggered runner finishes it.
@@ -78,7 +92,11 @@ describe("package lifecycle", () => {
     expect(failed.passed).toBe(false);
     expect(failed.findings).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ ruleId: "schema.invalid_input_schema", severity: "error", path: "$.version.capabilities[0].inputSchema.properties.location.type" }),
+        expect.objectContaining({
+          ruleId: "schema.invalid_input_schema",
+          severity: "error",
+          path: "$.version.capabilities[0].inputSchema.properties.location.type",
+        }),
         expect.objectContaining({ ruleId: "listing.category_missing", severity: "error", path: "$.package.category" }),
       ]),
     );
@@ -90,11 +108,22 @@ describe("package lifecycle", () => {
     expectStatus(200, await api.patch(`${MANAGE}/${id}`, { category: "weather" }, { token }));
     const passed = await validate(token, id, versionId);
     // The test runtime listens on loopback http, accepted (and noted) on the emulators only.
-    expect(passed).toEqual(expect.objectContaining({ status: "passed", passed: true, findings: [expect.objectContaining({ ruleId: "security.endpoint_loopback", severity: "info" })] }));
-    expect(passed.score).toEqual({ overall: 100, dimensions: { schema: 100, listing: 100, security: 100, reliability: 100, performance: 100, privacy: 100 } });
+    expect(passed).toEqual(
+      expect.objectContaining({
+        status: "passed",
+        passed: true,
+        findings: [expect.objectContaining({ ruleId: "security.endpoint_loopback", severity: "info" })],
+      }),
+    );
+    expect(passed.score).toEqual({
+      overall: 100,
+      dimensions: { schema: 100, listing: 100, security: 100, reliability: 100, performance: 100, privacy: 100 },
+    });
     expect(passed.probes).toEqual([expect.objectContaining({ capabilityId: "weather_forecast", probes: 3, succeeded: 3 })]);
     // The probes were real invocations, authenticated with the runtime app's auth profile.
-    const probes = invocationsOf(sample()).filter((i) => i.json.parameters?.location === "Berlin" && i.json.user?.id === "aiffinity-conformance-probe");
+    const probes = invocationsOf(sample()).filter(
+      (i) => i.json.parameters?.location === "Berlin" && i.json.user?.id === "aiffinity-conformance-probe",
+    );
     expect(probes.length).toBeGreaterThanOrEqual(3);
     expect(probes.every((i) => i.auth === "api_key" && i.signatureValid === true)).toBe(true);
 
@@ -103,10 +132,23 @@ describe("package lifecycle", () => {
     expectStatus(202, submitted);
     expect(submitted.body.data.state).toBe("submitted");
     const published = await versionInState(token, id, versionId, "published");
-    expect(published.history.map((h: { to: string }) => h.to)).toEqual(["draft", "validating", "draft", "validating", "validated", "submitted", "approved", "published"]);
+    expect(published.history.map((h: { to: string }) => h.to)).toEqual([
+      "draft",
+      "validating",
+      "draft",
+      "validating",
+      "validated",
+      "submitted",
+      "approved",
+      "published",
+    ]);
     expect(published.history[1].actor).toEqual({ type: "provider", id: accountId });
-    expect(published.history[2]).toEqual(expect.objectContaining({ actor: { type: "system", id: "conformance-runner" }, reason: expect.stringContaining("failed") }));
-    expect(published.history[7]).toEqual(expect.objectContaining({ actor: { type: "system", id: "policy-checks" }, reason: "Listed automatically (data_only)" }));
+    expect(published.history[2]).toEqual(
+      expect.objectContaining({ actor: { type: "system", id: "conformance-runner" }, reason: expect.stringContaining("failed") }),
+    );
+    expect(published.history[7]).toEqual(
+      expect.objectContaining({ actor: { type: "system", id: "policy-checks" }, reason: "Listed automatically (data_only)" }),
+    );
     expect(published.review).toEqual(expect.objectContaining({ status: "approved", decidedBy: "system", reasons: [] }));
 
     const detail = (await api.get(`${MANAGE}/${id}`, { token })).body.data;
@@ -145,14 +187,28 @@ describe("package lifecycle", () => {
       "package.version.published",
     ]);
     // Each event is delivered on its own (Pub/Sub, retries): in no particular order, so wait for all three.
-    const delivered = await eventually(() => {
-      const mine = sample().webhooks.filter((w) => w.json?.data?.packageId === id);
-      return mine.length >= 3 ? mine : undefined;
-    }, 30_000, "the three subscribed webhooks");
-    expect(delivered.map((w) => w.json.type).sort()).toEqual(["package.validation.completed", "package.validation.completed", "package.version.published"]);
+    const delivered = await eventually(
+      () => {
+        const mine = sample().webhooks.filter((w) => w.json?.data?.packageId === id);
+        return mine.length >= 3 ? mine : undefined;
+      },
+      30_000,
+      "the three subscribed webhooks",
+    );
+    expect(delivered.map((w) => w.json.type).sort()).toEqual([
+      "package.validation.completed",
+      "package.validation.completed",
+      "package.version.published",
+    ]);
     expect(delivered.every((w) => w.signatureValid)).toBe(true);
     const subjects = (await mailsTo(email)).map((m) => m.message.subject);
-    expect(subjects).toEqual(expect.arrayContaining(["Acme Weather 1.0.0 failed validation", "Acme Weather 1.0.0 passed validation (100/100)", "Acme Weather 1.0.0 is live in the catalog"]));
+    expect(subjects).toEqual(
+      expect.arrayContaining([
+        "Acme Weather 1.0.0 failed validation",
+        "Acme Weather 1.0.0 passed validation (100/100)",
+        "Acme Weather 1.0.0 is live in the catalog",
+      ]),
+    );
   });
 
   it("queues a read_personal version for a reviewer, who approves it, and the provider publishes it", async () => {
@@ -189,7 +245,12 @@ describe("package lifecycle", () => {
 
     // The provider sees the decision (not who made it), and publishes.
     const version = (await api.get(versionPath(id, versionId), { token })).body.data;
-    expect(version).toEqual(expect.objectContaining({ state: "approved", review: expect.objectContaining({ status: "approved", decidedBy: "reviewer", notes: "Clear data use." }) }));
+    expect(version).toEqual(
+      expect.objectContaining({
+        state: "approved",
+        review: expect.objectContaining({ status: "approved", decidedBy: "reviewer", notes: "Clear data use." }),
+      }),
+    );
     expect(version.history.at(-1)).toEqual(expect.objectContaining({ from: "in_review", to: "approved", actor: { type: "reviewer", id: null } }));
     expect(JSON.stringify(version)).not.toContain(uid);
     expect((await adminDb().collection("catalogListings").doc(id).get()).exists).toBe(false);
@@ -198,7 +259,9 @@ describe("package lifecycle", () => {
     expectStatus(200, published);
     expect(published.body.data.state).toBe("published");
     const listing = (await adminDb().collection("catalogListings").doc(id).get()).data()!;
-    expect(listing).toEqual(expect.objectContaining({ riskTier: "read_personal", currentVersion: "1.0.0", installable: true, dataCategories: ["location"] }));
+    expect(listing).toEqual(
+      expect.objectContaining({ riskTier: "read_personal", currentVersion: "1.0.0", installable: true, dataCategories: ["location"] }),
+    );
     expect((await eventsOf(accountId, id)).map((e) => e.type)).toEqual([
       "package.validation.completed",
       "package.version.submitted",
@@ -217,7 +280,10 @@ describe("package lifecycle", () => {
     const { token: reviewerToken } = await reviewer();
     const reviewId = (await queuedReview(reviewerToken, versionId)).id;
     expectStatus(200, await api.post(`${REVIEWS}/${reviewId}/claim`, undefined, { token: reviewerToken }));
-    const reasons = [{ message: "Say why you need the user's location", path: "$.version.capabilities[0].description" }, { message: "The icon is blurry" }];
+    const reasons = [
+      { message: "Say why you need the user's location", path: "$.version.capabilities[0].description" },
+      { message: "The icon is blurry" },
+    ];
     expectStatus(200, await api.post(`${REVIEWS}/${reviewId}/reject`, { reasons }, { token: reviewerToken }));
 
     const version = (await api.get(versionPath(id, versionId), { token })).body.data;
@@ -257,10 +323,16 @@ describe("package lifecycle", () => {
     await api.post(`${versionPath(id, v1)}/submit`, undefined, { token });
     await versionInState(token, id, v1, "published");
 
-    const created = await api.post(`${MANAGE}/${id}/versions`, { capabilities: [weatherForecast({ deadlineMs: 4000 })], changelog: "Longer deadline" }, { token });
+    const created = await api.post(
+      `${MANAGE}/${id}/versions`,
+      { capabilities: [weatherForecast({ deadlineMs: 4000 })], changelog: "Longer deadline" },
+      { token },
+    );
     expectStatus(201, created);
     const v2 = created.body.data.id;
-    expect(created.body.data).toEqual(expect.objectContaining({ version: "1.1.0", state: "draft", changelog: "Longer deadline", riskTier: "data_only" }));
+    expect(created.body.data).toEqual(
+      expect.objectContaining({ version: "1.1.0", state: "draft", changelog: "Longer deadline", riskTier: "data_only" }),
+    );
     await validate(token, id, v2);
     await api.post(`${versionPath(id, v2)}/submit`, undefined, { token });
     await versionInState(token, id, v2, "published");
@@ -271,7 +343,9 @@ describe("package lifecycle", () => {
     const rolled = await api.post(`${versionPath(id, v1)}/rollback`, { reason: "1.1.0 times out" }, { token });
     expectStatus(200, rolled);
     expect(rolled.body.data.state).toBe("published");
-    expect(rolled.body.data.history.at(-1)).toEqual(expect.objectContaining({ from: "superseded", to: "published", reason: "Rolled back from 1.1.0: 1.1.0 times out" }));
+    expect(rolled.body.data.history.at(-1)).toEqual(
+      expect.objectContaining({ from: "superseded", to: "published", reason: "Rolled back from 1.1.0: 1.1.0 times out" }),
+    );
     expect((await api.get(versionPath(id, v2), { token })).body.data.state).toBe("superseded");
     const listing = (await adminDb().collection("catalogListings").doc(id).get()).data()!;
     expect(listing).toEqual(expect.objectContaining({ currentVersion: "1.0.0", currentVersionId: v1 }));
@@ -282,14 +356,18 @@ describe("package lifecycle", () => {
     expectError(await api.post(`${versionPath(id, v1)}/deprecate`, { reason: "old" }, { token }), 409, "CONFLICT");
     const deprecated = await api.post(`${versionPath(id, v2)}/deprecate`, { reason: "Times out", successorVersionId: v1 }, { token });
     expectStatus(200, deprecated);
-    expect(deprecated.body.data).toEqual(expect.objectContaining({ state: "deprecated", deprecation: expect.objectContaining({ reason: "Times out", successorVersionId: v1 }) }));
+    expect(deprecated.body.data).toEqual(
+      expect.objectContaining({ state: "deprecated", deprecation: expect.objectContaining({ reason: "Times out", successorVersionId: v1 }) }),
+    );
     expectError(await api.post(`${versionPath(id, v2)}/rollback`, {}, { token }), 409, "CONFLICT");
 
     // Deprecate the package, pointing at a successor package of the same account.
     const { id: successor } = await createPackage(token, app.id);
     const gone = await api.post(`${MANAGE}/${id}/deprecate`, { reason: "Replaced by the new package", successorPackageId: successor }, { token });
     expectStatus(200, gone);
-    expect(gone.body.data).toEqual(expect.objectContaining({ status: "deprecated", deprecation: expect.objectContaining({ successorPackageId: successor }) }));
+    expect(gone.body.data).toEqual(
+      expect.objectContaining({ status: "deprecated", deprecation: expect.objectContaining({ successorPackageId: successor }) }),
+    );
     expect(gone.body.data.versions.find((v: { id: string }) => v.id === v1).state).toBe("deprecated");
     expect((await adminDb().collection("catalogListings").doc(id).get()).data()).toEqual(
       expect.objectContaining({ deprecated: true, installable: false, successorPackageId: successor, currentVersion: "1.0.0" }),
@@ -329,7 +407,9 @@ describe("package lifecycle", () => {
       await registerSampleRuntime(provider.app, broken);
       broken.setFailure("error_500");
       const failing = await validate(provider.token, id, versionId);
-      expect(failing.findings).toContainEqual(expect.objectContaining({ ruleId: "reliability.probe_failed", message: "3 of 3 probes of 'weather_forecast': HTTP 500" }));
+      expect(failing.findings).toContainEqual(
+        expect.objectContaining({ ruleId: "reliability.probe_failed", message: "3 of 3 probes of 'weather_forecast': HTTP 500" }),
+      );
       broken.setFailure("malformed");
       const garbled = await validate(provider.token, id, versionId);
       expect(garbled.findings).toContainEqual(expect.objectContaining({ ruleId: "reliability.response_not_json" }));
@@ -340,7 +420,11 @@ describe("package lifecycle", () => {
       expectStatus(200, await api.patch(versionPath(id, versionId), { capabilities: [strict] }, { token: provider.token }));
       const invalid = await validate(provider.token, id, versionId);
       expect(invalid.findings).toContainEqual(
-        expect.objectContaining({ ruleId: "reliability.output_invalid", path: "$.version.capabilities[0].outputSchema", message: expect.stringContaining("/days must be string") }),
+        expect.objectContaining({
+          ruleId: "reliability.output_invalid",
+          path: "$.version.capabilities[0].outputSchema",
+          message: expect.stringContaining("/days must be string"),
+        }),
       );
       expect(invalid.score.dimensions.reliability).toBe(0);
     } finally {
@@ -358,7 +442,11 @@ describe("package lifecycle", () => {
       const run = await validate(provider.token, id, versionId);
       expect(run.score.dimensions).toEqual(expect.objectContaining({ reliability: 100, performance: 70 }));
       expect(run.findings).toContainEqual(
-        expect.objectContaining({ ruleId: "performance.slow", severity: "warning", message: "Median latency of 'weather_forecast' is within 25–50% of 3000 ms; aim for 25% or less" }),
+        expect.objectContaining({
+          ruleId: "performance.slow",
+          severity: "warning",
+          message: "Median latency of 'weather_forecast' is within 25–50% of 3000 ms; aim for 25% or less",
+        }),
       );
       expect(run.probes[0]).toEqual(expect.objectContaining({ succeeded: 3, band: "within 25–50% of 3000 ms", medianLatencyMs: expect.any(Number) }));
       expect(run.probes[0].medianLatencyMs).toBeGreaterThanOrEqual(1000);

@@ -4,7 +4,7 @@ import { weatherForecast } from "../helpers/descriptors";
 import { api, expectError, expectStatus, request } from "../helpers/http";
 import { accountOf, HoldingPublisher } from "../helpers/inProcess";
 import { createPackage, MANAGE, packageProvider, queuedReview, REVIEWS, validate, versionInState, versionPath } from "../helpers/packages";
-import { SampleProvider, startSampleProvider } from "../helpers/sampleProvider";
+import { type SampleProvider, startSampleProvider } from "../helpers/sampleProvider";
 import { reviewer, signInDirect } from "../helpers/stories";
 
 /**
@@ -155,7 +155,10 @@ describe("version state machine over HTTP", () => {
 
   it("refuses to submit a version whose listing changed after validation", async () => {
     const { packageId, versionId } = versionsByState.get("validated")!;
-    expectStatus(200, await api.patch(`${MANAGE}/${packageId}`, { description: "A different description, long enough to satisfy the listing rule." }, { token }));
+    expectStatus(
+      200,
+      await api.patch(`${MANAGE}/${packageId}`, { description: "A different description, long enough to satisfy the listing rule." }, { token }),
+    );
     expect(expectError(await api.post(`${versionPath(packageId, versionId)}/submit`, undefined, { token }), 409, "CONFLICT").message).toMatch(
       /listing changed after version .* was validated; validate it again/,
     );
@@ -165,10 +168,16 @@ describe("version state machine over HTTP", () => {
   it("keeps reviewer decisions to claimed reviews, once, and never on the reviewer's own packages", async () => {
     const inReview = versionsByState.get("in_review")!;
     const queued = await queuedReview(reviewerToken, inReview.versionId);
-    expect(expectError(await api.post(`${REVIEWS}/${queued.id}/approve`, {}, { token: reviewerToken }), 409, "CONFLICT").message).toMatch(/^Claim review/);
+    expect(expectError(await api.post(`${REVIEWS}/${queued.id}/approve`, {}, { token: reviewerToken }), 409, "CONFLICT").message).toMatch(
+      /^Claim review/,
+    );
     const approved = versionsByState.get("approved") as { reviewId?: string };
     expectError(await api.post(`${REVIEWS}/${approved.reviewId}/claim`, undefined, { token: reviewerToken }), 409, "CONFLICT");
-    expectError(await api.post(`${REVIEWS}/${approved.reviewId}/reject`, { reasons: [{ message: "late" }] }, { token: reviewerToken }), 409, "CONFLICT");
+    expectError(
+      await api.post(`${REVIEWS}/${approved.reviewId}/reject`, { reasons: [{ message: "late" }] }, { token: reviewerToken }),
+      409,
+      "CONFLICT",
+    );
 
     // The provider's own user, made a reviewer, still cannot review their own package.
     await adminAuth().setCustomUserClaims(providerUid, { reviewer: true });

@@ -13,6 +13,7 @@ describe("packages", () => {
     const res = await api.post(MANAGE, body, { token });
     expectStatus(201, res);
     const pkg = res.body.data;
+    expect(res.headers.get("location")).toBe(`${MANAGE}/${pkg.id}`);
     expect(pkg).toEqual({
       id: expect.stringMatching(/^pkg_[0-9A-Za-z]{20}$/),
       appId: app.id,
@@ -91,7 +92,11 @@ describe("packages", () => {
     const { token } = await verifiedProvider();
     const app = await createApp(token);
     const { id, versionId } = await createPackage(token, app.id);
-    const res = await api.patch(`${MANAGE}/${id}`, { name: "Acme Forecasts", images: { screenshots: ["https://cdn.acme.example/2.png"] }, supportUrl: null }, { token });
+    const res = await api.patch(
+      `${MANAGE}/${id}`,
+      { name: "Acme Forecasts", images: { screenshots: ["https://cdn.acme.example/2.png"] }, supportUrl: null },
+      { token },
+    );
     expectStatus(200, res);
     expect(res.body.data).toEqual(
       expect.objectContaining({
@@ -101,7 +106,9 @@ describe("packages", () => {
         description: completeListing().description,
       }),
     );
-    expect(res.body.data.versions[0]).toEqual(expect.objectContaining({ id: versionId, state: "draft", history: [expect.objectContaining({ to: "draft" })] }));
+    expect(res.body.data.versions[0]).toEqual(
+      expect.objectContaining({ id: versionId, state: "draft", history: [expect.objectContaining({ to: "draft" })] }),
+    );
 
     const cases: [unknown, RegExp][] = [
       [{ images: { icon: "http://cdn.acme.example/i.png" } }, /^images\.icon: URL must use https/],
@@ -135,22 +142,38 @@ describe("packages", () => {
     const { id, versionId } = await createPackage(token, app.id);
     const next = await api.post(`${MANAGE}/${id}/versions`, { capabilities: [weatherForecast()], riskTier: "read_personal" }, { token });
     expectStatus(201, next);
+    expect(next.headers.get("location")).toBe(`${MANAGE}/${id}/versions/${next.body.data.id}`);
     expect(next.body.data).toEqual(expect.objectContaining({ version: "1.1.0", state: "draft", riskTier: "read_personal", changelog: null }));
     expect((await api.get(`${MANAGE}/${id}`, { token })).body.data).toEqual(
-      expect.objectContaining({ latestVersion: "1.1.0", riskTier: "read_personal", versions: [expect.objectContaining({ version: "1.1.0" }), expect.objectContaining({ version: "1.0.0" })] }),
+      expect.objectContaining({
+        latestVersion: "1.1.0",
+        riskTier: "read_personal",
+        versions: [expect.objectContaining({ version: "1.1.0" }), expect.objectContaining({ version: "1.0.0" })],
+      }),
     );
     const major = await api.post(`${MANAGE}/${id}/versions`, { capabilities: [weatherForecast()], version: "2.0.0" }, { token });
     expect(major.body.data.version).toBe("2.0.0");
-    expect(expectError(await api.post(`${MANAGE}/${id}/versions`, { capabilities: [weatherForecast()], version: "1.5.0" }, { token }), 409, "CONFLICT").message).toBe(
-      "Version 1.5.0 must be greater than the latest version, 2.0.0",
-    );
-    expect(expectError(await api.post(`${MANAGE}/${id}/versions`, { capabilities: [weatherForecast()], version: "v3" }, { token }), 400, "VALIDATION_ERROR").message).toMatch(
-      /^version: Must be a semantic version/,
-    );
+    expect(
+      expectError(await api.post(`${MANAGE}/${id}/versions`, { capabilities: [weatherForecast()], version: "1.5.0" }, { token }), 409, "CONFLICT")
+        .message,
+    ).toBe("Version 1.5.0 must be greater than the latest version, 2.0.0");
+    expect(
+      expectError(
+        await api.post(`${MANAGE}/${id}/versions`, { capabilities: [weatherForecast()], version: "v3" }, { token }),
+        400,
+        "VALIDATION_ERROR",
+      ).message,
+    ).toMatch(/^version: Must be a semantic version/);
 
-    const edited = await api.patch(versionPath(id, versionId), { capabilities: [weatherForecast({ deadlineMs: 2000 })], changelog: "Faster" }, { token });
+    const edited = await api.patch(
+      versionPath(id, versionId),
+      { capabilities: [weatherForecast({ deadlineMs: 2000 })], changelog: "Faster" },
+      { token },
+    );
     expectStatus(200, edited);
-    expect(edited.body.data).toEqual(expect.objectContaining({ state: "draft", changelog: "Faster", capabilities: [expect.objectContaining({ deadlineMs: 2000 })] }));
+    expect(edited.body.data).toEqual(
+      expect.objectContaining({ state: "draft", changelog: "Faster", capabilities: [expect.objectContaining({ deadlineMs: 2000 })] }),
+    );
     expectError(await api.patch(versionPath(id, versionId), {}, { token }), 400, "VALIDATION_ERROR");
   });
 
@@ -172,14 +195,20 @@ describe("packages", () => {
     it("answers malformed JSON with INVALID_JSON", async () => {
       const res = await api.post(MANAGE, undefined, { token, raw: '{"name": "x",', headers: { "content-type": "application/json" } });
       expectError(res, 400, "INVALID_JSON");
-      const version = await api.post(`${MANAGE}/pkg_00000000000000000000/versions`, undefined, { token, raw: "{", headers: { "content-type": "application/json" } });
+      const version = await api.post(`${MANAGE}/pkg_00000000000000000000/versions`, undefined, {
+        token,
+        raw: "{",
+        headers: { "content-type": "application/json" },
+      });
       expectError(version, 400, "INVALID_JSON");
     });
 
     it("names every missing required field", async () => {
       const error = expectError(await api.post(MANAGE, {}, { token }), 400, "VALIDATION_ERROR");
       expect(error.details!.map((d) => d.field)).toEqual(["appId", "name", "slug", "description", "riskTier", "capabilities"]);
-      expect(error.message).toMatch(/^appId: Required; name: Required; slug: Required; description: Required; riskTier: Required; capabilities: Required$/);
+      expect(error.message).toMatch(
+        /^appId: Required; name: Required; slug: Required; description: Required; riskTier: Required; capabilities: Required$/,
+      );
     });
 
     it.each([
@@ -189,7 +218,10 @@ describe("packages", () => {
       [{ slug: "ab" }, "slug: String must contain at least 3 characters"],
       [{ capabilities: [] }, "capabilities: Array must contain at least 1 item"],
       [{ capabilities: "weather" }, "capabilities: Expected array, received string"],
-      [{ capabilities: [weatherForecast({ id: "Weather Forecast" })] }, "capabilities.0.id: Must start with a lowercase letter and use lowercase letters, digits, '_', '.' or '-'"],
+      [
+        { capabilities: [weatherForecast({ id: "Weather Forecast" })] },
+        "capabilities.0.id: Must start with a lowercase letter and use lowercase letters, digits, '_', '.' or '-'",
+      ],
       [{ capabilities: [weatherForecast({ deadlineMs: 60_000 })] }, "capabilities.0.deadlineMs: Number must be less than or equal to 10000"],
       [{ capabilities: [weatherForecast({ dataCategories: ["dna"] })] }, "capabilities.0.dataCategories.0: Expected one of:"],
       [{ capabilities: [weatherForecast({ inputSchema: "object" })] }, "capabilities.0.inputSchema: Expected record, received string"],
@@ -205,7 +237,9 @@ describe("packages", () => {
     it("answers another account's app with 404", async () => {
       const other = await verifiedProvider("Other Co");
       const foreign = await createApp(other.token);
-      expect(expectError(await api.post(MANAGE, packageBody(foreign.id), { token }), 404, "NOT_FOUND").message).toBe(`No app with id '${foreign.id}'`);
+      expect(expectError(await api.post(MANAGE, packageBody(foreign.id), { token }), 404, "NOT_FOUND").message).toBe(
+        `No app with id '${foreign.id}'`,
+      );
     });
 
     it("answers malformed ids with 404", async () => {
@@ -241,7 +275,11 @@ describe("packages", () => {
         expectError(await request(method, path, { token: intruder.token, body }), 404, "NOT_FOUND");
       }
       // Naming someone else's package as a successor is the same as naming a missing one.
-      expectError(await api.post(`${MANAGE}/${intruderPackage}/deprecate`, { reason: "x", successorPackageId: id }, { token: intruder.token }), 404, "NOT_FOUND");
+      expectError(
+        await api.post(`${MANAGE}/${intruderPackage}/deprecate`, { reason: "x", successorPackageId: id }, { token: intruder.token }),
+        404,
+        "NOT_FOUND",
+      );
       expect((await api.get(`${MANAGE}`, { token: intruder.token })).body.data.map((p: { id: string }) => p.id)).toEqual([intruderPackage]);
       const untouched = (await api.get(`${MANAGE}/${id}`, { token: owner.token })).body.data;
       expect(untouched).toEqual(expect.objectContaining({ name: "Acme Weather", status: "draft", latestVersion: "1.0.0" }));
@@ -288,7 +326,9 @@ describe("packages", () => {
     it("keeps reviewers out of provider routes without an account, and providers out of reviewer routes", async () => {
       const { token } = await verifiedProvider();
       for (const [method, path, body] of routes.filter(([, p]) => p.startsWith(REVIEWS))) {
-        expect(expectError(await request(method, path, { body, token }), 403, "FORBIDDEN").message).toBe("Reviewer routes need an account with the reviewer role");
+        expect(expectError(await request(method, path, { body, token }), 403, "FORBIDDEN").message).toBe(
+          "Reviewer routes need an account with the reviewer role",
+        );
       }
       const { token: reviewerToken } = await reviewer();
       expectError(await api.get(MANAGE, { token: reviewerToken }), 403, "FORBIDDEN");

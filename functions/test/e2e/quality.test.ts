@@ -1,13 +1,12 @@
 import functionsTest from "firebase-functions-test";
-import { RELATIVE_ACCURACY } from "../../src/surfaces/capabilities/quality/histogram";
-import { evaluateQuality } from "../../src/surfaces/capabilities/quality/jobs";
-import { recordInvocation } from "../../src/surfaces/capabilities/quality/rollups";
+import { RELATIVE_ACCURACY } from "../../src/domain/quality/histogram";
+import { evaluateQuality, recordInvocation } from "../../src/jobs/quality";
 import { adminDb } from "../helpers/admin";
 import { PROJECT_ID } from "../helpers/env";
 import { exactPercentile, logNormal, seededRandom } from "../helpers/generated";
-import { api, ApiResponse, expectError, expectStatus } from "../helpers/http";
+import { api, type ApiResponse, expectError, expectStatus } from "../helpers/http";
 import { useSampleProvider } from "../helpers/packages";
-import { Call, CAPABILITIES, publishedPackage, recordGeneratedInvocations, spread } from "../helpers/quality";
+import { type Call, CAPABILITIES, publishedPackage, recordGeneratedInvocations, spread } from "../helpers/quality";
 import { eventually } from "../helpers/sampleProvider";
 import { mailsTo } from "../helpers/stories";
 
@@ -22,13 +21,19 @@ const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
 const at = (t: number) => new Date(t);
 
 /** 17 calls inside the 5-minute slot starting at `slotStart` (three slots make a window of 51, over the 50 minimum). */
-const slot = (slotStart: number, call: (i: number) => Omit<Call, "at">) => spread(17, at(slotStart + 10_000), at(slotStart + 4 * MINUTE + 50_000), call);
+const slot = (slotStart: number, call: (i: number) => Omit<Call, "at">) =>
+  spread(17, at(slotStart + 10_000), at(slotStart + 4 * MINUTE + 50_000), call);
 
 const eventsOf = async (accountId: string, prefix: string) =>
   (await adminDb().collection("providerEvents").where("accountId", "==", accountId).get()).docs
     .map((d) => d.data())
     .filter((e) => (e.type as string).startsWith(prefix))
-    .sort((a, b) => a.occurredAt.toMillis() - b.occurredAt.toMillis() || (a.type as string).localeCompare(b.type) || String(a.data.metric).localeCompare(String(b.data.metric)));
+    .sort(
+      (a, b) =>
+        a.occurredAt.toMillis() - b.occurredAt.toMillis() ||
+        (a.type as string).localeCompare(b.type) ||
+        String(a.data.metric).localeCompare(String(b.data.metric)),
+    );
 
 const dataOf = (res: ApiResponse) => {
   expectStatus(200, res);
@@ -36,7 +41,8 @@ const dataOf = (res: ApiResponse) => {
 };
 
 /** Within the histogram's bound of the exact value, plus the response's rounding to 0.01 ms. */
-const expectPercentile = (reported: number, exact: number) => expect(Math.abs(reported - exact)).toBeLessThanOrEqual(RELATIVE_ACCURACY * exact + 0.005);
+const expectPercentile = (reported: number, exact: number) =>
+  expect(Math.abs(reported - exact)).toBeLessThanOrEqual(RELATIVE_ACCURACY * exact + 0.005);
 
 describe("baselines", () => {
   it("reports p50/p95/p99, error rate and availability of 30 days of generated invocations, within the documented bound", async () => {
@@ -181,19 +187,37 @@ describe("quality alerts", () => {
     // 2. Five minutes later, still 6 failures in 51: the same alert, deduplicated.
     await evaluateQuality(at(t0 + 7 * MINUTE), scope);
     const [kept] = await alertsWith();
-    expect(kept).toEqual(expect.objectContaining({ id: opened.id, status: "active", value: 11.765, window: { from: at(t0 - 10 * MINUTE).toISOString(), to: at(t0 + 5 * MINUTE).toISOString() } }));
+    expect(kept).toEqual(
+      expect.objectContaining({
+        id: opened.id,
+        status: "active",
+        value: 11.765,
+        window: { from: at(t0 - 10 * MINUTE).toISOString(), to: at(t0 + 5 * MINUTE).toISOString() },
+      }),
+    );
 
     // 3. 16 failures in 51 (31%) and a p95 of about 1 s: the warning escalates to critical, and latency opens critical.
     await evaluateQuality(at(t0 + 12 * MINUTE), scope);
     const active = await alertsWith("?status=active");
-    expect(active.map((a: { metric: string; severity: string }) => `${a.metric}:${a.severity}`).sort()).toEqual(["error_rate:critical", "latency_p95:critical"]);
+    expect(active.map((a: { metric: string; severity: string }) => `${a.metric}:${a.severity}`).sort()).toEqual([
+      "error_rate:critical",
+      "latency_p95:critical",
+    ]);
     const critical = active.find((a: { metric: string }) => a.metric === "error_rate");
     const slow = active.find((a: { metric: string }) => a.metric === "latency_p95");
     expect(critical).toEqual(expect.objectContaining({ escalatedFrom: opened.id, threshold: 20, value: 31.373 }));
-    expect(slow).toEqual(expect.objectContaining({ unit: "ms", currentSeverity: "critical", condition: expect.stringMatching(/^p95 latency over 15 minutes > 4 × the 30-day baseline p95 \(\d+(\.\d)? ms\)$/) }));
+    expect(slow).toEqual(
+      expect.objectContaining({
+        unit: "ms",
+        currentSeverity: "critical",
+        condition: expect.stringMatching(/^p95 latency over 15 minutes > 4 × the 30-day baseline p95 \(\d+(\.\d)? ms\)$/),
+      }),
+    );
     expect(slow.value).toBeGreaterThan(1000);
     expect(slow.threshold).toBeCloseTo(4 * slow.baseline, 1);
-    expect(await alertsWith("?status=resolved")).toEqual([expect.objectContaining({ id: opened.id, resolution: "escalated", escalatedTo: critical.id })]);
+    expect(await alertsWith("?status=resolved")).toEqual([
+      expect.objectContaining({ id: opened.id, resolution: "escalated", escalatedTo: critical.id }),
+    ]);
     expect((await alertsWith("?severity=warning")).map((a: { id: string }) => a.id)).toEqual([opened.id]);
     expect(await alertsWith("?severity=info")).toEqual([]);
     const firstPage = await api.get(`${CAPABILITIES}/alerts?status=active&severity=critical&limit=1`, { token: owner.access });
@@ -206,7 +230,9 @@ describe("quality alerts", () => {
     expect(resolved.map((a: { id: string; resolution: string }) => `${a.id}:${a.resolution}`).sort()).toEqual(
       [`${critical.id}:recovered`, `${slow.id}:recovered`, `${opened.id}:escalated`].sort(),
     );
-    expect(resolved.find((a: { id: string }) => a.id === critical.id)).toEqual(expect.objectContaining({ resolvedAt: at(t0 + 27 * MINUTE).toISOString(), value: 0, peakValue: 31.373 }));
+    expect(resolved.find((a: { id: string }) => a.id === critical.id)).toEqual(
+      expect.objectContaining({ resolvedAt: at(t0 + 27 * MINUTE).toISOString(), value: 0, peakValue: 31.373 }),
+    );
 
     // Every change went to the outbox, and through it to the webhook endpoint, signed.
     const events = await eventsOf(owner.accountId, "alert.");
@@ -219,13 +245,24 @@ describe("quality alerts", () => {
       "alert.resolved:latency_p95:critical",
     ]);
     expect(events[0]!.data).toEqual(
-      expect.objectContaining({ alertId: opened.id, capability: owner.ref, packageId: owner.packageId, threshold: 5, value: expect.closeTo(11.765, 2), windowEnd: at(t0).toISOString() }),
+      expect.objectContaining({
+        alertId: opened.id,
+        capability: owner.ref,
+        packageId: owner.packageId,
+        threshold: 5,
+        value: expect.closeTo(11.765, 2),
+        windowEnd: at(t0).toISOString(),
+      }),
     );
     expect(events[3]!.data).toEqual(expect.objectContaining({ alertId: opened.id, resolution: "escalated", escalatedTo: critical.id }));
-    const delivered = await eventually(() => {
-      const mine = sample().webhooks.filter((w) => w.json?.data?.packageId === owner.packageId);
-      return mine.length === 6 ? mine : undefined;
-    }, 30_000, "six alert webhooks");
+    const delivered = await eventually(
+      () => {
+        const mine = sample().webhooks.filter((w) => w.json?.data?.packageId === owner.packageId);
+        return mine.length === 6 ? mine : undefined;
+      },
+      30_000,
+      "six alert webhooks",
+    );
     expect(delivered.every((w) => w.signatureValid)).toBe(true);
 
     // Mail for warning and critical alerts (escalation included) and their recovery.
@@ -262,7 +299,10 @@ describe("certification", () => {
         tier: "certified",
         tierSince: null,
         evaluatedAt: null,
-        score: expect.objectContaining({ overall: 100, sources: expect.objectContaining({ reliability: "conformance", performance: "conformance", schema: "conformance" }) }),
+        score: expect.objectContaining({
+          overall: 100,
+          sources: expect.objectContaining({ reliability: "conformance", performance: "conformance", schema: "conformance" }),
+        }),
         validationRunId: expect.stringMatching(/^run_/),
         reasons: [expect.objectContaining({ code: "meets_thresholds" }), expect.objectContaining({ code: "conformance_only" })],
       }),
@@ -295,8 +335,17 @@ describe("certification", () => {
         tierSince: at(t1 + 32 * MINUTE).toISOString(),
         graceEndsAt: at(t1 + 32 * MINUTE + 72 * HOUR).toISOString(),
         restoresAt: null,
-        causes: expect.arrayContaining([expect.objectContaining({ code: "critical_alert_sustained", capability: owner.ref, since: at(t1).toISOString() })]),
-        changes: [expect.objectContaining({ from: "certified", to: "warning", at: at(t1 + 32 * MINUTE).toISOString(), reason: expect.stringMatching(/^Moved to warning: Critical/) })],
+        causes: expect.arrayContaining([
+          expect.objectContaining({ code: "critical_alert_sustained", capability: owner.ref, since: at(t1).toISOString() }),
+        ]),
+        changes: [
+          expect.objectContaining({
+            from: "certified",
+            to: "warning",
+            at: at(t1 + 32 * MINUTE).toISOString(),
+            reason: expect.stringMatching(/^Moved to warning: Critical/),
+          }),
+        ],
       }),
     );
     expect(warned.reasons.map((r: { code: string }) => r.code)).toEqual(["critical_alert_sustained", "critical_alert_sustained", "grace_period"]);
@@ -310,7 +359,9 @@ describe("certification", () => {
     const revoked = await certification();
     expect(revoked).toEqual(expect.objectContaining({ tier: "revoked", tierSince: at(grace + 37 * MINUTE).toISOString(), graceEndsAt: null }));
     expect(revoked.reasons.map((r: { code: string }) => r.code)).toContain("revoked");
-    expect(revoked.changes[0]).toEqual(expect.objectContaining({ from: "warning", to: "revoked", reason: expect.stringMatching(/^Revoked after 72 hours in warning/) }));
+    expect(revoked.changes[0]).toEqual(
+      expect.objectContaining({ from: "warning", to: "revoked", reason: expect.stringMatching(/^Revoked after 72 hours in warning/) }),
+    );
     expect(revoked.score.sources.reliability).toBe("live");
     // Reliability from the 136 calls before that hour (102 on the first day, 34 in the last hour of the grace period), 40 of them timeouts.
     expect(revoked.score.dimensions.reliability).toBe(Math.round((100 * 96) / 136));
@@ -322,20 +373,34 @@ describe("certification", () => {
     await evaluateQuality(at(grace + 52 * MINUTE), scope);
     expect(dataOf(await api.get(`${CAPABILITIES}/alerts?status=active`, { token: owner.access }))).toEqual([]);
     const recovering = await certification();
-    expect(recovering).toEqual(expect.objectContaining({ tier: "revoked", causes: [], restoresAt: at(grace + 52 * MINUTE + 24 * HOUR).toISOString() }));
+    expect(recovering).toEqual(
+      expect.objectContaining({ tier: "revoked", causes: [], restoresAt: at(grace + 52 * MINUTE + 24 * HOUR).toISOString() }),
+    );
     expect(recovering.reasons.map((r: { code: string }) => r.code)).toEqual(["revoked", "recovering"]);
     await evaluateQuality(at(grace + 52 * MINUTE + 24 * HOUR - 5 * MINUTE), scope);
     expect((await certification()).tier).toBe("revoked");
     await evaluateQuality(at(grace + 52 * MINUTE + 24 * HOUR), scope);
     const restored = await certification();
     expect(restored).toEqual(expect.objectContaining({ tier: "certified", restoresAt: null, graceEndsAt: null }));
-    expect(restored.changes.map((c: { from: string; to: string }) => `${c.from}→${c.to}`)).toEqual(["revoked→certified", "warning→revoked", "certified→warning"]);
+    expect(restored.changes.map((c: { from: string; to: string }) => `${c.from}→${c.to}`)).toEqual([
+      "revoked→certified",
+      "warning→revoked",
+      "certified→warning",
+    ]);
     expect(await listing()).toEqual(expect.objectContaining({ certificationTier: "certified", installable: true }));
 
     // Each change was an event with its reason; only the revocation was mailed.
     const changes = await eventsOf(owner.accountId, "certification.");
     expect(changes.map((e) => `${e.data.from}→${e.data.to}`)).toEqual(["certified→warning", "warning→revoked", "revoked→certified"]);
-    expect(changes[1]!.data).toEqual(expect.objectContaining({ packageId: owner.packageId, slug: owner.capability.slug, score: revoked.score.overall, reason: expect.any(String), causes: expect.any(Array) }));
+    expect(changes[1]!.data).toEqual(
+      expect.objectContaining({
+        packageId: owner.packageId,
+        slug: owner.capability.slug,
+        score: revoked.score.overall,
+        reason: expect.any(String),
+        causes: expect.any(Array),
+      }),
+    );
     expect((await mailsTo(owner.email)).filter((m) => m.category.startsWith("quality"))).toHaveLength(1);
   }, 240_000);
 });

@@ -33,9 +33,13 @@ describe("Capabilities API, certification routes: bad input", () => {
 
   it.each(ROUTES)("%s answers wrong-typed and unknown query parameters with 400 naming them", async (path) => {
     for (const query of ["limit=0", "limit=abc", "limit=101", "offset=-1"]) {
-      expect(expectError(await api.get(`${path}?${query}`, { token: owner.access }), 400, "VALIDATION_ERROR").message).toMatch(/^query\.(limit|offset): /);
+      expect(expectError(await api.get(`${path}?${query}`, { token: owner.access }), 400, "VALIDATION_ERROR").message).toMatch(
+        /^query\.(limit|offset): /,
+      );
     }
-    expect(expectError(await api.get(`${path}?surprise=1`, { token: owner.access }), 400, "VALIDATION_ERROR").message).toBe("query.surprise: Unknown field");
+    expect(expectError(await api.get(`${path}?surprise=1`, { token: owner.access }), 400, "VALIDATION_ERROR").message).toBe(
+      "query.surprise: Unknown field",
+    );
   });
 
   it("validates each route's filters", async () => {
@@ -49,7 +53,9 @@ describe("Capabilities API, certification routes: bad input", () => {
       ["baselines?capability=NoDotHere", "query.capability"],
     ];
     for (const [path, field] of bad) {
-      expect(expectError(await api.get(`${CAPABILITIES}/${path}`, { token: owner.access }), 400, "VALIDATION_ERROR").message).toMatch(new RegExp(`^${field.replace(".", "\\.")}: `));
+      expect(expectError(await api.get(`${CAPABILITIES}/${path}`, { token: owner.access }), 400, "VALIDATION_ERROR").message).toMatch(
+        new RegExp(`^${field.replace(".", "\\.")}: `),
+      );
     }
   });
 

@@ -1,5 +1,5 @@
 import { mapLimit } from "../../src/kernel/concurrency";
-import { foldCounters } from "../../src/surfaces/catalog/jobs";
+import { foldCounters } from "../../src/jobs/catalogCounters";
 import { adminDb } from "../helpers/admin";
 import { endUser, idsOf, marketplace, MARKETPLACE, uniqueWord } from "../helpers/catalog";
 import { api, expectError, expectStatus, request } from "../helpers/http";
@@ -9,7 +9,8 @@ import { expiredIdToken } from "../helpers/tokens";
 
 const sample = useSampleProvider();
 
-const installAs = async (token: string, packageId: string) => expectStatus(201, await api.post(`${MARKETPLACE}/${packageId}/install`, undefined, { token }));
+const installAs = async (token: string, packageId: string) =>
+  expectStatus(201, await api.post(`${MARKETPLACE}/${packageId}/install`, undefined, { token }));
 const rate = (token: string, packageId: string, body: unknown) => api.post(`${MARKETPLACE}/${packageId}/ratings`, body, { token });
 
 describe("ratings", () => {
@@ -45,7 +46,9 @@ describe("ratings", () => {
     // Rating again replaces the rating: the count stays, the average follows.
     const again = await rate(alice.token, packageId, { stars: 5, text: null });
     expectStatus(200, again);
-    expect(again.body.data).toEqual(expect.objectContaining({ stars: 5, text: null, createdAt: first.body.data.createdAt, packageRating: { average: 3, count: 2 } }));
+    expect(again.body.data).toEqual(
+      expect.objectContaining({ stars: 5, text: null, createdAt: first.body.data.createdAt, packageRating: { average: 3, count: 2 } }),
+    );
     expect(new Date(again.body.data.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(first.body.data.createdAt).getTime());
 
     const listing = await api.get(`${MARKETPLACE}/${packageId}`, { token: bob.token });
@@ -60,7 +63,9 @@ describe("ratings", () => {
     ]);
     expect(JSON.stringify(list.body)).not.toContain(alice.uid);
     expect(list.body.meta.pagination).toEqual({ total: 2, limit: 20, offset: 0, hasMore: false });
-    expect((await api.get(`${MARKETPLACE}/${packageId}/ratings?limit=1&offset=1`, { token: bob.token })).body.data).toEqual([expect.objectContaining({ stars: 1 })]);
+    expect((await api.get(`${MARKETPLACE}/${packageId}/ratings?limit=1&offset=1`, { token: bob.token })).body.data).toEqual([
+      expect.objectContaining({ stars: 1 }),
+    ]);
 
     // After uninstalling, a rating stays but cannot be changed.
     expectStatus(200, await api.delete(`${MARKETPLACE}/${packageId}/install`, { token: bob.token }));
@@ -92,7 +97,12 @@ describe("ratings", () => {
     const good = await listedPackage(other.token, other.app.id, { name: `${word} Good` });
     const fair = await listedPackage(other.token, other.app.id, { name: `${word} Fair` });
     const unrated = await listedPackage(other.token, other.app.id, { name: `${word} Unrated` });
-    for (const [pkg, stars] of [[good, 5], [good, 4], [fair, 3], [fair, 2]] as const) {
+    for (const [pkg, stars] of [
+      [good, 5],
+      [good, 4],
+      [fair, 3],
+      [fair, 2],
+    ] as const) {
       const u = await endUser();
       await installAs(u.token, pkg);
       expectStatus(201, await rate(u.token, pkg, { stars }));
@@ -142,7 +152,11 @@ describe("ratings", () => {
     it("answers malformed JSON, a missing body, another media type and bad tokens", async () => {
       expectError(await request("POST", path(), { token, raw: '{"stars": ', headers: { "content-type": "application/json" } }), 400, "INVALID_JSON");
       expect(expectError(await request("POST", path(), { token }), 400, "VALIDATION_ERROR").message).toContain("body");
-      expectError(await request("POST", path(), { token, raw: "stars=5", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "UNSUPPORTED_MEDIA_TYPE");
+      expectError(
+        await request("POST", path(), { token, raw: "stars=5", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+      );
       expectError(await rate("", packageId, { stars: 5 }), 401, "UNAUTHENTICATED");
       expectError(await rate(expiredIdToken(token), packageId, { stars: 5 }), 401, "UNAUTHENTICATED");
       expectError(await api.get(path(), { token: expiredIdToken(token) }), 401, "UNAUTHENTICATED");

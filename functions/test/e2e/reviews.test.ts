@@ -1,5 +1,6 @@
 import { fixedClock } from "../../src/kernel/clock";
-import { CLAIM_TTL_MS, ReviewService } from "../../src/surfaces/packages/reviews";
+import { CLAIM_TTL_MS } from "../../src/domain/packages/review";
+import { ReviewService } from "../../src/surfaces/packages/reviews";
 import { weatherForecast } from "../helpers/descriptors";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { createPackage, packageProvider, queuedReview, REVIEWS, useSampleProvider, validate, versionInState, versionPath } from "../helpers/packages";
@@ -65,7 +66,8 @@ describe("review queue", () => {
     expectStatus(200, await api.post(`${REVIEWS}/${reviews[0].id}/claim`, undefined, { token: reviewerToken }));
     const claimedList = await api.get(`${REVIEWS}?status=claimed&limit=100`, { token: reviewerToken });
     expect(claimedList.body.data.map((r: { id: string }) => r.id)).toContain(reviews[0].id);
-    const positionOf = async (i: number) => (await api.get(versionPath(versions[i]!.packageId, versions[i]!.versionId), { token })).body.data.review.queuePosition as number;
+    const positionOf = async (i: number) =>
+      (await api.get(versionPath(versions[i]!.packageId, versions[i]!.versionId), { token })).body.data.review.queuePosition as number;
     const [claimedPosition, nextPosition] = [await positionOf(0), await positionOf(1)];
     expect(nextPosition).toBeGreaterThan(claimedPosition);
     expectStatus(200, await api.post(`${REVIEWS}/${reviews[0].id}/approve`, {}, { token: reviewerToken }));
@@ -78,20 +80,34 @@ describe("review queue", () => {
     const bob = await reviewer();
     const review = await queuedReview(alice.token, versions[0]!.versionId);
     expectStatus(200, await api.post(`${REVIEWS}/${review.id}/claim`, undefined, { token: alice.token }));
-    expect(expectError(await api.post(`${REVIEWS}/${review.id}/claim`, undefined, { token: bob.token }), 409, "CONFLICT").message).toMatch(/claimed by another reviewer until/);
+    expect(expectError(await api.post(`${REVIEWS}/${review.id}/claim`, undefined, { token: bob.token }), 409, "CONFLICT").message).toMatch(
+      /claimed by another reviewer until/,
+    );
     expectError(await api.post(`${REVIEWS}/${review.id}/approve`, {}, { token: bob.token }), 409, "CONFLICT");
     // Claiming your own claim again extends it.
     expectStatus(200, await api.post(`${REVIEWS}/${review.id}/claim`, undefined, { token: alice.token }));
 
     // Four hours later Alice's claim has lapsed and Bob takes the review (the controllable clock stands in for waiting).
     const later = new ReviewService(fixedClock(new Date(Date.now() + CLAIM_TTL_MS + 60_000)));
-    const taken = await later.claim({ kind: "reviewer", user: { kind: "user", uid: bob.uid, email: null, emailVerified: true, claims: { reviewer: true } } }, review.id);
+    const taken = await later.claim(
+      { kind: "reviewer", user: { kind: "user", uid: bob.uid, email: null, emailVerified: true, claims: { reviewer: true } } },
+      review.id,
+    );
     expect(taken).toEqual(expect.objectContaining({ status: "claimed", claimedBy: bob.uid }));
     expectError(await api.post(`${REVIEWS}/${review.id}/approve`, {}, { token: alice.token }), 409, "CONFLICT");
-    const rejected = await api.post(`${REVIEWS}/${review.id}/reject`, { reasons: [{ message: "Explain the location use" }], notes: "Otherwise fine" }, { token: bob.token });
+    const rejected = await api.post(
+      `${REVIEWS}/${review.id}/reject`,
+      { reasons: [{ message: "Explain the location use" }], notes: "Otherwise fine" },
+      { token: bob.token },
+    );
     expectStatus(200, rejected);
     expect(rejected.body.data).toEqual(
-      expect.objectContaining({ status: "rejected", decidedBy: bob.uid, reasons: [{ message: "Explain the location use", path: null, ruleId: null }], notes: "Otherwise fine" }),
+      expect.objectContaining({
+        status: "rejected",
+        decidedBy: bob.uid,
+        reasons: [{ message: "Explain the location use", path: null, ruleId: null }],
+        notes: "Otherwise fine",
+      }),
     );
     const decided = await api.get(`${REVIEWS}/${review.id}`, { token: alice.token });
     expect(decided.body.data.status).toBe("rejected");
@@ -105,27 +121,42 @@ describe("review queue", () => {
 
     it("validates the rejection body", async () => {
       const path = `${REVIEWS}/rev_00000000000000000000/reject`;
-      expectError(await api.post(path, undefined, { token: reviewerToken, raw: "{", headers: { "content-type": "application/json" } }), 400, "INVALID_JSON");
+      expectError(
+        await api.post(path, undefined, { token: reviewerToken, raw: "{", headers: { "content-type": "application/json" } }),
+        400,
+        "INVALID_JSON",
+      );
       expect(expectError(await api.post(path, {}, { token: reviewerToken }), 400, "VALIDATION_ERROR").message).toBe("reasons: Required");
-      expect(expectError(await api.post(path, { reasons: [] }, { token: reviewerToken }), 400, "VALIDATION_ERROR").message).toBe("reasons: Array must contain at least 1 item");
-      expect(expectError(await api.post(path, { reasons: ["no"] }, { token: reviewerToken }), 400, "VALIDATION_ERROR").message).toBe("reasons.0: Expected object, received string");
-      expect(expectError(await api.post(path, { reasons: [{ message: "x", severity: 1 }] }, { token: reviewerToken }), 400, "VALIDATION_ERROR").message).toBe(
-        "reasons.0.severity: Unknown field",
+      expect(expectError(await api.post(path, { reasons: [] }, { token: reviewerToken }), 400, "VALIDATION_ERROR").message).toBe(
+        "reasons: Array must contain at least 1 item",
       );
-      expect(expectError(await api.post(`${REVIEWS}/rev_00000000000000000000/approve`, { notes: 5 }, { token: reviewerToken }), 400, "VALIDATION_ERROR").message).toBe(
-        "notes: Expected string, received number",
+      expect(expectError(await api.post(path, { reasons: ["no"] }, { token: reviewerToken }), 400, "VALIDATION_ERROR").message).toBe(
+        "reasons.0: Expected object, received string",
       );
+      expect(
+        expectError(await api.post(path, { reasons: [{ message: "x", severity: 1 }] }, { token: reviewerToken }), 400, "VALIDATION_ERROR").message,
+      ).toBe("reasons.0.severity: Unknown field");
+      expect(
+        expectError(await api.post(`${REVIEWS}/rev_00000000000000000000/approve`, { notes: 5 }, { token: reviewerToken }), 400, "VALIDATION_ERROR")
+          .message,
+      ).toBe("notes: Expected string, received number");
     });
 
     it("answers unknown and malformed review ids with 404", async () => {
       expectError(await api.get(`${REVIEWS}/rev_00000000000000000000`, { token: reviewerToken }), 404, "NOT_FOUND");
       expectError(await api.post(`${REVIEWS}/rev_00000000000000000000/claim`, undefined, { token: reviewerToken }), 404, "NOT_FOUND");
-      expectError(await api.post(`${REVIEWS}/rev_00000000000000000000/reject`, { reasons: [{ message: "x" }] }, { token: reviewerToken }), 404, "NOT_FOUND");
+      expectError(
+        await api.post(`${REVIEWS}/rev_00000000000000000000/reject`, { reasons: [{ message: "x" }] }, { token: reviewerToken }),
+        404,
+        "NOT_FOUND",
+      );
       expectError(await api.get(`${REVIEWS}/nope`, { token: reviewerToken }), 404, "NOT_FOUND");
     });
 
     it("validates the queue's query", async () => {
-      expect(expectError(await api.get(`${REVIEWS}?status=stuck`, { token: reviewerToken }), 400, "VALIDATION_ERROR").message).toMatch(/^query\.status: Expected one of/);
+      expect(expectError(await api.get(`${REVIEWS}?status=stuck`, { token: reviewerToken }), 400, "VALIDATION_ERROR").message).toMatch(
+        /^query\.status: Expected one of/,
+      );
       expectError(await api.get(`${REVIEWS}?limit=1000`, { token: reviewerToken }), 400, "VALIDATION_ERROR");
     });
   });

@@ -1,6 +1,6 @@
 import { adminDb } from "../helpers/admin";
-import { api, ApiResponse, expectError, expectStatus, request } from "../helpers/http";
-import { SampleProvider, sampleProviderModule, startSampleProvider } from "../helpers/sampleProvider";
+import { api, type ApiResponse, expectError, expectStatus, request } from "../helpers/http";
+import { type SampleProvider, sampleProviderModule, startSampleProvider } from "../helpers/sampleProvider";
 import { createApp, oauthProvider, registerRuntimeApp } from "../helpers/stories";
 
 const RT = "/v1/providers/runtime/apps";
@@ -10,7 +10,11 @@ const template = {
     {
       name: "weather_forecast",
       description: "Daily forecast for a location",
-      inputSchema: { type: "object", properties: { location: { type: "string" }, days: { type: "integer", minimum: 1, maximum: 7 } }, required: ["location"] },
+      inputSchema: {
+        type: "object",
+        properties: { location: { type: "string" }, days: { type: "integer", minimum: 1, maximum: 7 } },
+        required: ["location"],
+      },
       outputSchema: {
         type: "object",
         properties: { location: { type: "string" }, days: { type: "array", items: { $ref: "#/$defs/day" } } },
@@ -24,7 +28,13 @@ const template = {
       description: "Your open tasks",
       outputSchema: { type: "object", properties: { tasks: { type: "array" } } },
       refreshIntervalSeconds: 60,
-      actions: [{ name: "create_task", description: "Add a task", inputSchema: { type: "object", properties: { title: { type: "string", minLength: 1 } }, required: ["title"] } }],
+      actions: [
+        {
+          name: "create_task",
+          description: "Add a task",
+          inputSchema: { type: "object", properties: { title: { type: "string", minLength: 1 } }, required: ["title"] },
+        },
+      ],
       surfaceGuidance: { surfaces: ["widget"] },
     },
   ],
@@ -57,6 +67,7 @@ describe("provider runtime: configuration story against the sample provider", ()
   it("registers the runtime app, with defaults", async () => {
     const res = await call(api.post(RT, { appId: owner.app.id, endpointUrl: provider.url }, { token: owner.access }));
     expectStatus(201, res);
+    expect(res.headers.get("location")).toBe(`${RT}/${res.body.data.id}`);
     expect(res.body.data).toEqual({
       id: expect.stringMatching(/^rt_[0-9A-Za-z]{20}$/),
       appId: owner.app.id,
@@ -91,9 +102,13 @@ describe("provider runtime: configuration story against the sample provider", ()
     expect(res.body.data).toEqual(expect.objectContaining({ displayName: "Acme Runtime", status: "paused", endpointUrl: provider.url }));
     const back = await api.patch(`${RT}/${runtimeId}`, { status: "active" }, { token: owner.access });
     expect(back.body.data).toEqual(expect.objectContaining({ displayName: "Acme Runtime", status: "active" }));
-    expect(expectError(await api.patch(`${RT}/${runtimeId}`, { endpointUrl: "http://runtime.acme.example" }, { token: owner.access }), 400, "VALIDATION_ERROR").message).toMatch(
-      /^endpointUrl: URL must use https/,
-    );
+    expect(
+      expectError(
+        await api.patch(`${RT}/${runtimeId}`, { endpointUrl: "http://runtime.acme.example" }, { token: owner.access }),
+        400,
+        "VALIDATION_ERROR",
+      ).message,
+    ).toMatch(/^endpointUrl: URL must use https/);
   });
 
   it("probes health for real: without credentials the provider refuses us", async () => {
@@ -103,7 +118,13 @@ describe("provider runtime: configuration story against the sample provider", ()
         runtimeAppId: runtimeId,
         status: "degraded",
         runtimeStatus: "active",
-        endpoint: { url: `${provider.url}/health`, reachable: true, statusCode: 401, latencyMs: expect.any(Number), error: { kind: "http_status", message: expect.stringContaining("401") } },
+        endpoint: {
+          url: `${provider.url}/health`,
+          reachable: true,
+          statusCode: 401,
+          latencyMs: expect.any(Number),
+          error: { kind: "http_status", message: expect.stringContaining("401") },
+        },
         uptimeSeconds: null,
         lastInvokedAt: null,
       }),
@@ -114,22 +135,42 @@ describe("provider runtime: configuration story against the sample provider", ()
 
   it("authenticates with an API key", async () => {
     const res = await call(
-      api.put(`${RT}/${runtimeId}/auth-profile`, { type: "api_key", headerName: "X-Api-Key", value: provider.config.apiKey }, { token: owner.access }),
+      api.put(
+        `${RT}/${runtimeId}/auth-profile`,
+        { type: "api_key", headerName: "X-Api-Key", value: provider.config.apiKey },
+        { token: owner.access },
+      ),
     );
     expectStatus(200, res);
-    expect(res.body.data).toEqual({ type: "api_key", headerName: "X-Api-Key", value: `****${provider.config.apiKey.slice(-4)}`, updatedAt: expect.any(String) });
+    expect(res.body.data).toEqual({
+      type: "api_key",
+      headerName: "X-Api-Key",
+      value: `****${provider.config.apiKey.slice(-4)}`,
+      updatedAt: expect.any(String),
+    });
     const h = await health();
     expect(h.status).toBe("healthy");
     expect(h.endpoint).toEqual(expect.objectContaining({ reachable: true, statusCode: 200, error: null }));
     expect(h.uptimeSeconds).toEqual(expect.any(Number));
     expect(provider.requests.map((r) => r.auth)).toEqual(["api_key"]);
 
-    await call(api.put(`${RT}/${runtimeId}/auth-profile`, { type: "api_key", headerName: "X-Api-Key", value: "wrong-key-0000000000" }, { token: owner.access }));
+    await call(
+      api.put(
+        `${RT}/${runtimeId}/auth-profile`,
+        { type: "api_key", headerName: "X-Api-Key", value: "wrong-key-0000000000" },
+        { token: owner.access },
+      ),
+    );
     expect((await health()).endpoint.statusCode).toBe(401);
   });
 
   it("authenticates with OAuth 2.0 client credentials against the provider's token URL, caching the token", async () => {
-    const profile = { type: "oauth2", tokenUrl: `${provider.url}/oauth/token`, clientId: provider.config.oauthClientId, clientSecret: provider.config.oauthClientSecret };
+    const profile = {
+      type: "oauth2",
+      tokenUrl: `${provider.url}/oauth/token`,
+      clientId: provider.config.oauthClientId,
+      clientSecret: provider.config.oauthClientSecret,
+    };
     const res = await call(api.put(`${RT}/${runtimeId}/auth-profile`, profile, { token: owner.access }));
     expectStatus(200, res);
     expect(res.body.data).toEqual({
@@ -149,7 +190,13 @@ describe("provider runtime: configuration story against the sample provider", ()
     expect(provider.requests.find((r) => r.path === "/oauth/token")!.headers.authorization).toMatch(/^Basic /);
 
     // client_secret_post, and a changed profile fetches a new token.
-    await call(api.put(`${RT}/${runtimeId}/auth-profile`, { ...profile, tokenEndpointAuthMethod: "client_secret_post", scope: "forecast tasks" }, { token: owner.access }));
+    await call(
+      api.put(
+        `${RT}/${runtimeId}/auth-profile`,
+        { ...profile, tokenEndpointAuthMethod: "client_secret_post", scope: "forecast tasks" },
+        { token: owner.access },
+      ),
+    );
     provider.reset();
     expect((await health()).status).toBe("healthy");
     const tokenRequest = provider.requests.find((r) => r.path === "/oauth/token")!;
@@ -167,7 +214,11 @@ describe("provider runtime: configuration story against the sample provider", ()
     const res = await call(
       api.put(
         `${RT}/${runtimeId}/auth-profile`,
-        { type: "custom", headers: { "X-Sample-Auth": "Token {{secret.token}}", "X-Request-Stamp": "{{timestamp}}-{{requestId}}" }, secrets: { token: provider.config.customSecret } },
+        {
+          type: "custom",
+          headers: { "X-Sample-Auth": "Token {{secret.token}}", "X-Request-Stamp": "{{timestamp}}-{{requestId}}" },
+          secrets: { token: provider.config.customSecret },
+        },
         { token: owner.access },
       ),
     );
@@ -181,24 +232,37 @@ describe("provider runtime: configuration story against the sample provider", ()
 
     const bad = await api.put(`${RT}/${runtimeId}/auth-profile`, { type: "custom", headers: { "X-A": "{{secret.nope}}" } }, { token: owner.access });
     expect(expectError(bad, 400, "VALIDATION_ERROR").message).toMatch(/headers\.X-A: Unknown placeholder \{\{secret\.nope\}\}/);
-    const reserved = await api.put(`${RT}/${runtimeId}/auth-profile`, { type: "api_key", headerName: "Webhook-Signature", value: "x" }, { token: owner.access });
+    const reserved = await api.put(
+      `${RT}/${runtimeId}/auth-profile`,
+      { type: "api_key", headerName: "Webhook-Signature", value: "x" },
+      { token: owner.access },
+    );
     expect(expectError(reserved, 400, "VALIDATION_ERROR").message).toMatch(/^headerName: /);
   });
 
   it("encrypts the credentials at rest", async () => {
     const stored = await adminDb().collection("runtimeApps").doc(runtimeId).get();
     const text = JSON.stringify(stored.data());
-    for (const secret of [provider.config.apiKey, provider.config.oauthClientSecret, provider.config.customSecret, "not-the-secret-1234"]) expect(text).not.toContain(secret);
+    for (const secret of [provider.config.apiKey, provider.config.oauthClientSecret, provider.config.customSecret, "not-the-secret-1234"])
+      expect(text).not.toContain(secret);
     expect(stored.get("authProfile.secrets.token.sealed")).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
   });
 
   it("stores the capability template and checks the handlers the provider reports", async () => {
     const res = await call(api.put(`${RT}/${runtimeId}/capability-template`, template, { token: owner.access }));
     expectStatus(200, res);
-    expect(res.body.data.capabilities[0]).toEqual({ ...template.capabilities[0], actions: [], surfaceGuidance: { surfaces: ["widget", "chat"], summary: "Weather at a glance", priority: "high", notes: null } });
+    expect(res.body.data.capabilities[0]).toEqual({
+      ...template.capabilities[0],
+      actions: [],
+      surfaceGuidance: { surfaces: ["widget", "chat"], summary: "Weather at a glance", priority: "high", notes: null },
+    });
     expect(res.body.data.capabilities[1].inputSchema).toBeNull();
     const h = await health();
-    expect(h.handlers).toEqual({ registered: ["weather_forecast", "task_list", "task_list.create_task"], reportedByProvider: sampleProviderModule.CAPABILITIES, missing: [] });
+    expect(h.handlers).toEqual({
+      registered: ["weather_forecast", "task_list", "task_list.create_task"],
+      reportedByProvider: sampleProviderModule.CAPABILITIES,
+      missing: [],
+    });
     expect(h.status).toBe("healthy");
 
     // A capability the provider does not report makes it degraded.
@@ -219,20 +283,36 @@ describe("provider runtime: configuration story against the sample provider", ()
     const cases: [unknown, RegExp][] = [
       [{ capabilities: [{ ...cap, outputSchema: { type: "strnig" } }] }, /^capabilities\.0\.outputSchema: Not a valid JSON Schema/],
       [{ capabilities: [{ ...cap, outputSchema: { $ref: "#/$defs/missing" } }] }, /^capabilities\.0\.outputSchema: Not a usable JSON Schema/],
-      [{ capabilities: [{ ...cap, outputSchema: { $ref: "https://schemas.example/remote.json" } }] }, /^capabilities\.0\.outputSchema: Not a usable JSON Schema/],
-      [{ capabilities: [{ ...cap, refreshIntervalSeconds: 30 }] }, /^capabilities\.0\.refreshIntervalSeconds: Number must be greater than or equal to 60/],
-      [{ capabilities: [{ ...cap, refreshIntervalSeconds: 90_000 }] }, /^capabilities\.0\.refreshIntervalSeconds: Number must be less than or equal to 86400/],
+      [
+        { capabilities: [{ ...cap, outputSchema: { $ref: "https://schemas.example/remote.json" } }] },
+        /^capabilities\.0\.outputSchema: Not a usable JSON Schema/,
+      ],
+      [
+        { capabilities: [{ ...cap, refreshIntervalSeconds: 30 }] },
+        /^capabilities\.0\.refreshIntervalSeconds: Number must be greater than or equal to 60/,
+      ],
+      [
+        { capabilities: [{ ...cap, refreshIntervalSeconds: 90_000 }] },
+        /^capabilities\.0\.refreshIntervalSeconds: Number must be less than or equal to 86400/,
+      ],
       [{ capabilities: [cap, cap] }, /^capabilities\.1\.name: Duplicate name 'task_list'/],
       [{ capabilities: [{ ...cap, name: "Task List" }] }, /^capabilities\.0\.name: /],
       [{ capabilities: [] }, /^capabilities: Array must contain at least 1 item/],
-      [{ capabilities: [{ ...cap, surfaceGuidance: { surfaces: ["billboard"] } }] }, /^capabilities\.0\.surfaceGuidance\.surfaces\.0: Expected one of/],
+      [
+        { capabilities: [{ ...cap, surfaceGuidance: { surfaces: ["billboard"] } }] },
+        /^capabilities\.0\.surfaceGuidance\.surfaces\.0: Expected one of/,
+      ],
       [{ capabilities: [{ ...cap, extra: true }] }, /^capabilities\.0\.extra: Unknown field/],
     ];
     for (const [body, message] of cases) expect(expectError(await put(body), 400, "VALIDATION_ERROR").message).toMatch(message);
   });
 
   it("reports failures of the endpoint precisely, within the probe's deadline", async () => {
-    await api.put(`${RT}/${runtimeId}/auth-profile`, { type: "api_key", headerName: "X-Api-Key", value: provider.config.apiKey }, { token: owner.access });
+    await api.put(
+      `${RT}/${runtimeId}/auth-profile`,
+      { type: "api_key", headerName: "X-Api-Key", value: provider.config.apiKey },
+      { token: owner.access },
+    );
     const expectations: [Parameters<SampleProvider["setFailure"]>[0], string, string, boolean][] = [
       ["error_500", "degraded", "http_status", true],
       ["malformed", "degraded", "bad_body", true],
@@ -257,7 +337,12 @@ describe("provider runtime: configuration story against the sample provider", ()
     await closed.close();
     await api.patch(`${RT}/${runtimeId}`, { endpointUrl: closed.url }, { token: owner.access });
     const refused = await health();
-    expect(refused).toEqual(expect.objectContaining({ status: "unreachable", endpoint: expect.objectContaining({ reachable: false, error: expect.objectContaining({ kind: "connection_refused" }) }) }));
+    expect(refused).toEqual(
+      expect.objectContaining({
+        status: "unreachable",
+        endpoint: expect.objectContaining({ reachable: false, error: expect.objectContaining({ kind: "connection_refused" }) }),
+      }),
+    );
     await api.patch(`${RT}/${runtimeId}`, { endpointUrl: provider.url }, { token: owner.access });
   });
 
@@ -278,7 +363,13 @@ describe("provider runtime: configuration story against the sample provider", ()
   it("never returns a secret in any response", async () => {
     const all = [...seen, await api.get(`${RT}/${runtimeId}`, { token: owner.access }), await api.get(RT, { token: owner.access })];
     for (const res of all) {
-      for (const secret of [provider.config.apiKey, provider.config.oauthClientSecret, provider.config.customSecret, "not-the-secret-1234", "wrong-key-0000000000"]) {
+      for (const secret of [
+        provider.config.apiKey,
+        provider.config.oauthClientSecret,
+        provider.config.customSecret,
+        "not-the-secret-1234",
+        "wrong-key-0000000000",
+      ]) {
         expect(res.text).not.toContain(secret);
       }
       expect(res.text).not.toContain('"sealed"');
@@ -312,17 +403,26 @@ describe("provider runtime: isolation and bad input", () => {
   ];
 
   it("gives another account 404 on every route, and cannot bind another account's app", async () => {
-    for (const [method, path, body] of routes(runtimeId)) expectError(await request(method, path, { token: intruder.access, body }), 404, "NOT_FOUND");
+    for (const [method, path, body] of routes(runtimeId))
+      expectError(await request(method, path, { token: intruder.access, body }), 404, "NOT_FOUND");
     expectError(await api.post(RT, { appId: owner.app.id, endpointUrl: "https://evil.example" }, { token: intruder.access }), 404, "NOT_FOUND");
     expect((await api.get(RT, { token: intruder.access })).body.data).toEqual([]);
-    expectError(await api.post(RT, { appId: "app_00000000000000000000", endpointUrl: "https://x.example" }, { token: owner.access }), 404, "NOT_FOUND");
+    expectError(
+      await api.post(RT, { appId: "app_00000000000000000000", endpointUrl: "https://x.example" }, { token: owner.access }),
+      404,
+      "NOT_FOUND",
+    );
     // Untouched.
     expect((await api.get(`${RT}/${runtimeId}`, { token: owner.access })).body.data.displayName).toBe(owner.app.name);
   });
 
   it("answers malformed ids with 404 and requires a valid access token everywhere", async () => {
     for (const [method, path, body] of routes("rt_short")) expectError(await request(method, path, { token: owner.access, body }), 404, "NOT_FOUND");
-    for (const [method, path, body] of [...routes(runtimeId), ["GET", RT, undefined], ["POST", RT, { appId: owner.app.id, endpointUrl: "https://x.example" }]] as [string, string, unknown][]) {
+    for (const [method, path, body] of [
+      ...routes(runtimeId),
+      ["GET", RT, undefined],
+      ["POST", RT, { appId: owner.app.id, endpointUrl: "https://x.example" }],
+    ] as [string, string, unknown][]) {
       const missing = await request(method, path, { body });
       expectError(missing, 401, "UNAUTHENTICATED");
       expect(missing.headers.get("www-authenticate")).toBe('Bearer realm="aiffinity"');
@@ -347,11 +447,17 @@ describe("provider runtime: isolation and bad input", () => {
       expectError(malformed, 400, "INVALID_JSON");
       const { [field]: _dropped, ...rest } = valid;
       expect(expectError(await request(method, path, { token: owner.access, body: rest }), 400, "VALIDATION_ERROR").message).toMatch(missingMessage);
-      expect(expectError(await request(method, path, { token: owner.access, body: { ...valid, [field]: 12345 } }), 400, "VALIDATION_ERROR").message).toMatch(
-        new RegExp(`^${field}: |^body: `),
+      expect(
+        expectError(await request(method, path, { token: owner.access, body: { ...valid, [field]: 12345 } }), 400, "VALIDATION_ERROR").message,
+      ).toMatch(new RegExp(`^${field}: |^body: `));
+      expect(
+        expectError(await request(method, path, { token: owner.access, body: { ...valid, surprise: 1 } }), 400, "VALIDATION_ERROR").message,
+      ).toMatch(/surprise: Unknown field/);
+      expectError(
+        await request(method, path, { token: owner.access, raw: "a=b", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
       );
-      expect(expectError(await request(method, path, { token: owner.access, body: { ...valid, surprise: 1 } }), 400, "VALIDATION_ERROR").message).toMatch(/surprise: Unknown field/);
-      expectError(await request(method, path, { token: owner.access, raw: "a=b", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "UNSUPPORTED_MEDIA_TYPE");
     }
     const weird = await api.put(`${RT}/${runtimeId}/auth-profile`, { type: "basic", value: "x" }, { token: owner.access });
     expect(expectError(weird, 400, "VALIDATION_ERROR").message).toMatch(/^type: /);

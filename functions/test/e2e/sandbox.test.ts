@@ -1,5 +1,5 @@
 import { adminDb } from "../helpers/admin";
-import { CAPABILITIES, capabilityPath, PublishedCapability, publishedWeather, taskList } from "../helpers/capabilities";
+import { CAPABILITIES, capabilityPath, type PublishedCapability, publishedWeather, taskList } from "../helpers/capabilities";
 import { weatherForecast } from "../helpers/descriptors";
 import { api, expectError, expectStatus } from "../helpers/http";
 import { invocationsOf, MANAGE, useSampleProvider } from "../helpers/packages";
@@ -45,7 +45,11 @@ describe("capabilities sandbox: scenarios, runs and traces", () => {
   beforeAll(async () => {
     w = await publishedWeather(sample());
     // A signing secret, so the trace has a signature to redact.
-    const hooks = await api.put(`/v1/providers/runtime/apps/${w.runtimeAppId}/webhook-profile`, { url: `${sample().url}/webhooks`, events: ["webhook.test"] }, { token: w.access });
+    const hooks = await api.put(
+      `/v1/providers/runtime/apps/${w.runtimeAppId}/webhook-profile`,
+      { url: `${sample().url}/webhooks`, events: ["webhook.test"] },
+      { token: w.access },
+    );
     expectStatus(200, hooks);
     sample().setSigningSecrets([hooks.body.data.signingSecret]);
   }, 180_000);
@@ -86,13 +90,26 @@ describe("capabilities sandbox: scenarios, runs and traces", () => {
       }),
     );
     expect(trace.assertions.map((a: { passed: boolean }) => a.passed)).toEqual([true, true, true, true, true, true, true]);
-    expect(trace.assertions[2]).toEqual({ index: 2, type: "jsonPath", passed: true, expected: '$.data.location equals "Berlin"', actual: "Berlin", message: "Equal" });
+    expect(trace.assertions[2]).toEqual({
+      index: 2,
+      type: "jsonPath",
+      passed: true,
+      expected: '$.data.location equals "Berlin"',
+      actual: "Berlin",
+      message: "Equal",
+    });
 
     // The runtime was really called, exactly like production (credentials, signature), marked as a sandbox call.
     const [call] = invocationsOf(sample());
     expect(call!.auth).toBe("api_key");
     expect(call!.signatureValid).toBe(true);
-    expect(call!.json).toEqual({ requestId: run.headers.get("x-request-id"), capability: "weather_forecast", parameters: { location: "Berlin", days: 2 }, user: USER, context: { surface: "api", source: "api", sandbox: true } });
+    expect(call!.json).toEqual({
+      requestId: run.headers.get("x-request-id"),
+      capability: "weather_forecast",
+      parameters: { location: "Berlin", days: 2 },
+      user: USER,
+      context: { surface: "api", source: "api", sandbox: true },
+    });
 
     // The trace: the full exchange, credentials and signatures redacted.
     expect(trace.trace.request).toEqual({
@@ -156,7 +173,10 @@ describe("capabilities sandbox: scenarios, runs and traces", () => {
   });
 
   it("turns runtime failures into failed runs with the error class, never into API errors", async () => {
-    const created = await post(SCENARIOS, scenario({ name: "Under failure", assertions: [{ type: "status", equals: 200 }, { type: "outputSchema" }] }));
+    const created = await post(
+      SCENARIOS,
+      scenario({ name: "Under failure", assertions: [{ type: "status", equals: 200 }, { type: "outputSchema" }] }),
+    );
     const id = created.body.data.id;
     sample().setFailure("invalid_output");
     const invalid = await post(RUN, { scenarioId: id });
@@ -164,14 +184,20 @@ describe("capabilities sandbox: scenarios, runs and traces", () => {
     const failing = await post(RUN, { scenarioId: id });
     sample().setFailure("none");
     expectStatus(200, invalid);
-    expect(invalid.body.data).toEqual(expect.objectContaining({ passed: false, error: { class: "output_invalid", message: expect.stringMatching(/outputSchema/) } }));
+    expect(invalid.body.data).toEqual(
+      expect.objectContaining({ passed: false, error: { class: "output_invalid", message: expect.stringMatching(/outputSchema/) } }),
+    );
     expect(invalid.body.data.assertions).toEqual([
       expect.objectContaining({ type: "status", passed: true }),
       expect.objectContaining({ type: "outputSchema", passed: false, actual: expect.stringMatching(/^\/location must be string/) }),
     ]);
     expectStatus(200, failing);
-    expect(failing.body.data).toEqual(expect.objectContaining({ passed: false, error: { class: "http_5xx", message: "The runtime answered HTTP 500" } }));
-    expect(failing.body.data.trace.response).toEqual(expect.objectContaining({ status: 500, body: { error: { code: "INTERNAL", message: "Simulated failure" } } }));
+    expect(failing.body.data).toEqual(
+      expect.objectContaining({ passed: false, error: { class: "http_5xx", message: "The runtime answered HTTP 500" } }),
+    );
+    expect(failing.body.data.trace.response).toEqual(
+      expect.objectContaining({ status: 500, body: { error: { code: "INTERNAL", message: "Simulated failure" } } }),
+    );
 
     // A scenario may also expect a failure.
     const expectsError = await post(SCENARIOS, scenario({ name: "Expects a 500", assertions: [{ type: "status", equals: 500 }] }));
@@ -183,7 +209,11 @@ describe("capabilities sandbox: scenarios, runs and traces", () => {
 
   it("runs any version of the provider's package, drafts included, before it is submitted", async () => {
     // A draft version 2 that adds the task list capability (not published, not even validated).
-    const v2 = await api.post(`${MANAGE}/${w.packageId}/versions`, { capabilities: [weatherForecast(), taskList()], riskTier: "write_actions" }, { token: w.token });
+    const v2 = await api.post(
+      `${MANAGE}/${w.packageId}/versions`,
+      { capabilities: [weatherForecast(), taskList()], riskTier: "write_actions" },
+      { token: w.token },
+    );
     expectStatus(201, v2);
     const draftRef = `${w.slug}.task_list`;
     const created = await post(SCENARIOS, {
@@ -193,10 +223,15 @@ describe("capabilities sandbox: scenarios, runs and traces", () => {
       action: "create_task",
       user: USER,
       input: { title: "From the sandbox" },
-      assertions: [{ type: "status", equals: 201 }, { type: "jsonPath", path: "$.result.task.title", equals: "From the sandbox" }],
+      assertions: [
+        { type: "status", equals: 201 },
+        { type: "jsonPath", path: "$.result.task.title", equals: "From the sandbox" },
+      ],
     });
     expectStatus(201, created);
-    expect(created.body.data).toEqual(expect.objectContaining({ kind: "action", action: "create_task", input: { title: "From the sandbox" }, parameters: null, versionId: null }));
+    expect(created.body.data).toEqual(
+      expect.objectContaining({ kind: "action", action: "create_task", input: { title: "From the sandbox" }, parameters: null, versionId: null }),
+    );
     const run = await post(RUN, { scenarioId: created.body.data.id });
     expectStatus(200, run);
     expect(run.body.data).toEqual(expect.objectContaining({ passed: true, versionId: v2.body.data.id, kind: "action", action: "create_task" }));
@@ -206,7 +241,16 @@ describe("capabilities sandbox: scenarios, runs and traces", () => {
     expectError(await api.post(capabilityPath(draftRef, "invoke"), { user: USER }, { token: w.access }), 404, "NOT_FOUND");
 
     // Pinned to version 1, the draft's capability does not exist.
-    const pinned = { capability: draftRef, name: "Pinned", kind: "action", action: "create_task", user: USER, input: { title: "x" }, versionId: w.versionId, assertions: [{ type: "status", equals: 201 }] };
+    const pinned = {
+      capability: draftRef,
+      name: "Pinned",
+      kind: "action",
+      action: "create_task",
+      user: USER,
+      input: { title: "x" },
+      versionId: w.versionId,
+      assertions: [{ type: "status", equals: 201 }],
+    };
     expectError(await post(SCENARIOS, pinned), 404, "NOT_FOUND");
   });
 
@@ -260,7 +304,10 @@ describe("capabilities sandbox: scenarios, runs and traces", () => {
   }, 180_000);
 
   it("stops a catastrophic pattern instead of stalling", async () => {
-    const created = await post(SCENARIOS, scenario({ assertions: [{ type: "jsonPath", path: "$.data.location", matches: "^(a+)+$" }], parameters: { location: `${"a".repeat(40)}!` } }));
+    const created = await post(
+      SCENARIOS,
+      scenario({ assertions: [{ type: "jsonPath", path: "$.data.location", matches: "^(a+)+$" }], parameters: { location: `${"a".repeat(40)}!` } }),
+    );
     expectStatus(201, created);
     const started = Date.now();
     const run = await post(RUN, { scenarioId: created.body.data.id });

@@ -24,7 +24,10 @@ export interface BodyCase {
 export function describeBodyChecks(cases: Record<string, BodyCase>) {
   describe.each(Object.entries(cases))("%s", (_name, c) => {
     const send = (body: { raw?: string; json?: unknown }, token = c.token()) =>
-      request(c.method, c.path(), { token, ...(body.raw !== undefined ? { raw: body.raw, headers: { "content-type": "application/json" } } : { body: body.json }) });
+      request(c.method, c.path(), {
+        token,
+        ...(body.raw !== undefined ? { raw: body.raw, headers: { "content-type": "application/json" } } : { body: body.json }),
+      });
 
     it("answers malformed JSON with 400 INVALID_JSON", async () => {
       expectError(await send({ raw: '{"oops": ' }), 400, "INVALID_JSON");
@@ -43,7 +46,11 @@ export function describeBodyChecks(cases: Record<string, BodyCase>) {
     }
     it("answers an oversized body with 413 and another media type with 415", async () => {
       expectError(await send({ json: { ...c.valid(), padding: "x".repeat(1_200_000) } }), 413, "PAYLOAD_TOO_LARGE");
-      expectError(await request(c.method, c.path(), { token: c.token(), raw: "a=b", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "UNSUPPORTED_MEDIA_TYPE");
+      expectError(
+        await request(c.method, c.path(), { token: c.token(), raw: "a=b", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+      );
     });
     if (c.badTokens) {
       it("answers a missing token and bad tokens with 401", async () => {

@@ -24,7 +24,14 @@ export async function installBinding(p: PublishedCapability, parameters: Record<
   expectStatus(201, res);
   const capability = (res.body.data.capabilities as { id: string; bindingId: string }[]).find((c) => c.id === p.capabilityId)!;
   const binding = (await adminDb().collection("capabilityBindings").doc(capability.bindingId).get()).data()!;
-  return { id: capability.bindingId, userId: user.uid, userToken: user.token, providerUserId: binding.providerUserId, installId: res.body.data.id, packageId: p.packageId };
+  return {
+    id: capability.bindingId,
+    userId: user.uid,
+    userToken: user.token,
+    providerUserId: binding.providerUserId,
+    installId: res.body.data.id,
+    packageId: p.packageId,
+  };
 }
 
 /** Uninstalls the binding's package for its user (the binding is removed, its state deleted). */

@@ -18,7 +18,11 @@ export const taskList = (overrides: Record<string, unknown> = {}) => ({
     properties: {
       tasks: {
         type: "array",
-        items: { type: "object", required: ["id", "title", "done"], properties: { id: { type: "string" }, title: { type: "string" }, done: { type: "boolean" } } },
+        items: {
+          type: "object",
+          required: ["id", "title", "done"],
+          properties: { id: { type: "string" }, title: { type: "string" }, done: { type: "boolean" } },
+        },
       },
     },
   },
@@ -59,7 +63,11 @@ export interface PublishedCapability {
  * pipeline (validated against the runtime, submitted, listed automatically): the published version
  * production invocations use.
  */
-export async function publishedWeather(provider: SampleProvider, descriptor: Record<string, unknown> = {}, company = "Sunny Data Ltd"): Promise<PublishedCapability> {
+export async function publishedWeather(
+  provider: SampleProvider,
+  descriptor: Record<string, unknown> = {},
+  company = "Sunny Data Ltd",
+): Promise<PublishedCapability> {
   const dev = await packageProvider(provider, company);
   const { id, versionId, pkg } = await createPackage(dev.token, dev.app.id, { capabilities: [weatherForecast(descriptor)] });
   const run = await validate(dev.token, id, versionId);
@@ -72,7 +80,12 @@ export async function publishedWeather(provider: SampleProvider, descriptor: Rec
 /** A write_actions task package, reviewed (claimed and approved by `reviewerToken`) and published. */
 export async function publishedTasks(provider: SampleProvider, reviewerToken: string, company = "Tidy Tasks Ltd"): Promise<PublishedCapability> {
   const dev = await packageProvider(provider, company);
-  const { id, versionId, pkg } = await createPackage(dev.token, dev.app.id, { name: "Tidy Tasks", category: "productivity", riskTier: "write_actions", capabilities: [taskList()] });
+  const { id, versionId, pkg } = await createPackage(dev.token, dev.app.id, {
+    name: "Tidy Tasks",
+    category: "productivity",
+    riskTier: "write_actions",
+    capabilities: [taskList()],
+  });
   const run = await validate(dev.token, id, versionId);
   if (!run.passed) throw new Error(`validation failed: ${JSON.stringify(run.findings)}`);
   expectStatus(202, await api.post(`${versionPath(id, versionId)}/submit`, undefined, { token: dev.token }));
@@ -84,7 +97,13 @@ export async function publishedTasks(provider: SampleProvider, reviewerToken: st
   return published(dev, id, versionId, pkg.slug, "task_list");
 }
 
-const published = (dev: Awaited<ReturnType<typeof packageProvider>>, packageId: string, versionId: string, slug: string, capabilityId: string): PublishedCapability => ({
+const published = (
+  dev: Awaited<ReturnType<typeof packageProvider>>,
+  packageId: string,
+  versionId: string,
+  slug: string,
+  capabilityId: string,
+): PublishedCapability => ({
   token: dev.token,
   accountId: dev.accountId,
   app: dev.app,
@@ -96,4 +115,3 @@ const published = (dev: Awaited<ReturnType<typeof packageProvider>>, packageId: 
   ref: `${slug}.${capabilityId}`,
   capabilityId,
 });
-

@@ -1,8 +1,8 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { newId } from "../../src/kernel/crypto";
-import { CatalogListingDoc, CertificationTier, listingFlags, searchFieldsOf } from "../../src/surfaces/catalog/listings";
+import { type CatalogListingDoc, type CertificationTier, listingFlags, searchFieldsOf } from "../../src/domain/catalog/listing";
 import { adminAuth, adminDb } from "./admin";
-import { api, ApiResponse, expectStatus } from "./http";
+import { api, type ApiResponse, expectStatus } from "./http";
 import { PASSWORD, signInDirect, uniqueEmail } from "./stories";
 
 export const MARKETPLACE = "/v1/space/marketplace";
@@ -75,10 +75,21 @@ export async function seedListing(seed: SeedListing): Promise<string> {
     currentVersionId: newId("ver"),
     currentVersion: "1.0.0",
     riskTier: "data_only",
-    capabilities: (seed.capabilityNames ?? ["Data feed"]).map((name, i) => ({ id: `cap_${i}`, name, description: "", refreshIntervalSeconds: 1800, dataCategories: ["public"], actions: [] })),
+    capabilities: (seed.capabilityNames ?? ["Data feed"]).map((name, i) => ({
+      id: `cap_${i}`,
+      name,
+      description: "",
+      refreshIntervalSeconds: 1800,
+      dataCategories: ["public"],
+      actions: [],
+    })),
     dataCategories: ["public"],
   };
-  const facts = { deprecated: seed.deprecated ?? false, orphaned: seed.orphaned ?? false, certificationTier: seed.certificationTier ?? ("certified" as const) };
+  const facts = {
+    deprecated: seed.deprecated ?? false,
+    orphaned: seed.orphaned ?? false,
+    certificationTier: seed.certificationTier ?? ("certified" as const),
+  };
   const doc: CatalogListingDoc = {
     ...base,
     installCount: seed.installCount ?? 0,

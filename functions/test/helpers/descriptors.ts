@@ -22,7 +22,12 @@ export const weatherForecast = (overrides: Record<string, unknown> = {}) => ({
         items: {
           type: "object",
           required: ["date", "highC", "lowC", "condition"],
-          properties: { date: { type: "string", format: "date" }, highC: { type: "number" }, lowC: { type: "number" }, condition: { type: "string" } },
+          properties: {
+            date: { type: "string", format: "date" },
+            highC: { type: "number" },
+            lowC: { type: "number" },
+            condition: { type: "string" },
+          },
         },
       },
     },

@@ -10,6 +10,5 @@ export const PROJECT_ID = process.env.GCLOUD_PROJECT ?? "demo-aiffinity";
 /** The production paths, served through the Hosting emulator's rewrites, as in production. */
 export const BASE_URL = process.env.API_BASE_URL ?? `http://${emulator("hosting").host}:${emulator("hosting").port}`;
 /** A function's direct URL (what streaming clients use in production). */
-export const functionUrl = (name: string) =>
-  `http://${emulator("functions").host}:${emulator("functions").port}/${PROJECT_ID}/us-central1/${name}`;
+export const functionUrl = (name: string) => `http://${emulator("functions").host}:${emulator("functions").port}/${PROJECT_ID}/us-central1/${name}`;
 export const AUTH_EMULATOR = `http://${process.env.FIREBASE_AUTH_EMULATOR_HOST ?? "127.0.0.1:9099"}`;

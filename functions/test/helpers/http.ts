@@ -19,7 +19,9 @@ export interface RequestOptions {
 }
 
 export async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
-  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  // A fresh connection per request: a reused keep-alive socket that the server closes while the
+  // test process is busy (a loaded machine) fails as "other side closed", which is not the API's doing.
+  const headers: Record<string, string> = { connection: "close", ...(options.headers ?? {}) };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | Buffer | undefined;
   if (options.raw !== undefined) body = options.raw;

@@ -1,6 +1,6 @@
-import type { Publisher } from "../../src/kernel/pubsub";
-import { findAccount } from "../../src/surfaces/console/repository";
-import type { Account } from "../../src/surfaces/console/schemas";
+import type { z } from "zod";
+import type { Publisher, Topic } from "../../src/kernel/pubsub";
+import { type Account, findAccount } from "../../src/domain/accounts/account";
 
 /**
  * For tests that drive the packages services in the test process (against the same emulators):
@@ -8,17 +8,18 @@ import type { Account } from "../../src/surfaces/console/schemas";
  * often) each is delivered, and the account a service call acts for.
  */
 export class HoldingPublisher implements Publisher {
-  readonly messages: { topic: string; message: Record<string, unknown> }[] = [];
+  readonly messages: { topic: string; message: unknown }[] = [];
 
-  async publish(topic: string, message: Record<string, unknown>): Promise<string> {
-    this.messages.push({ topic, message });
+  async publish<S extends z.ZodType>(topic: Topic<S>, message: z.input<S>): Promise<string> {
+    this.messages.push({ topic: topic.name, message });
     return `held-${this.messages.length}`;
   }
 
-  last(topic: string): Record<string, unknown> {
-    const found = [...this.messages].reverse().find((m) => m.topic === topic);
-    if (!found) throw new Error(`No message held for ${topic}`);
-    return found.message;
+  /** The last message held for `topic`, as its handler would parse it. */
+  last<S extends z.ZodType>(topic: Topic<S>): z.output<S> {
+    const found = [...this.messages].reverse().find((m) => m.topic === topic.name);
+    if (!found) throw new Error(`No message held for ${topic.name}`);
+    return topic.message.parse(found.message);
   }
 }
 

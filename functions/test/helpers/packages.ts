@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { adminDb } from "./admin";
 import { completeListing, weatherForecast } from "./descriptors";
-import { api, ApiResponse, expectStatus } from "./http";
-import { eventually, SampleProvider, startSampleProvider } from "./sampleProvider";
+import { api, type ApiResponse, expectStatus } from "./http";
+import { eventually, type SampleProvider, startSampleProvider } from "./sampleProvider";
 import { accessToken, createApp, registerRuntimeApp, verifiedProvider } from "./stories";
 
 export { eventually };
@@ -14,7 +14,15 @@ export const uniqueSlug = (tag = "pkg") => `${tag}-${randomBytes(5).toString("he
 
 /** A complete data_only weather package for `appId`; override any field of the create body. */
 export function packageBody(appId: string, overrides: Record<string, unknown> = {}) {
-  return { appId, name: "Acme Weather", slug: uniqueSlug(), riskTier: "data_only", capabilities: [weatherForecast()], ...completeListing(), ...overrides };
+  return {
+    appId,
+    name: "Acme Weather",
+    slug: uniqueSlug(),
+    riskTier: "data_only",
+    capabilities: [weatherForecast()],
+    ...completeListing(),
+    ...overrides,
+  };
 }
 
 export async function createPackage(token: string, appId: string, overrides: Record<string, unknown> = {}) {
@@ -57,14 +65,18 @@ export async function versionInState(token: string, packageId: string, versionId
 
 /** The queued review of `versionId`, found in the reviewer queue (oldest first, paged through). */
 export async function queuedReview(reviewerToken: string, versionId: string) {
-  return eventually(async () => {
-    for (let offset = 0; ; offset += 100) {
-      const page = await api.get(`${REVIEWS}?limit=100&offset=${offset}`, { token: reviewerToken });
-      expectStatus(200, page);
-      const found = page.body.data.find((r: { versionId: string }) => r.versionId === versionId);
-      if (found || !page.body.meta.pagination.hasMore) return found;
-    }
-  }, 30_000, `review of ${versionId} in the queue`);
+  return eventually(
+    async () => {
+      for (let offset = 0; ; offset += 100) {
+        const page = await api.get(`${REVIEWS}?limit=100&offset=${offset}`, { token: reviewerToken });
+        expectStatus(200, page);
+        const found = page.body.data.find((r: { versionId: string }) => r.versionId === versionId);
+        if (found || !page.body.meta.pagination.hasMore) return found;
+      }
+    },
+    30_000,
+    `review of ${versionId} in the queue`,
+  );
 }
 
 /** Starts a sample provider runtime before the file's tests and stops it after them; call the result to get it. */

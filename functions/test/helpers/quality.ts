@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import type { InvocationDoc } from "../../src/surfaces/capabilities/model";
+import type { InvocationDoc } from "../../src/domain/capabilities/invocation";
 import { adminDb } from "./admin";
 import { api, expectStatus } from "./http";
 import { createPackage, packageProvider, validate, versionInState, versionPath } from "./packages";
-import { eventually, SampleProvider } from "./sampleProvider";
+import { eventually, type SampleProvider } from "./sampleProvider";
 
 export const CAPABILITIES = "/v1/providers/capabilities";
 
@@ -47,7 +47,7 @@ export interface Call {
 }
 
 /** An invocation record exactly as the capabilities engine writes it (functions/src/surfaces/capabilities/model.ts). */
-export function invocationRecord(c: CapabilityUnderTest, call: Call): InvocationDoc {
+function invocationRecord(c: CapabilityUnderTest, call: Call): InvocationDoc {
   const status = call.status ?? (call.errorClass ? "error" : "ok");
   const httpStatus = call.errorClass === "http_5xx" ? 503 : call.errorClass === "http_4xx" ? 400 : status === "ok" ? 200 : null;
   return {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { FUNCTIONS_ROOT } from "./secrets";
 
 /** The sample provider runtime (emulators/sample-provider), run in the test process as a real peer. */
-export interface LoggedRequest {
+interface LoggedRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
@@ -56,7 +56,11 @@ export const sampleProviderModule = require(join(FUNCTIONS_ROOT, "../emulators/s
 export const startSampleProvider = (options: Record<string, unknown> = {}) => sampleProviderModule.createSampleProvider(options);
 
 /** Polls `check` until it returns a value (not undefined/false), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -1,5 +1,5 @@
 /** A Server-Sent Events client over fetch (Node's EventSource cannot send an Authorization header). */
-export interface SseEvent {
+interface SseEvent {
   id: string | undefined;
   event: string;
   data: any;

@@ -1,16 +1,20 @@
 // Serves one API surface from the compiled functions (lib/) in a process of its own: a stand-in
 // for one more function instance, used to check that the rate limit holds across instances (tests)
 // and to measure the limiter against the same surface with limits off (npm run bench).
-// Env: SURFACE (default runtime), LIMITS=off to run without the rate-limit hook. Tells the parent
+// Env: SURFACE (default runtime), LIMITS=off to run without the rate-limit hook, FIXED_NOW (ISO) to
+// stop the limiter's clock. Tells the parent
 // its port over IPC: {port}.
 "use strict";
 const { createSurfaceApp } = require("../../lib/kernel/http/surface");
-const { rateLimitHook } = require("../../lib/kernel/rateLimit");
-const { buildSurfaces } = require("../../lib/surfaces");
+const { RateLimiter, rateLimitHook } = require("../../lib/kernel/http/rateLimit");
+const { fixedClock, systemClock } = require("../../lib/kernel/clock");
+const { buildSurfaces } = require("../../lib/api");
 const express = require("express");
 
 const surface = buildSurfaces()[process.env.SURFACE || "runtime"];
-const hooks = process.env.LIMITS === "off" ? [] : [rateLimitHook()];
+// FIXED_NOW pins the limiter's clock, so a test's requests all count in one window however long they take.
+const clock = process.env.FIXED_NOW ? fixedClock(process.env.FIXED_NOW) : systemClock;
+const hooks = process.env.LIMITS === "off" ? [] : [rateLimitHook(new RateLimiter(clock), clock)];
 // Bodies are parsed before the surface runs, as the Cloud Functions framework does (rawBody included).
 const keepRaw = (req, _res, buf) => {
   req.rawBody = buf;

@@ -1,4 +1,4 @@
-import { ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FUNCTIONS_ROOT, localSecrets } from "./secrets";
@@ -19,8 +19,18 @@ export interface SurfaceProcess {
 }
 
 /** Forks `count` processes, each serving the surface from lib/ with the emulators' env and secrets. */
-export async function startSurfaceProcesses(count: number, options: { surface?: string; limits?: boolean } = {}): Promise<SurfaceProcess[]> {
-  const env = { ...process.env, ...demoParams(), ...localSecrets(), SURFACE: options.surface ?? "runtime", LIMITS: options.limits === false ? "off" : "on" };
+export async function startSurfaceProcesses(
+  count: number,
+  options: { surface?: string; limits?: boolean; fixedNow?: Date } = {},
+): Promise<SurfaceProcess[]> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...demoParams(),
+    ...localSecrets(),
+    SURFACE: options.surface ?? "runtime",
+    LIMITS: options.limits === false ? "off" : "on",
+  };
+  if (options.fixedNow) env.FIXED_NOW = options.fixedNow.toISOString();
   return Promise.all(
     Array.from({ length: count }, () => {
       const child = fork(join(FUNCTIONS_ROOT, "test/helpers/surfaceProcess.js"), [], { env, stdio: ["ignore", "ignore", "inherit", "ipc"] });
@@ -36,10 +46,18 @@ export function stopSurfaceProcesses(processes: SurfaceProcess[]) {
   for (const p of processes) p.child.disconnect();
 }
 
-/** Waits, if needed, until at least `seconds` remain in the current one-minute rate-limit window. */
-export async function windowWithRoom(seconds: number) {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < seconds * 1000) await new Promise((r) => setTimeout(r, left + 250));
+/**
+ * Runs `burst` until every response it returns counted in one rate-limit window (same
+ * `X-RateLimit-Reset`). Windows are wall-clock minutes; a burst that straddles a boundary is run
+ * again at once (the next window has just begun) instead of waiting for room before it.
+ */
+export async function inOneWindow<T>(burst: () => Promise<{ responses: { headers: Headers }[]; result: T }>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const { responses, result } = await burst();
+    const resets = new Set(responses.map((r) => r.headers.get("x-ratelimit-reset")));
+    if (resets.size === 1 && !resets.has(null)) return result;
+    if (attempt >= attempts) throw new Error(`Every burst straddled a rate-limit window (resets ${[...resets].join(", ")})`);
+  }
 }
 
 /** Runs `task(0..count-1)` with at most `concurrency` in flight (concurrent clients). */

@@ -8,7 +8,7 @@ const nowS = () => Math.floor(Date.now() / 1000);
  * The Auth emulator's ID tokens are unsigned JWTs (the Admin SDK skips the signature check on the
  * emulator but checks every claim), so re-encoding one with other claims fakes its age.
  */
-export function withClaims(idToken: string, claims: Record<string, unknown>): string {
+function withClaims(idToken: string, claims: Record<string, unknown>): string {
   const [header, payload] = idToken.split(".");
   const decoded = JSON.parse(Buffer.from(payload!, "base64url").toString());
   return `${header}.${Buffer.from(JSON.stringify({ ...decoded, ...claims })).toString("base64url")}.`;
@@ -21,7 +21,11 @@ export const expiredIdToken = (idToken: string) => withClaims(idToken, { iat: no
  * An access token like `like` (same app and claims), signed with a key from the local secrets, with
  * overrides: what an attacker holding a key could forge, or an expired token.
  */
-export function forgeAccessToken(like: string, key: { kid: string; pem: string }, overrides: { iat?: number; exp?: number; aud?: string; typ?: string } = {}) {
+export function forgeAccessToken(
+  like: string,
+  key: { kid: string; pem: string },
+  overrides: { iat?: number; exp?: number; aud?: string; typ?: string } = {},
+) {
   const claims = decodeJwt(like);
   const iat = overrides.iat ?? nowS();
   return new SignJWT({ client_id: claims.client_id, account_id: claims.account_id })

@@ -1,4 +1,4 @@
-import { assertFails, initializeTestEnvironment, RulesTestEnvironment } from "@firebase/rules-unit-testing";
+import { assertFails, initializeTestEnvironment, type RulesTestEnvironment } from "@firebase/rules-unit-testing";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { collection, deleteDoc, doc, getDoc, getDocs, setDoc, setLogLevel, updateDoc } from "firebase/firestore";
@@ -8,11 +8,35 @@ setLogLevel("error");
 
 /** Collections the platform writes; clients must reach none of them, signed in or not. */
 const COLLECTIONS = [
-  "accounts", "apps", "verificationTokens", "mail", "throttles", "packages", "packageSlugs", "reviews", "processedEvents",
-  "catalogListings", "installs", "runtimeApps", "invocations", "webhookDeliveries", "providerEvents", "rateLimits",
-  "capabilityBindings", "capabilityStates", "capabilityEvents", "idempotencyKeys", "sandboxScenarios", "sandboxTraces",
-  "qualityRollupShards", "qualityRollups", "qualityMonitors", "qualityAlerts", "qualityCertifications",
-  "catalogCounterShards", "ratings",
+  "accounts",
+  "apps",
+  "verificationTokens",
+  "mail",
+  "throttles",
+  "packages",
+  "packageSlugs",
+  "reviews",
+  "processedEvents",
+  "catalogListings",
+  "installs",
+  "runtimeApps",
+  "invocations",
+  "webhookDeliveries",
+  "providerEvents",
+  "rateLimits",
+  "capabilityBindings",
+  "capabilityStates",
+  "capabilityEvents",
+  "idempotencyKeys",
+  "sandboxScenarios",
+  "sandboxTraces",
+  "qualityRollupShards",
+  "qualityRollups",
+  "qualityMonitors",
+  "qualityAlerts",
+  "qualityCertifications",
+  "catalogCounterShards",
+  "ratings",
 ];
 
 let env: RulesTestEnvironment;

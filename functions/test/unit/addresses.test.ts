@@ -1,7 +1,7 @@
-import { createServer, Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { addressProblem, classifyAddress, ipv6Bytes, isMetadataHost } from "../../src/kernel/addresses";
-import { checkTarget, outbound, Resolver, resolveAllowed } from "../../src/kernel/outbound";
+import { checkTarget, outbound, type Resolver, resolveAllowed } from "../../src/kernel/outbound";
 
 describe("address classification (SSRF rules)", () => {
   it.each([
@@ -128,7 +128,9 @@ describe("outbound target checks: resolved addresses, no second lookup", () => {
 
   it("refuses a host name if any of its addresses is not allowed", async () => {
     await expect(resolveAllowed("ok.example", resolverTo("93.184.216.34"), false)).resolves.toEqual([{ address: "93.184.216.34", family: 4 }]);
-    await expect(resolveAllowed("mixed.example", resolverTo("93.184.216.34", "10.0.0.7"), false)).rejects.toThrow("mixed.example resolves to a forbidden address: 10.0.0.7 is private (RFC 1918)");
+    await expect(resolveAllowed("mixed.example", resolverTo("93.184.216.34", "10.0.0.7"), false)).rejects.toThrow(
+      "mixed.example resolves to a forbidden address: 10.0.0.7 is private (RFC 1918)",
+    );
     await expect(resolveAllowed("v6.example", resolverTo("2606:4700::1", "fd00::5"), false)).rejects.toThrow(/unique local/);
     await expect(resolveAllowed("local.example", resolverTo("127.0.0.1"), false)).rejects.toThrow(/loopback/);
     await expect(resolveAllowed("local.example", resolverTo("127.0.0.1"), true)).resolves.toHaveLength(1);
@@ -147,12 +149,23 @@ describe("outbound target checks: resolved addresses, no second lookup", () => {
 
   it("refuses a name that resolves to a private address before connecting", async () => {
     const rebinding = resolverTo("10.1.2.3");
-    await expect(outbound({ url: `https://rebind.example:${port}/`, resolver: rebinding })).rejects.toMatchObject({ kind: "url_rejected", message: expect.stringMatching(/rebind\.example resolves to a forbidden address: 10\.1\.2\.3 is private/) });
+    await expect(outbound({ url: `https://rebind.example:${port}/`, resolver: rebinding })).rejects.toMatchObject({
+      kind: "url_rejected",
+      message: expect.stringMatching(/rebind\.example resolves to a forbidden address: 10\.1\.2\.3 is private/),
+    });
     await expect(outbound({ url: "https://metadata.google.internal/computeMetadata/v1/" })).rejects.toMatchObject({ kind: "url_rejected" });
   });
 
   it("checks IP literals without any lookup, whatever their notation", async () => {
-    for (const url of ["https://10.0.0.1/", "https://[::ffff:10.0.0.1]/", "https://[::ffff:a00:1]/", "https://169.254.169.254/", "https://0x0a.0.0.1/", "https://167772161/", "https://[fe80::1]/"]) {
+    for (const url of [
+      "https://10.0.0.1/",
+      "https://[::ffff:10.0.0.1]/",
+      "https://[::ffff:a00:1]/",
+      "https://169.254.169.254/",
+      "https://0x0a.0.0.1/",
+      "https://167772161/",
+      "https://[fe80::1]/",
+    ]) {
       await expect(checkTarget(url)).rejects.toMatchObject({ kind: "url_rejected" });
     }
     await expect(checkTarget("https://8.8.8.8/")).resolves.toBeInstanceOf(URL);

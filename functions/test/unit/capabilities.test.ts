@@ -1,13 +1,21 @@
 import { Timestamp } from "firebase-admin/firestore";
-import { addMs, Clock, fixedClock } from "../../src/kernel/clock";
+import { addMs, type Clock, fixedClock } from "../../src/kernel/clock";
 import { canonicalJson } from "../../src/kernel/crypto";
 import { ERROR_CATALOGUE } from "../../src/kernel/errors";
-import { fingerprintOf } from "../../src/kernel/idempotency";
-import { INVOCATION_ERROR_CLASSES } from "../../src/surfaces/capabilities/model";
+import { requestFingerprint } from "../../src/kernel/idempotency";
+import { INVOCATION_ERROR_CLASSES } from "../../src/domain/capabilities/invocation";
 import { cursorId, decodeEventId, encodeEventId } from "../../src/surfaces/capabilities/realtime";
-import { Assertion, deepEqual, evaluate, Observation, parseJsonPath, regexMatches, valueAt } from "../../src/surfaces/capabilities/sandbox/assertions";
+import {
+  Assertion,
+  deepEqual,
+  evaluate,
+  type Observation,
+  parseJsonPath,
+  regexMatches,
+  valueAt,
+} from "../../src/surfaces/capabilities/sandbox/assertions";
 import { ERROR_CODE_OF_CLASS } from "../../src/surfaces/capabilities/service";
-import { effectiveTtlSeconds, freshnessAt, MAX_ON_DEMAND_TTL_SECONDS, nextSyncAt } from "../../src/surfaces/capabilities/state";
+import { effectiveTtlSeconds, freshnessAt, MAX_ON_DEMAND_TTL_SECONDS, nextSyncAt } from "../../src/domain/capabilities/state";
 
 describe("capability state TTL (controllable clock)", () => {
   const t0 = new Date("2026-05-01T12:00:00Z");
@@ -65,7 +73,14 @@ describe("realtime event ids", () => {
     expect(cursorId(cursor!)).toBe(id);
     expect(decodeEventId("0")).toBe("start");
     expect(cursorId("start")).toBe("0");
-    for (const bad of ["", "1", "abc-cev_x", "1780000000.123-cev_3ZkQ8bW1mN0pR5sT7vX9", "1780000000.123456000-evt_3ZkQ8bW1mN0pR5sT7vX9", "1780000000.123456000-cev_3ZkQ8bW1mN0pR5sT7vX9\ninjected"]) {
+    for (const bad of [
+      "",
+      "1",
+      "abc-cev_x",
+      "1780000000.123-cev_3ZkQ8bW1mN0pR5sT7vX9",
+      "1780000000.123456000-evt_3ZkQ8bW1mN0pR5sT7vX9",
+      "1780000000.123456000-cev_3ZkQ8bW1mN0pR5sT7vX9\ninjected",
+    ]) {
       expect(decodeEventId(bad)).toBeNull();
     }
   });
@@ -74,9 +89,9 @@ describe("realtime event ids", () => {
 describe("idempotency fingerprints", () => {
   it("are equal for equal requests whatever the key order, and differ otherwise", () => {
     expect(canonicalJson({ b: [1, { d: 2, c: 3 }], a: null, skip: undefined })).toBe('{"a":null,"b":[1,{"c":3,"d":2}]}');
-    expect(fingerprintOf({ x: 1, y: { a: "b" } })).toBe(fingerprintOf({ y: { a: "b" }, x: 1 }));
-    expect(fingerprintOf({ x: 1 })).not.toBe(fingerprintOf({ x: 2 }));
-    expect(fingerprintOf({ x: [1, 2] })).not.toBe(fingerprintOf({ x: [2, 1] }));
+    expect(requestFingerprint({ x: 1, y: { a: "b" } })).toBe(requestFingerprint({ y: { a: "b" }, x: 1 }));
+    expect(requestFingerprint({ x: 1 })).not.toBe(requestFingerprint({ x: 2 }));
+    expect(requestFingerprint({ x: [1, 2] })).not.toBe(requestFingerprint({ x: [2, 1] }));
   });
 });
 
@@ -97,7 +112,17 @@ describe("provider failure classes", () => {
 });
 
 describe("sandbox assertion language", () => {
-  const body = { data: { location: "Berlin", days: [{ date: "2026-05-01", highC: 21 }, { date: "2026-05-02", highC: null }], "odd key": true }, ttlSeconds: 1800 };
+  const body = {
+    data: {
+      location: "Berlin",
+      days: [
+        { date: "2026-05-01", highC: 21 },
+        { date: "2026-05-02", highC: null },
+      ],
+      "odd key": true,
+    },
+    ttlSeconds: 1800,
+  };
   const observed = (over: Partial<Observation> = {}): Observation => ({ httpStatus: 200, latencyMs: 120, body, outputProblem: null, ...over });
   const run = (a: Assertion, o = observed()) => evaluate(Assertion.parse(a), 0, o);
 
@@ -135,7 +160,9 @@ describe("sandbox assertion language", () => {
     expect(run({ type: "jsonPath", path: "$.data.location", equals: "Berlin" }).passed).toBe(true);
     expect(run({ type: "jsonPath", path: "$.data.days[0]", equals: { highC: 21, date: "2026-05-01" } }).passed).toBe(true);
     expect(run({ type: "jsonPath", path: "$.data.days[1].highC", equals: null }).passed).toBe(true);
-    expect(run({ type: "jsonPath", path: "$.data.nothing", equals: null })).toEqual(expect.objectContaining({ passed: false, message: "Nothing at this path" }));
+    expect(run({ type: "jsonPath", path: "$.data.nothing", equals: null })).toEqual(
+      expect.objectContaining({ passed: false, message: "Nothing at this path" }),
+    );
     expect(run({ type: "jsonPath", path: "$.data['odd key']", exists: true }).passed).toBe(true);
     expect(run({ type: "jsonPath", path: "$.data.days[2]", exists: false }).passed).toBe(true);
     expect(run({ type: "jsonPath", path: "$.data.days[0].date", matches: "^2026-\\d\\d-\\d\\d$" }).passed).toBe(true);
@@ -146,7 +173,9 @@ describe("sandbox assertion language", () => {
 
   it("judges the output schema", () => {
     expect(run({ type: "outputSchema" }).passed).toBe(true);
-    expect(run({ type: "outputSchema" }, observed({ outputProblem: "/location must be string" }))).toEqual(expect.objectContaining({ passed: false, actual: "/location must be string" }));
+    expect(run({ type: "outputSchema" }, observed({ outputProblem: "/location must be string" }))).toEqual(
+      expect.objectContaining({ passed: false, actual: "/location must be string" }),
+    );
   });
 
   it("refuses malformed assertions", () => {

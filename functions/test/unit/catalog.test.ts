@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ratingScore } from "../../src/surfaces/catalog/counters";
-import { listingFlags } from "../../src/surfaces/catalog/listings";
-import { browseSpec, countOf, QuerySpec, SortKey, termSpec, tierSpec } from "../../src/surfaces/catalog/queries";
-import { buildSearchIndex, MAX_TERMS, normalize, queryTerms, relevanceScore, tierOf, words } from "../../src/surfaces/catalog/search";
+import { ratingScore } from "../../src/domain/catalog/counters";
+import { listingFlags } from "../../src/domain/catalog/listing";
+import { browseSpec, countOf, type QuerySpec, type SortKey, termSpec, tierSpec } from "../../src/surfaces/catalog/queries";
+import { buildSearchIndex, MAX_TERMS, normalize, queryTerms, relevanceScore, tierOf, words } from "../../src/domain/catalog/search";
 
 describe("catalog search: normalisation and tokens", () => {
   it("ignores case and accents, and folds letters NFKD cannot split", () => {
@@ -14,7 +14,12 @@ describe("catalog search: normalisation and tokens", () => {
   });
 
   it("indexes whole words and their prefixes, tiered by field and by whole word versus prefix", () => {
-    const { searchKeys } = buildSearchIndex({ name: "Météo Plus", providerName: "Sunny Data Ltd", capabilityNames: ["Hourly forecast"], description: "Forecasts for the Alps and the sea." });
+    const { searchKeys } = buildSearchIndex({
+      name: "Météo Plus",
+      providerName: "Sunny Data Ltd",
+      capabilityNames: ["Hourly forecast"],
+      description: "Forecasts for the Alps and the sea.",
+    });
     const tiers = (...terms: string[]) => terms.map((t) => tierOf(searchKeys, t));
     expect(tiers("meteo", "plus")).toEqual([1, 1]);
     expect(tiers("me", "met", "mete", "pl", "plu", "sunny", "hourly", "forecast")).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
@@ -32,7 +37,9 @@ describe("catalog search: normalisation and tokens", () => {
     const description = Array.from({ length: 160 }, (_, i) => `word${i}suffixlong`).join(" ");
     const { searchKeys } = buildSearchIndex({ name: "Acme Weather", providerName: "Acme", capabilityNames: ["Forecast"], description });
     expect(searchKeys).toHaveLength(MAX_TERMS);
-    expect(searchKeys).toEqual(expect.arrayContaining(["1:acme", "1:weather", "2:we", "2:forecast", "3:word0suffixlong", "3:word149suffixlong", "3:word0suffix"]));
+    expect(searchKeys).toEqual(
+      expect.arrayContaining(["1:acme", "1:weather", "2:we", "2:forecast", "3:word0suffixlong", "3:word149suffixlong", "3:word0suffix"]),
+    );
     // Description words after the first 150 are not read; prefixes (half weight) go before whole words.
     expect(tierOf(searchKeys, "word150suffixlong")).toBeNull();
     expect(tierOf(searchKeys, "word149suffix")).toBeNull();
@@ -49,7 +56,12 @@ describe("catalog search: normalisation and tokens", () => {
   });
 
   it("scores several words by their tiers", () => {
-    const { searchKeys } = buildSearchIndex({ name: "Task list", providerName: "Acme", capabilityNames: ["Tasks"], description: "Your to-do list, synced." });
+    const { searchKeys } = buildSearchIndex({
+      name: "Task list",
+      providerName: "Acme",
+      capabilityNames: ["Tasks"],
+      description: "Your to-do list, synced.",
+    });
     expect(relevanceScore(searchKeys, ["task", "list"])).toBe(6);
     expect(relevanceScore(searchKeys, ["tas", "synced"])).toBe(3);
     expect(relevanceScore(searchKeys, ["task", "absent"])).toBe(3);
@@ -58,10 +70,26 @@ describe("catalog search: normalisation and tokens", () => {
 
 describe("catalog listing flags", () => {
   it("hides deprecated and revoked packages, and refuses installs of orphans", () => {
-    expect(listingFlags({ deprecated: false, orphaned: false, certificationTier: "certified" })).toEqual({ visible: true, hiddenReason: null, installable: true });
-    expect(listingFlags({ deprecated: false, orphaned: true, certificationTier: "warning" })).toEqual({ visible: true, hiddenReason: null, installable: false });
-    expect(listingFlags({ deprecated: true, orphaned: false, certificationTier: "certified" })).toEqual({ visible: false, hiddenReason: "deprecated", installable: false });
-    expect(listingFlags({ deprecated: false, orphaned: false, certificationTier: "revoked" })).toEqual({ visible: false, hiddenReason: "certification_revoked", installable: false });
+    expect(listingFlags({ deprecated: false, orphaned: false, certificationTier: "certified" })).toEqual({
+      visible: true,
+      hiddenReason: null,
+      installable: true,
+    });
+    expect(listingFlags({ deprecated: false, orphaned: true, certificationTier: "warning" })).toEqual({
+      visible: true,
+      hiddenReason: null,
+      installable: false,
+    });
+    expect(listingFlags({ deprecated: true, orphaned: false, certificationTier: "certified" })).toEqual({
+      visible: false,
+      hiddenReason: "deprecated",
+      installable: false,
+    });
+    expect(listingFlags({ deprecated: false, orphaned: false, certificationTier: "revoked" })).toEqual({
+      visible: false,
+      hiddenReason: "certification_revoked",
+      installable: false,
+    });
   });
 
   it("ranks ratings by a Bayesian average, unrated last", () => {
@@ -78,9 +106,9 @@ describe("catalog listing flags", () => {
  */
 describe("firestore.indexes.json serves every catalog query", () => {
   type Field = { fieldPath: string; order?: string; arrayConfig?: string };
-  const declared = (JSON.parse(readFileSync(join(__dirname, "../../../firestore.indexes.json"), "utf8")).indexes as { collectionGroup: string; fields: Field[] }[]).filter(
-    (i) => i.collectionGroup === "catalogListings",
-  );
+  const declared = (
+    JSON.parse(readFileSync(join(__dirname, "../../../firestore.indexes.json"), "utf8")).indexes as { collectionGroup: string; fields: Field[] }[]
+  ).filter((i) => i.collectionGroup === "catalogListings");
   const key = (f: Field) => `${f.fieldPath}:${f.arrayConfig ?? f.order}`;
 
   function served(spec: QuerySpec): boolean {
@@ -112,6 +140,15 @@ describe("firestore.indexes.json serves every catalog query", () => {
 
   it("would notice a missing index", () => {
     expect(served({ equals: [["visible", true]], contains: { op: "array-contains", value: "1:x" }, orderBy: ["updatedAt"] })).toBe(false);
-    expect(served({ equals: [["visible", true], ["riskTier", "data_only"]], contains: null, orderBy: ["installCount"] })).toBe(false);
+    expect(
+      served({
+        equals: [
+          ["visible", true],
+          ["riskTier", "data_only"],
+        ],
+        contains: null,
+        orderBy: ["installCount"],
+      }),
+    ).toBe(false);
   });
 });

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ProbeResult, ProbeTarget, RuntimeProber, RuntimeRegistration } from "../../src/surfaces/packages/conformance/prober";
+import type { ProbeResult, ProbeTarget, RuntimeProber, RuntimeRegistration } from "../../src/domain/conformance/prober";
 import { compileJsonSchema, jsonSchemaProblem } from "../../src/kernel/jsonSchema";
-import { RULES } from "../../src/surfaces/packages/conformance/rules";
-import { ConformanceSubject, PROBES_PER_CAPABILITY, runConformanceSuite } from "../../src/surfaces/packages/conformance/suite";
-import { Capabilities } from "../../src/surfaces/packages/descriptor";
-import { addBusinessDays } from "../../src/surfaces/packages/reviews";
-import { canTransition, TRANSITIONS, VERSION_STATES } from "../../src/surfaces/packages/stateMachine";
+import { RULES } from "../../src/domain/conformance/rules";
+import { type ConformanceSubject, PROBES_PER_CAPABILITY, runConformanceSuite } from "../../src/domain/conformance/suite";
+import { Capabilities } from "../../src/domain/packages/descriptor";
+import { addBusinessDays } from "../../src/domain/packages/review";
+import { canTransition, TRANSITIONS, VERSION_STATES } from "../../src/domain/packages/versionStates";
 import { completeListing, weatherForecast } from "../helpers/descriptors";
 
 /** A runtime whose probes answer as `answer` says; it records every probe. */
@@ -25,11 +25,24 @@ class ScriptedProber implements RuntimeProber {
   }
 }
 
-const runtime: RuntimeRegistration = { runtimeAppId: "rt_x", status: "active", endpointUrl: "https://runtime.acme.example", authProfile: { type: "api_key" } };
+const runtime: RuntimeRegistration = {
+  runtimeAppId: "rt_x",
+  status: "active",
+  endpointUrl: "https://runtime.acme.example",
+  authProfile: { type: "api_key" },
+};
 const goodOutput = { location: "Berlin", days: [{ date: "2026-01-01", highC: 5, lowC: 1, condition: "snow" }] };
 const fast = (): ProbeResult => ({ outcome: "ok", httpStatus: 200, latencyMs: 20, output: goodOutput });
 
-function subject(overrides: { capabilities?: unknown[]; riskTier?: string; pkg?: Record<string, unknown>; changelog?: string | null; hasOlderVersion?: boolean } = {}): ConformanceSubject {
+function subject(
+  overrides: {
+    capabilities?: unknown[];
+    riskTier?: string;
+    pkg?: Record<string, unknown>;
+    changelog?: string | null;
+    hasOlderVersion?: boolean;
+  } = {},
+): ConformanceSubject {
   const listing = completeListing();
   return {
     appId: "app_x",
@@ -75,13 +88,33 @@ describe("conformance suite", () => {
 
   it.each([
     ["sample input that does not match", { sampleInput: { days: 3 } }, "schema.sample_input_invalid", "$.version.capabilities[0].sampleInput"],
-    ["a draft-07 $schema", { outputSchema: { $schema: "http://json-schema.org/draft-07/schema#", type: "object" } }, "schema.invalid_output_schema", "$.version.capabilities[0].outputSchema"],
-    ["an input schema that is not an object", { inputSchema: { type: "string" }, sampleInput: {} }, "schema.input_not_object", "$.version.capabilities[0].inputSchema.type"],
-    ["an unconstrained output", { outputSchema: { description: "anything" } }, "schema.output_unconstrained", "$.version.capabilities[0].outputSchema"],
+    [
+      "a draft-07 $schema",
+      { outputSchema: { $schema: "http://json-schema.org/draft-07/schema#", type: "object" } },
+      "schema.invalid_output_schema",
+      "$.version.capabilities[0].outputSchema",
+    ],
+    [
+      "an input schema that is not an object",
+      { inputSchema: { type: "string" }, sampleInput: {} },
+      "schema.input_not_object",
+      "$.version.capabilities[0].inputSchema.type",
+    ],
+    [
+      "an unconstrained output",
+      { outputSchema: { description: "anything" } },
+      "schema.output_unconstrained",
+      "$.version.capabilities[0].outputSchema",
+    ],
     ["a 30 s refresh", { refreshIntervalSeconds: 30 }, "schema.refresh_interval_too_short", "$.version.capabilities[0].refreshIntervalSeconds"],
     ["a 2 min refresh", { refreshIntervalSeconds: 120 }, "schema.refresh_interval_aggressive", "$.version.capabilities[0].refreshIntervalSeconds"],
     ["no data categories", { dataCategories: [] }, "privacy.data_categories_missing", "$.version.capabilities[0].dataCategories"],
-    ["personal data on data_only", { dataCategories: ["location"], scopes: ["read:location"] }, "privacy.category_exceeds_tier", "$.version.capabilities[0].dataCategories[0]"],
+    [
+      "personal data on data_only",
+      { dataCategories: ["location"], scopes: ["read:location"] },
+      "privacy.category_exceeds_tier",
+      "$.version.capabilities[0].dataCategories[0]",
+    ],
     ["a malformed scope", { scopes: ["weather"] }, "security.scope_invalid", "$.version.capabilities[0].scopes[0]"],
     ["a read scope on data_only", { scopes: ["read:weather"] }, "security.scope_exceeds_tier", "$.version.capabilities[0].scopes[0]"],
     ["no description", { description: "" }, "listing.capability_description_missing", "$.version.capabilities[0].description"],
@@ -93,9 +126,16 @@ describe("conformance suite", () => {
   it("flags duplicate capability and action ids", async () => {
     const action = { id: "refresh", name: "Refresh", inputSchema: { type: "object" }, scopes: ["write:forecast"] };
     const caps = [weatherForecast({ actions: [action, action] }), weatherForecast()];
-    const report = await runConformanceSuite(subject({ capabilities: caps, riskTier: "write_actions", pkg: { privacyPolicyUrl: "https://acme.example/p" } }), new ScriptedProber(runtime, fast));
-    expect(report.findings).toContainEqual(expect.objectContaining({ ruleId: "schema.duplicate_capability_id", path: "$.version.capabilities[1].id" }));
-    expect(report.findings).toContainEqual(expect.objectContaining({ ruleId: "schema.duplicate_action_id", path: "$.version.capabilities[0].actions[1].id" }));
+    const report = await runConformanceSuite(
+      subject({ capabilities: caps, riskTier: "write_actions", pkg: { privacyPolicyUrl: "https://acme.example/p" } }),
+      new ScriptedProber(runtime, fast),
+    );
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ ruleId: "schema.duplicate_capability_id", path: "$.version.capabilities[1].id" }),
+    );
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ ruleId: "schema.duplicate_action_id", path: "$.version.capabilities[0].actions[1].id" }),
+    );
   });
 
   it("holds actions and scopes to the risk tier", async () => {
@@ -105,14 +145,22 @@ describe("conformance suite", () => {
     expect(ruleIds(low)).toEqual(expect.arrayContaining(["security.actions_not_allowed", "security.action_scope_missing"]));
     const payments = weatherForecast({ actions: [{ ...action, scopes: ["payments:transfers"] }] });
     const high = await runConformanceSuite(subject({ capabilities: [payments], riskTier: "write_actions" }), new ScriptedProber(runtime, fast));
-    expect(high.findings).toContainEqual(expect.objectContaining({ ruleId: "security.scope_exceeds_tier", path: "$.version.capabilities[0].actions[0].scopes[0]" }));
+    expect(high.findings).toContainEqual(
+      expect.objectContaining({ ruleId: "security.scope_exceeds_tier", path: "$.version.capabilities[0].actions[0].scopes[0]" }),
+    );
   });
 
   it("asks read_personal packages for a privacy policy and read scopes, and notes an overstated tier", async () => {
     const personal = weatherForecast({ dataCategories: ["location"] });
-    const report = await runConformanceSuite(subject({ capabilities: [personal], riskTier: "read_personal", pkg: { privacyPolicyUrl: null } }), new ScriptedProber(runtime, fast));
+    const report = await runConformanceSuite(
+      subject({ capabilities: [personal], riskTier: "read_personal", pkg: { privacyPolicyUrl: null } }),
+      new ScriptedProber(runtime, fast),
+    );
     expect(ruleIds(report)).toEqual(expect.arrayContaining(["privacy.policy_url_missing", "security.read_scope_missing"]));
-    const overstated = await runConformanceSuite(subject({ riskTier: "financial" }), new ScriptedProber({ ...runtime, authProfile: { type: "oauth2" } }, fast));
+    const overstated = await runConformanceSuite(
+      subject({ riskTier: "financial" }),
+      new ScriptedProber({ ...runtime, authProfile: { type: "oauth2" } }, fast),
+    );
     expect(overstated.findings).toContainEqual(expect.objectContaining({ ruleId: "privacy.tier_overstated", severity: "info" }));
     expect(overstated.dimensions.privacy).toBe(100); // info costs nothing
   });
@@ -120,7 +168,10 @@ describe("conformance suite", () => {
   it("requires an oauth2 auth profile for financial packages and https endpoints", async () => {
     const weak = await runConformanceSuite(subject({ riskTier: "financial" }), new ScriptedProber(runtime, fast));
     expect(weak.findings).toContainEqual(expect.objectContaining({ ruleId: "security.auth_profile_too_weak", path: "$.runtime.authProfile.type" }));
-    const plain = await runConformanceSuite(subject(), new ScriptedProber({ ...runtime, endpointUrl: "http://runtime.acme.example", authProfile: null }, fast));
+    const plain = await runConformanceSuite(
+      subject(),
+      new ScriptedProber({ ...runtime, endpointUrl: "http://runtime.acme.example", authProfile: null }, fast),
+    );
     expect(ruleIds(plain)).toEqual(expect.arrayContaining(["security.endpoint_not_https", "security.auth_profile_missing"]));
   });
 
@@ -145,7 +196,9 @@ describe("conformance suite", () => {
     const report = await runConformanceSuite(subject(), prober);
     expect(report.dimensions.reliability).toBe(0);
     expect(report.dimensions.performance).toBe(0);
-    expect(report.findings).toContainEqual(expect.objectContaining({ ruleId: "reliability.runtime_not_registered", path: "$.runtime", severity: "error" }));
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ ruleId: "reliability.runtime_not_registered", path: "$.runtime", severity: "error" }),
+    );
     expect(report.passed).toBe(false);
     expect(prober.probes).toHaveLength(0);
     const paused = await runConformanceSuite(subject(), new ScriptedProber({ ...runtime, status: "paused" }, fast));
@@ -195,7 +248,9 @@ describe("conformance suite", () => {
 
 describe("JSON Schema checks", () => {
   it("answers a schema of another draft with a problem instead of throwing", () => {
-    expect(jsonSchemaProblem({ $schema: "http://json-schema.org/draft-07/schema#", type: "object" })).toMatch(/^Not a usable JSON Schema: .*only draft 2020-12 is supported/);
+    expect(jsonSchemaProblem({ $schema: "http://json-schema.org/draft-07/schema#", type: "object" })).toMatch(
+      /^Not a usable JSON Schema: .*only draft 2020-12 is supported/,
+    );
   });
 
   it("compiles schemas sharing an $id one after another (nothing stays cached)", () => {
@@ -237,7 +292,11 @@ describe("version state machine", () => {
   it("only changes a version's content before submission", () => {
     const reachableFromSubmitted = new Set<string>();
     const visit = (s: (typeof VERSION_STATES)[number]) => {
-      for (const next of TRANSITIONS[s]) if (!reachableFromSubmitted.has(next)) (reachableFromSubmitted.add(next), visit(next));
+      for (const next of TRANSITIONS[s]) {
+        if (reachableFromSubmitted.has(next)) continue;
+        reachableFromSubmitted.add(next);
+        visit(next);
+      }
     };
     visit("submitted");
     expect([...reachableFromSubmitted].filter((s) => ["draft", "validating", "validated"].includes(s))).toEqual([]);

@@ -1,4 +1,13 @@
-import { ALERT_WINDOW_MS, decide, MIN_BASELINE_SUCCEEDED, MIN_FAILURES, MIN_WINDOW_INVOCATIONS, MIN_WINDOW_SUCCEEDED, observe } from "../../src/surfaces/capabilities/quality/alerts";
+import {
+  ALERT_WINDOW_MS,
+  decide,
+  MIN_BASELINE_SUCCEEDED,
+  MIN_FAILURES,
+  MIN_WINDOW_INVOCATIONS,
+  MIN_WINDOW_SUCCEEDED,
+  observe,
+  planAlerts,
+} from "../../src/domain/quality/alerts";
 import {
   causesOf,
   GRACE_PERIOD_MS,
@@ -7,13 +16,22 @@ import {
   REVOKED_RECOVERY_MS,
   scoreCertification,
   SUSTAINED_CRITICAL_MS,
-  TierState,
+  type TierState,
   WARNING_RECOVERY_MS,
-} from "../../src/surfaces/capabilities/quality/certification";
-import { bucketOf, decodeBuckets, encodeBuckets, LatencyHistogram, MAX_BUCKET, MIN_MS, RELATIVE_ACCURACY, representativeOf } from "../../src/surfaces/capabilities/quality/histogram";
-import { baselineWindow, shardOf, ROLLUP_SHARDS, slotWindow } from "../../src/surfaces/capabilities/quality/rollups";
-import type { Cause, ConformanceBasis, MonitorDoc } from "../../src/surfaces/capabilities/quality/schemas";
-import { mergeStats, statsOfInvocation, summarize } from "../../src/surfaces/capabilities/quality/stats";
+} from "../../src/domain/quality/certification";
+import {
+  bucketOf,
+  decodeBuckets,
+  encodeBuckets,
+  LatencyHistogram,
+  MAX_BUCKET,
+  MIN_MS,
+  RELATIVE_ACCURACY,
+  representativeOf,
+} from "../../src/domain/quality/histogram";
+import { baselineWindow, shardOf, ROLLUP_SHARDS, slotWindow } from "../../src/domain/quality/rollups";
+import type { Cause, ConformanceBasis, MonitorDoc } from "../../src/domain/quality/records";
+import { mergeStats, statsOfInvocation, summarize } from "../../src/domain/quality/stats";
 import { exactPercentile, logNormal, seededRandom } from "../helpers/generated";
 
 const HOUR = 3_600_000;
@@ -101,7 +119,9 @@ describe("rollup stats", () => {
       statsOfInvocation({ status: "error", errorClass: "timeout", latencyMs: 3000 }),
       statsOfInvocation({ status: "error", errorClass: "http_4xx", latencyMs: 20 }),
     );
-    expect(stats).toEqual(expect.objectContaining({ count: 4, errors: 2, unavailable: 1, errorsByClass: { timeout: 1, http_4xx: 1 }, latencySumMs: 400 }));
+    expect(stats).toEqual(
+      expect.objectContaining({ count: 4, errors: 2, unavailable: 1, errorsByClass: { timeout: 1, http_4xx: 1 }, latencySumMs: 400 }),
+    );
     const summary = summarize(stats);
     expect(summary).toEqual(expect.objectContaining({ invocations: 4, succeeded: 2, errorRatePercent: 50, availabilityPercent: 75 }));
     expect(summary.latencyMs!.mean).toBe(200);
@@ -138,7 +158,11 @@ describe("rollup windows", () => {
 
   it("makes the alert window three 5-minute slots", () => {
     const window = slotWindow(new Date("2026-03-10T12:00:00Z"), ALERT_WINDOW_MS);
-    expect(window.parts.map((p) => p.start.toISOString())).toEqual(["2026-03-10T11:45:00.000Z", "2026-03-10T11:50:00.000Z", "2026-03-10T11:55:00.000Z"]);
+    expect(window.parts.map((p) => p.start.toISOString())).toEqual([
+      "2026-03-10T11:45:00.000Z",
+      "2026-03-10T11:50:00.000Z",
+      "2026-03-10T11:55:00.000Z",
+    ]);
   });
 });
 
@@ -215,7 +239,13 @@ describe("certification", () => {
   const deadlines = { a: 3000, b: 1000 };
 
   it("keeps the conformance dimensions until there is enough live data", () => {
-    const live = { versionId: "ver_1", windowEnd: new Date(), invocations: LIVE_MIN_INVOCATIONS - 1, succeeded: 0, capabilities: { a: { succeeded: 0, p50Ms: null } } };
+    const live = {
+      versionId: "ver_1",
+      windowEnd: new Date(),
+      invocations: LIVE_MIN_INVOCATIONS - 1,
+      succeeded: 0,
+      capabilities: { a: { succeeded: 0, p50Ms: null } },
+    };
     const score = scoreCertification(basis, deadlines, live);
     expect(score.sources).toEqual({ reliability: "conformance", performance: "conformance" });
     expect(score.dimensions).toEqual(basis.dimensions);
@@ -224,7 +254,13 @@ describe("certification", () => {
 
   it("refreshes reliability and performance from live data, reusing the conformance latency bands", () => {
     // 90% success; a: live median 100 ms of 3000 (≤ 10%: 100); b: no live data, no probe success (0).
-    const live = { versionId: "ver_1", windowEnd: new Date(), invocations: 1000, succeeded: 900, capabilities: { a: { succeeded: 900, p50Ms: 100 }, b: { succeeded: 0, p50Ms: null } } };
+    const live = {
+      versionId: "ver_1",
+      windowEnd: new Date(),
+      invocations: 1000,
+      succeeded: 900,
+      capabilities: { a: { succeeded: 900, p50Ms: 100 }, b: { succeeded: 0, p50Ms: null } },
+    };
     const score = scoreCertification(basis, deadlines, live);
     expect(score.sources).toEqual({ reliability: "live", performance: "live" });
     expect(score.dimensions.reliability).toBe(90);
@@ -255,7 +291,9 @@ describe("certification", () => {
       expect.objectContaining({ code: "critical_alert_sustained", capability: "acme.a", alertId: "alr_1", since: sustained }),
     ]);
     const earlier: Cause = { code: "score_below_threshold", message: "", capability: null, alertId: null, since: new Date(0) };
-    expect(causesOf(79, [], windowEnd, [earlier], windowEnd)).toEqual([expect.objectContaining({ code: "score_below_threshold", since: new Date(0) })]);
+    expect(causesOf(79, [], windowEnd, [earlier], windowEnd)).toEqual([
+      expect.objectContaining({ code: "score_below_threshold", since: new Date(0) }),
+    ]);
   });
 
   it("moves certified → warning → revoked after the grace period, and back after the recovery periods", () => {
@@ -291,6 +329,80 @@ describe("certification", () => {
     let state: TierState = { tier: "warning", tierSince: t0, causeSince: t0, clearSince: null };
     state = nextTier(state, [], new Date(t0.getTime() + MINUTE)).state;
     expect(nextTier(state, [], new Date(t0.getTime() + MINUTE + WARNING_RECOVERY_MS - 1)).change).toBeNull();
-    expect(nextTier(state, [], new Date(t0.getTime() + MINUTE + WARNING_RECOVERY_MS)).change).toEqual(expect.objectContaining({ from: "warning", to: "certified" }));
+    expect(nextTier(state, [], new Date(t0.getTime() + MINUTE + WARNING_RECOVERY_MS)).change).toEqual(
+      expect.objectContaining({ from: "warning", to: "certified" }),
+    );
+  });
+});
+
+describe("alert planning (the pure half of an evaluation)", () => {
+  const window = (n: number, errors: number) => ({
+    invocations: n,
+    errors,
+    unavailable: 0,
+    succeeded: n - errors,
+    errorRatePercent: n ? (100 * errors) / n : null,
+    availabilityPercent: n ? 100 : null,
+    latencyMs: null,
+  });
+  const identity = { capabilityKey: "pkg_1/weather", capabilityRef: "acme.weather", packageId: "pkg_1", capabilityId: "weather", accountId: "acc_1" };
+  const windowEnd = new Date("2026-03-02T10:15:00Z");
+  const evaluation = (n: number, errors: number) => ({
+    identity,
+    windowStart: new Date(windowEnd.getTime() - ALERT_WINDOW_MS),
+    windowEnd,
+    window: window(n, errors),
+    baseline: null,
+    now: windowEnd,
+  });
+  let ids = 0;
+  const plan = (n: number, errors: number, active: Parameters<typeof planAlerts>[0]["active"] = new Map()) =>
+    planAlerts({
+      evaluation: evaluation(n, errors),
+      observations: observe(window(n, errors), null),
+      active,
+      appId: "app_1",
+      packageName: "Acme",
+      newAlertId: () => `alr_${++ids}`,
+    });
+
+  it("opens an alert on a breach, with its event and a mail for warning and above", () => {
+    const p = plan(100, 6);
+    expect(p.create).toHaveLength(1);
+    expect(p.create[0]!.doc).toEqual(
+      expect.objectContaining({ metric: "error_rate", severity: "warning", status: "active", value: 6, threshold: 5 }),
+    );
+    expect(p.update).toEqual([]);
+    expect(p.monitor.activeAlerts.error_rate).toEqual({ alertId: p.create[0]!.id, severity: "warning", criticalSince: null });
+    expect(p.changes).toEqual([{ alertId: p.create[0]!.id, metric: "error_rate", severity: "warning", change: "opened" }]);
+    expect(p.notices.map((n) => [n.type, Boolean(n.mail)])).toEqual([["alert.opened", true]]);
+  });
+
+  it("escalates by resolving the alert and opening a worse one that points back at it", () => {
+    const first = plan(100, 6).create[0]!;
+    const p = plan(100, 30, new Map([["error_rate", { ref: { alertId: first.id, severity: "warning", criticalSince: null }, doc: first.doc }]]));
+    expect(p.update).toEqual([
+      { id: first.id, fields: expect.objectContaining({ status: "resolved", resolution: "escalated", escalatedTo: p.create[0]!.id }) },
+    ]);
+    expect(p.create[0]!.doc).toEqual(expect.objectContaining({ severity: "critical", escalatedFrom: first.id, criticalSince: windowEnd }));
+    expect(p.changes.map((c) => c.change)).toEqual(["escalated"]);
+  });
+
+  it("resolves on a healthy window, keeps the alert on a milder breach, and decides nothing without data", () => {
+    const first = plan(100, 6).create[0]!;
+    const live = () =>
+      new Map([["error_rate" as const, { ref: { alertId: first.id, severity: "warning" as const, criticalSince: null }, doc: first.doc }]]);
+    const healthy = plan(100, 0, live());
+    expect(healthy.update[0]).toEqual({ id: first.id, fields: expect.objectContaining({ status: "resolved", resolution: "recovered" }) });
+    expect(healthy.monitor.activeAlertCount).toBe(0);
+    const milder = plan(100, 4, live());
+    expect(milder.update[0]).toEqual({
+      id: first.id,
+      fields: expect.objectContaining({ value: 4, peakValue: 6, currentSeverity: "info", evaluations: 2 }),
+    });
+    expect(milder.create).toEqual([]);
+    const silent = plan(10, 10, live());
+    expect([silent.create, silent.update, silent.notices]).toEqual([[], [], []]);
+    expect(silent.monitor.activeAlerts.error_rate?.alertId).toBe(first.id);
   });
 });

@@ -1,16 +1,16 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { createServer, Server } from "node:http";
-import { AddressInfo } from "node:net";
+import { createServer, type Server } from "node:http";
+import { type AddressInfo } from "node:net";
 import { decodeProtectedHeader } from "jose";
-import { issueAccessToken, InvalidAccessToken, verifyAccessToken } from "../../src/kernel/accessTokens";
-import { Clock, fixedClock } from "../../src/kernel/clock";
+import { issueAccessToken, InvalidAccessToken, verifyAccessToken } from "../../src/kernel/auth/accessTokens";
+import { type Clock, fixedClock } from "../../src/kernel/clock";
 import { jsonSchemaProblem } from "../../src/kernel/jsonSchema";
 import { outbound, outboundOk } from "../../src/kernel/outbound";
-import { granted, maxLease, QuotaStore, RateLimiter, shardCount, shardQuota } from "../../src/kernel/rateLimit";
+import { granted, maxLease, type QuotaStore, RateLimiter, shardCount, shardQuota } from "../../src/kernel/http/rateLimit";
 import { open, seal, secretHint } from "../../src/kernel/secretBox";
-import { SigningKeyConfigError, SigningKeySet } from "../../src/kernel/signingKeys";
+import { SigningKeyConfigError, SigningKeySet } from "../../src/kernel/auth/signingKeys";
 import { newSigningSecret, signature, signedHeaders, signingKeyBytes, verifySignature } from "../../src/kernel/standardWebhooks";
-import { retryDelayMs } from "../../src/surfaces/runtime/webhooks";
+import { retryDelayMs } from "../../src/domain/runtime/webhookDelivery";
 
 process.env.PUBLIC_BASE_URL ??= "https://api.test.example";
 const HOUR = 3_600_000;
@@ -28,12 +28,24 @@ describe("signing keys and access tokens (rotation)", () => {
     expect(decodeProtectedHeader(token).kid).toBe("a");
 
     // Step 1 of a rotation: b is published (verifies) but a still signs.
-    const staged = await SigningKeySet.parse(JSON.stringify([{ kid: "a", pem: keyA }, { kid: "b", pem: keyB }]), HOUR);
+    const staged = await SigningKeySet.parse(
+      JSON.stringify([
+        { kid: "a", pem: keyA },
+        { kid: "b", pem: keyB },
+      ]),
+      HOUR,
+    );
     expect(staged.signer.kid).toBe("a");
     expect(staged.jwks(t0).keys.map((k) => k.kid)).toEqual(["a", "b"]);
 
     // Step 2: b signs, a is retired; a's tokens verify until they expire.
-    const rotated = await SigningKeySet.parse(JSON.stringify([{ kid: "b", pem: keyB }, { kid: "a", pem: keyA, retiredAt: new Date(t0.getTime() + 60_000).toISOString() }]), HOUR);
+    const rotated = await SigningKeySet.parse(
+      JSON.stringify([
+        { kid: "b", pem: keyB },
+        { kid: "a", pem: keyA, retiredAt: new Date(t0.getTime() + 60_000).toISOString() },
+      ]),
+      HOUR,
+    );
     expect(rotated.signer.kid).toBe("b");
     const claims = await verifyAccessToken(token, at(30 * 60_000), rotated);
     expect(claims).toEqual(expect.objectContaining({ appId: app.id, accountId: "acct_1", clientId: "prov_unit" }));
@@ -42,7 +54,9 @@ describe("signing keys and access tokens (rotation)", () => {
     await expect(verifyAccessToken(fresh.token, at(3 * 60_000), rotated)).resolves.toEqual(expect.objectContaining({ appId: app.id }));
 
     // The old token's own expiry applies.
-    await expect(verifyAccessToken(token, at(HOUR + 60_000), rotated)).rejects.toEqual(new InvalidAccessToken("Access token has expired; request a new one", true));
+    await expect(verifyAccessToken(token, at(HOUR + 60_000), rotated)).rejects.toEqual(
+      new InvalidAccessToken("Access token has expired; request a new one", true),
+    );
     // After retiredAt + TTL the retired key leaves the JWKS.
     expect(rotated.jwks(new Date(t0.getTime() + 60_000 + HOUR)).keys.map((k) => k.kid)).toEqual(["b"]);
     // Step 3: a removed: its tokens are refused as signed by an unknown key.
@@ -54,7 +68,13 @@ describe("signing keys and access tokens (rotation)", () => {
     const retiredAt = new Date(t0.getTime() + 60_000);
     const forgedLater = await SigningKeySet.parse(JSON.stringify([{ kid: "a", pem: keyA }]), HOUR);
     const { token } = await issueAccessToken(app, at(5 * 60_000), forgedLater);
-    const rotated = await SigningKeySet.parse(JSON.stringify([{ kid: "b", pem: keyB }, { kid: "a", pem: keyA, retiredAt: retiredAt.toISOString() }]), HOUR);
+    const rotated = await SigningKeySet.parse(
+      JSON.stringify([
+        { kid: "b", pem: keyB },
+        { kid: "a", pem: keyA, retiredAt: retiredAt.toISOString() },
+      ]),
+      HOUR,
+    );
     await expect(verifyAccessToken(token, at(6 * 60_000), rotated)).rejects.toThrow("retired key");
   });
 
@@ -62,10 +82,21 @@ describe("signing keys and access tokens (rotation)", () => {
     const bad: [string, RegExp][] = [
       ["not json", /not valid JSON/],
       ["[]", /invalid/],
-      [JSON.stringify([{ kid: "a", pem: keyA }, { kid: "a", pem: keyB }]), /duplicate kid a/],
+      [
+        JSON.stringify([
+          { kid: "a", pem: keyA },
+          { kid: "a", pem: keyB },
+        ]),
+        /duplicate kid a/,
+      ],
       [JSON.stringify([{ kid: "a", pem: "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----" + "x".repeat(80) }]), /not a readable PEM/],
       [JSON.stringify([{ kid: "a", pem: keyA, retiredAt: t0.toISOString() }]), /no active key/],
-      [JSON.stringify([{ kid: "ec", pem: generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString() }]), /RSA key/],
+      [
+        JSON.stringify([
+          { kid: "ec", pem: generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString() },
+        ]),
+        /RSA key/,
+      ],
     ];
     for (const [secret, message] of bad) {
       const error = await SigningKeySet.parse(secret, HOUR).catch((e: unknown) => e);
@@ -151,7 +182,9 @@ describe("Standard Webhooks signatures", () => {
   it("matches the specification's example", () => {
     // The example of the Standard Webhooks specification.
     const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    expect(signature(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, '{"test": 2432232314}')).toBe("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    expect(signature(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, '{"test": 2432232314}')).toBe(
+      "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    );
   });
 
   it("signs with every secret and verifies within the tolerance only", () => {

@@ -18,15 +18,48 @@ describe("surface pipeline", () => {
     const app = createSurfaceApp({
       name: "test",
       routes: [
-        route({ method: "get", path: "/boom", summary: "throws", tags: [], auth: publicRoute, response: Out, handler: async () => {
-          throw new Error("connection to db failed: password=hunter2");
-        } }),
-        route({ method: "get", path: "/leaky", summary: "returns a secret field", tags: [], auth: publicRoute, response: Out, handler: async () =>
-          ({ id: "a", clientSecretHash: "sha256:abc" }) as unknown as { id: string } }),
-        route({ method: "get", path: "/wrong", summary: "returns the wrong shape", tags: [], auth: publicRoute, response: Out, handler: async () =>
-          ({ id: 42 }) as unknown as { id: string } }),
-        listRoute({ method: "get", path: "/items", summary: "a page", tags: [], auth: publicRoute, response: Out, handler: async () =>
-          ({ items: [{ id: "a" }, { id: "b" }], total: 5, limit: 2, offset: 2 }) }),
+        route({
+          method: "get",
+          operationId: "example1",
+          path: "/boom",
+          summary: "throws",
+          tags: [],
+          auth: publicRoute,
+          response: Out,
+          handler: async () => {
+            throw new Error("connection to db failed: password=hunter2");
+          },
+        }),
+        route({
+          method: "get",
+          operationId: "example2",
+          path: "/leaky",
+          summary: "returns a secret field",
+          tags: [],
+          auth: publicRoute,
+          response: Out,
+          handler: async () => ({ id: "a", clientSecretHash: "sha256:abc" }) as unknown as { id: string },
+        }),
+        route({
+          method: "get",
+          operationId: "example3",
+          path: "/wrong",
+          summary: "returns the wrong shape",
+          tags: [],
+          auth: publicRoute,
+          response: Out,
+          handler: async () => ({ id: 42 }) as unknown as { id: string },
+        }),
+        listRoute({
+          method: "get",
+          operationId: "example4",
+          path: "/items",
+          summary: "a page",
+          tags: [],
+          auth: publicRoute,
+          response: Out,
+          handler: async () => ({ items: [{ id: "a" }, { id: "b" }], total: 5, limit: 2, offset: 2 }),
+        }),
       ],
     });
     server = app.listen(0);
@@ -47,7 +80,11 @@ describe("surface pipeline", () => {
     expect(body.error.code).toBe("INTERNAL");
     expect(JSON.stringify(body)).not.toMatch(/hunter2|connection to db|at /);
     expect(body.error.message).toContain(body.error.requestId);
-    expect(unexpected).toHaveBeenCalledWith(body.error.requestId, "GET /boom", expect.objectContaining({ message: "connection to db failed: password=hunter2" }));
+    expect(unexpected).toHaveBeenCalledWith(
+      body.error.requestId,
+      "GET /boom",
+      expect.objectContaining({ message: "connection to db failed: password=hunter2" }),
+    );
   });
 
   it("sends only the fields of the response schema", async () => {

@@ -1,15 +1,7 @@
 import type { Request } from "express";
-import { ApiError } from "../errors";
+import { ApiError, forbidden } from "../errors";
 import { auth } from "../firebase";
-import type { Authenticator } from "../http/route";
-
-export interface FirebaseUser {
-  kind: "user";
-  uid: string;
-  email: string | null;
-  emailVerified: boolean;
-  claims: Record<string, unknown>;
-}
+import type { AnonymousPrincipal, Authenticator, FirebaseUser, ReviewerPrincipal } from "./principal";
 
 const REALM = 'Bearer realm="aiffinity"';
 
@@ -53,7 +45,6 @@ export async function verifyFirebaseUser(req: Request): Promise<FirebaseUser> {
       throw unauthenticated("ID token is malformed or invalid", "invalid_token");
     }
     throw error; // the identity service failing is our problem, not the caller's
-
   }
 }
 
@@ -63,7 +54,20 @@ export const firebaseUser: Authenticator<FirebaseUser> = {
   authenticate: (req) => verifyFirebaseUser(req),
 };
 
-export const publicRoute: Authenticator<{ kind: "anonymous" }> = {
+/**
+ * Aiffinity staff who review packages: Firebase users with the custom claim `reviewer: true`
+ * (set with the Admin SDK's setCustomUserClaims; it appears in ID tokens issued afterwards).
+ */
+export const reviewerUser: Authenticator<ReviewerPrincipal> = {
+  scheme: "firebaseIdToken",
+  async authenticate(req) {
+    const user = await verifyFirebaseUser(req);
+    if (user.claims.reviewer !== true) throw forbidden("Reviewer routes need an account with the reviewer role");
+    return { kind: "reviewer", user };
+  },
+};
+
+export const publicRoute: Authenticator<AnonymousPrincipal> = {
   scheme: null,
   authenticate: async () => ({ kind: "anonymous" }),
 };

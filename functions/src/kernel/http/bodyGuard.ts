@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type { NextFunction, Request, Response } from "express";
 import { log } from "../logger";
 
-export interface BodyReadError {
+interface BodyReadError {
   type: string;
   message: string;
 }

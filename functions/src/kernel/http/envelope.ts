@@ -1,9 +1,15 @@
 import { z } from "zod";
+import { ERROR_CATALOGUE, type ErrorCode } from "../errors";
+
+/** ISO 8601 UTC, the only time format the API answers with. */
+export const IsoDate = z.iso.datetime();
+export const iso = (date: Date) => date.toISOString();
+export const isoOrNull = (date: Date | null | undefined) => (date ? date.toISOString() : null);
 
 /** Schemas of the response envelope from the API reference; the OpenAPI document uses them too. */
-export const Meta = z.object({ requestId: z.string().meta({ example: "req_abc123def456" }) });
+const Meta = z.object({ requestId: z.string().meta({ example: "req_abc123def456" }) });
 
-export const Pagination = z
+const Pagination = z
   .object({
     total: z.number().int().min(0),
     limit: z.number().int().min(1),
@@ -12,10 +18,13 @@ export const Pagination = z
   })
   .meta({ id: "Pagination" });
 
+const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as [ErrorCode, ...ErrorCode[]];
+
+/** The error envelope (docs/errors.md). Named ApiError: `Error` would shadow the global in generated clients. */
 export const ErrorBody = z
   .object({
     error: z.object({
-      code: z.string().meta({ example: "VALIDATION_ERROR" }),
+      code: z.enum(ERROR_CODES).meta({ description: "Stable: branch on it (docs/errors.md lists every code).", example: "VALIDATION_ERROR" }),
       message: z.string().meta({ example: "name: String must contain at least 1 character" }),
       requestId: z.string(),
       details: z
@@ -24,7 +33,7 @@ export const ErrorBody = z
         .meta({ description: "One entry per offending field (validation errors only)." }),
     }),
   })
-  .meta({ id: "Error" });
+  .meta({ id: "ApiError" });
 
 export const single = <T extends z.ZodType>(data: T) => z.object({ data, meta: Meta });
 export const list = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), meta: Meta.extend({ pagination: Pagination }) });

@@ -1,19 +1,12 @@
 import type { Request, Response } from "express";
-import { z } from "zod";
+import { type z } from "zod";
+import type { Authenticator, Principal } from "../auth/principal";
 import type { ErrorCode } from "../errors";
 import type { Page } from "./envelope";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 
-/** How a route authenticates its caller; the kernel calls it before validating any input. */
-export interface Authenticator<P> {
-  /** The OpenAPI security scheme it implements, or null for public routes. */
-  readonly scheme: "firebaseIdToken" | "oauth2ClientCredentials" | null;
-  /** Resolves the caller or throws ApiError (UNAUTHENTICATED, FORBIDDEN...). */
-  authenticate(req: Request, res: Response): Promise<P>;
-}
-
-export interface HandlerInput<A, P, Q, B> {
+interface HandlerInput<A, P, Q, B> {
   principal: A;
   params: P;
   query: Q;
@@ -39,16 +32,17 @@ export const reply = <T>(data: T, options: { status?: number; headers?: Record<s
   ...options,
 });
 
-export const isReply = (value: unknown): value is Reply<unknown> =>
-  typeof value === "object" && value !== null && REPLY in value;
+export const isReply = (value: unknown): value is Reply<unknown> => typeof value === "object" && value !== null && REPLY in value;
 
 /** Returned by handlers that wrote the response themselves (streams). */
 export const STREAMED = Symbol("streamed");
 
 type Body = "json" | "form";
 
-interface RouteBase<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType> {
+interface RouteBase<A extends Principal, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType> {
   method: HttpMethod;
+  /** The operation's stable, human name in the OpenAPI document and in generated clients, e.g. `validatePackageVersion`. */
+  operationId: string;
   /** Express path, e.g. `/v1/providers/apps/:id`. */
   path: string;
   summary: string;
@@ -79,7 +73,7 @@ interface RouteBase<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.
 
 export type ErrorFormat = "envelope" | "oauth";
 
-type In<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType> = HandlerInput<
+type In<A extends Principal, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType> = HandlerInput<
   A,
   z.output<PS>,
   z.output<QS>,
@@ -87,24 +81,41 @@ type In<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType> = H
 >;
 
 /** A route answering `{data, meta}`. */
-export interface SingleRoute<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, OS extends z.ZodType>
-  extends RouteBase<A, PS, QS, BS> {
+export interface SingleRoute<
+  A extends Principal,
+  PS extends z.ZodType,
+  QS extends z.ZodType,
+  BS extends z.ZodType,
+  OS extends z.ZodType,
+> extends RouteBase<A, PS, QS, BS> {
   kind: "single";
   response: OS;
+  /** For routes that create something (201): the path of the new resource, sent as `Location`. */
+  location?: (data: z.output<OS>) => string;
   handler(input: In<A, PS, QS, BS>): Promise<z.input<OS> | Reply<z.input<OS>>>;
 }
 
 /** A route answering `{data: [...], meta: {pagination}}`. */
-export interface ListRoute<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, OS extends z.ZodType>
-  extends RouteBase<A, PS, QS, BS> {
+export interface ListRoute<
+  A extends Principal,
+  PS extends z.ZodType,
+  QS extends z.ZodType,
+  BS extends z.ZodType,
+  OS extends z.ZodType,
+> extends RouteBase<A, PS, QS, BS> {
   kind: "list";
   response: OS;
   handler(input: In<A, PS, QS, BS>): Promise<Page<z.input<OS>>>;
 }
 
 /** A route answering a bare JSON document (OAuth token endpoint, JWKS, OpenAPI) or a stream. */
-export interface RawRoute<A, PS extends z.ZodType, QS extends z.ZodType, BS extends z.ZodType, OS extends z.ZodType>
-  extends RouteBase<A, PS, QS, BS> {
+export interface RawRoute<
+  A extends Principal,
+  PS extends z.ZodType,
+  QS extends z.ZodType,
+  BS extends z.ZodType,
+  OS extends z.ZodType,
+> extends RouteBase<A, PS, QS, BS> {
   kind: "raw";
   response: OS;
   /** Content type documented for the response (default application/json). */
@@ -112,19 +123,36 @@ export interface RawRoute<A, PS extends z.ZodType, QS extends z.ZodType, BS exte
   handler(input: In<A, PS, QS, BS>): Promise<z.input<OS> | Reply<z.input<OS>> | typeof STREAMED>;
 }
 
-const Empty = z.object({});
-type Empty = typeof Empty;
+type Empty = z.ZodObject<Record<string, never>>;
 
 // The helpers below only exist to infer the schema types for the handler.
-export const route = <A, OS extends z.ZodType, PS extends z.ZodType = Empty, QS extends z.ZodType = Empty, BS extends z.ZodType = Empty>(
+export const route = <
+  A extends Principal,
+  OS extends z.ZodType,
+  PS extends z.ZodType = Empty,
+  QS extends z.ZodType = Empty,
+  BS extends z.ZodType = Empty,
+>(
   def: Omit<SingleRoute<A, PS, QS, BS, OS>, "kind">,
 ): SingleRoute<A, PS, QS, BS, OS> => ({ kind: "single", ...def });
 
-export const listRoute = <A, OS extends z.ZodType, PS extends z.ZodType = Empty, QS extends z.ZodType = Empty, BS extends z.ZodType = Empty>(
+export const listRoute = <
+  A extends Principal,
+  OS extends z.ZodType,
+  PS extends z.ZodType = Empty,
+  QS extends z.ZodType = Empty,
+  BS extends z.ZodType = Empty,
+>(
   def: Omit<ListRoute<A, PS, QS, BS, OS>, "kind">,
 ): ListRoute<A, PS, QS, BS, OS> => ({ kind: "list", ...def });
 
-export const rawRoute = <A, OS extends z.ZodType, PS extends z.ZodType = Empty, QS extends z.ZodType = Empty, BS extends z.ZodType = Empty>(
+export const rawRoute = <
+  A extends Principal,
+  OS extends z.ZodType,
+  PS extends z.ZodType = Empty,
+  QS extends z.ZodType = Empty,
+  BS extends z.ZodType = Empty,
+>(
   def: Omit<RawRoute<A, PS, QS, BS, OS>, "kind">,
 ): RawRoute<A, PS, QS, BS, OS> => ({ kind: "raw", ...def });
 

@@ -1,11 +1,12 @@
-import express, { NextFunction, Request, Response } from "express";
+import express, { type NextFunction, type Request, type Response } from "express";
 import { z } from "zod";
+import type { Principal } from "../auth/principal";
 import { randomBase62 } from "../crypto";
 import { ApiError, oauthErrorOf } from "../errors";
 import { log } from "../logger";
 import { parseOrThrow, validationError } from "../validation";
 import { paginationMeta } from "./envelope";
-import { AnyRoute, ErrorFormat, HttpMethod, isReply, STREAMED } from "./route";
+import { type AnyRoute, type ErrorFormat, type HttpMethod, isReply, STREAMED } from "./route";
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -23,7 +24,7 @@ export interface Surface {
  * Runs after authentication and before input validation, for every route of every surface.
  * The rate limiter plugs in here; it may set headers or throw ApiError (RATE_LIMITED).
  */
-export type RequestHook = (req: Request, res: Response, route: AnyRoute, principal: unknown) => Promise<void>;
+export type RequestHook = (req: Request, res: Response, route: AnyRoute, principal: Principal) => Promise<void>;
 
 const hooks: RequestHook[] = [];
 export const addRequestHook = (hook: RequestHook) => {
@@ -41,11 +42,12 @@ const EXPOSED_HEADERS = [
   "Retry-After",
   "WWW-Authenticate",
   "Idempotent-Replayed",
+  "Location",
 ];
 
 export const newRequestId = () => `req_${randomBase62(20)}`;
 
-export function sendError(res: Response, requestId: string, error: ApiError, format: ErrorFormat = "envelope") {
+function sendError(res: Response, requestId: string, error: ApiError, format: ErrorFormat = "envelope") {
   if (res.headersSent) return void res.end();
   for (const [name, value] of Object.entries(error.options.headers ?? {})) res.setHeader(name, value);
   if (format === "oauth") {
@@ -58,7 +60,7 @@ export function sendError(res: Response, requestId: string, error: ApiError, for
 }
 
 /** Anything that is not an ApiError is our bug: log it in full, tell the client only the request id. */
-export function toApiError(error: unknown, requestId: string, where: string): ApiError {
+function toApiError(error: unknown, requestId: string, where: string): ApiError {
   if (error instanceof ApiError) return error;
   log.unexpectedError(requestId, where, error);
   return new ApiError("INTERNAL", `An unexpected error occurred. Quote ${requestId} when contacting support.`);
@@ -94,7 +96,7 @@ function readBody(req: Request, route: AnyRoute): unknown {
 }
 
 async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks: RequestHook[]) {
-  let principal: unknown;
+  let principal: Principal;
   try {
     principal = await route.auth.authenticate(req, res);
   } catch (error) {
@@ -146,6 +148,7 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
   const { status, data, headers } = isReply(result) ? result : { status: undefined, data: result, headers: undefined };
   for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
   const payload = strict(route.response as z.ZodType, data);
+  if (route.kind === "single" && route.location) res.setHeader("Location", route.location(payload));
   const code = status ?? route.status ?? 200;
   if (route.kind === "raw") res.status(code).json(payload);
   else res.status(code).json({ data: payload, meta: { requestId: req.requestId } });
@@ -210,7 +213,9 @@ export function createSurfaceApp(surface: Surface, options: SurfaceOptions = {})
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = (error as { status?: number }).status;
     const apiError =
-      status === 400 ? new ApiError("VALIDATION_ERROR", "The request could not be parsed") : toApiError(error, req.requestId ?? newRequestId(), "express");
+      status === 400
+        ? new ApiError("VALIDATION_ERROR", "The request could not be parsed")
+        : toApiError(error, req.requestId ?? newRequestId(), "express");
     sendError(res, req.requestId ?? newRequestId(), apiError);
   });
 

@@ -1,14 +1,14 @@
 import type { Request, Response } from "express";
-import { FieldPath, Query, Timestamp } from "firebase-admin/firestore";
-import { Clock, MINUTE, systemClock } from "../../kernel/clock";
+import { FieldPath, type Query, Timestamp } from "firebase-admin/firestore";
+import { type Clock, MINUTE, systemClock } from "../../kernel/clock";
 import { ApiError } from "../../kernel/errors";
 import { db } from "../../kernel/firebase";
 import { log } from "../../kernel/logger";
-import { EVENT_RETENTION_MS } from "./engine";
-import { capabilityEvents, capabilityStates } from "./repository";
+import { EVENT_RETENTION_MS, capabilityEvents } from "../../domain/capabilities/stateEvents";
+import { capabilityStates, freshnessAt } from "../../domain/capabilities/state";
 import type { CapabilityHandle } from "./resolve";
-import type { CapabilityEventDoc, CapabilityStateDoc } from "./schemas";
-import { freshnessAt } from "./state";
+import type { CapabilityEventDoc } from "../../domain/capabilities/stateEvents";
+import type { CapabilityStateDoc } from "../../domain/capabilities/state";
 
 /**
  * GET /v1/providers/capabilities/:id/realtime: Server-Sent Events of state changes
@@ -82,7 +82,10 @@ export async function streamStateChanges(args: StreamArgs): Promise<void> {
   let resumeFrom: Cursor | null = null;
   if (args.lastEventId !== undefined) {
     resumeFrom = decodeEventId(args.lastEventId.trim());
-    if (!resumeFrom) throw new ApiError("VALIDATION_ERROR", "Last-Event-ID: Not an event id of this stream", { details: [{ field: "Last-Event-ID", message: "Not an event id of this stream" }] });
+    if (!resumeFrom)
+      throw new ApiError("VALIDATION_ERROR", "Last-Event-ID: Not an event id of this stream", {
+        details: [{ field: "Last-Event-ID", message: "Not an event id of this stream" }],
+      });
   }
   const now = clock.now();
   // Events older than the retention window may be gone: such a client must reload the state.
@@ -96,7 +99,7 @@ export async function streamStateChanges(args: StreamArgs): Promise<void> {
     const snapshot = await db().runTransaction(
       async (tx) => {
         const latest = await tx.get(scoped(handle, bindingId).orderBy("at", "desc").orderBy(FieldPath.documentId(), "desc").limit(1));
-        const state = bindingId ? (await tx.get(capabilityStates().doc(bindingId))).data() ?? null : null;
+        const state = bindingId ? ((await tx.get(capabilityStates().doc(bindingId))).data() ?? null) : null;
         const doc = latest.docs[0];
         return { cursor: doc ? ({ at: doc.get("at") as Timestamp, id: doc.id } as Cursor) : ("start" as Cursor), state };
       },
@@ -132,7 +135,10 @@ export async function streamStateChanges(args: StreamArgs): Promise<void> {
   };
 
   write(`retry: ${RETRY_HINT_MS}\n\n`);
-  if (expired) write(`event: reset\ndata: ${JSON.stringify({ reason: "Last-Event-ID is older than the 7-day event retention; GET the state, then continue from this stream" })}\n\n`);
+  if (expired)
+    write(
+      `event: reset\ndata: ${JSON.stringify({ reason: "Last-Event-ID is older than the 7-day event retention; GET the state, then continue from this stream" })}\n\n`,
+    );
   if (ready) {
     const data = { capability: handle.ref, bindingId: bindingId ?? null, state: ready.state };
     write(`id: ${cursorId(cursor)}\nevent: ready\ndata: ${JSON.stringify(data)}\n\n`);
@@ -156,7 +162,13 @@ export async function streamStateChanges(args: StreamArgs): Promise<void> {
         if (last !== "start" && (at.valueOf() < last.at.valueOf() || (at.isEqual(last.at) && change.doc.id <= last.id))) continue;
         const event = change.doc.data();
         last = { at, id: change.doc.id };
-        const data = { capability: event.capabilityRef, bindingId: event.bindingId, type: event.type, at: at.toDate().toISOString(), state: stateOut(event) };
+        const data = {
+          capability: event.capabilityRef,
+          bindingId: event.bindingId,
+          type: event.type,
+          at: at.toDate().toISOString(),
+          state: stateOut(event),
+        };
         write(`id: ${encodeEventId(at, change.doc.id)}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`);
       }
     },

@@ -1,11 +1,13 @@
 import type { Transaction } from "firebase-admin/firestore";
-import type { OAuthAppPrincipal } from "../../kernel/auth/oauthApp";
+import type { OAuthAppPrincipal } from "../../domain/accounts/principals";
 import { ApiError, conflict } from "../../kernel/errors";
-import { compileJsonSchema, describeProblem, firstError, SchemaCheck } from "../../kernel/jsonSchema";
-import { compareSemVer, type ActionDescriptor, type CapabilityDescriptor } from "../packages/descriptor";
-import { findPackage, findVersion, listVersions, packageSlugs } from "../packages/repository";
-import { Package, parseCapabilities, Version } from "../packages/schemas";
-import { capabilityKey, capabilityRef, parseCapabilityRef } from "./model";
+import { firstError, type SchemaCheck } from "../../kernel/jsonSchema";
+import { compareSemVer } from "../../domain/packages/descriptor";
+import { findPackage, packageSlugs, type Package } from "../../domain/packages/package";
+import { findVersion, listVersions, parseCapabilities } from "../../domain/packages/version";
+import { capabilityKey, capabilityRef, parseCapabilityRef } from "../../domain/capabilities/naming";
+import { type CompiledCapability } from "../../domain/capabilities/compiled";
+import { compileCapability } from "../../domain/capabilities/compiled";
 
 /**
  * From the public `<slug>.<capabilityId>` to the package, the version's descriptor and its compiled
@@ -21,7 +23,7 @@ export interface CapabilityHandle {
 
 const CACHE_SIZE = 500;
 
-export const capabilityNotFound = (ref: string) => new ApiError("NOT_FOUND", `No capability '${ref}'`);
+const capabilityNotFound = (ref: string) => new ApiError("NOT_FOUND", `No capability '${ref}'`);
 
 // Slugs are unique and never change hands: slug → package id is cached for the instance's life.
 const packageIdOfSlug = new Map<string, string>();
@@ -42,7 +44,12 @@ export async function findVisibleCapability(principal: OAuthAppPrincipal, ref: s
   const packageId = await packageIdOf(parsed.slug);
   const pkg = packageId ? await findPackage(packageId) : null;
   if (!pkg || pkg.appId !== principal.appId || pkg.accountId !== principal.accountId) throw capabilityNotFound(ref);
-  return { pkg, capabilityId: parsed.capabilityId, ref: capabilityRef(pkg.slug, parsed.capabilityId), key: capabilityKey(pkg.id, parsed.capabilityId) };
+  return {
+    pkg,
+    capabilityId: parsed.capabilityId,
+    ref: capabilityRef(pkg.slug, parsed.capabilityId),
+    key: capabilityKey(pkg.id, parsed.capabilityId),
+  };
 }
 
 /** 404 unless some version of the package declares the capability (history and realtime need no particular version). */
@@ -51,37 +58,12 @@ export async function assertDeclared(handle: CapabilityHandle): Promise<void> {
   if (!versions.some((v) => parseCapabilities(v.capabilitiesJson).some((c) => c.id === handle.capabilityId))) throw capabilityNotFound(handle.ref);
 }
 
-export interface CompiledCapability {
-  version: Version;
-  descriptor: CapabilityDescriptor;
-  input: SchemaCheck;
-  output: SchemaCheck;
-  actions: Map<string, { descriptor: ActionDescriptor; input: SchemaCheck }>;
-}
-
-// Compiling JSON Schemas is the expensive part; versions change only while in draft (updatedAt is in the key).
-const compiledCache = new Map<string, CompiledCapability>();
-
-export function compileCapability(version: Version, capabilityId: string): CompiledCapability | null {
-  const key = `${version.packageId}/${version.id}@${version.updatedAt.getTime()}/${capabilityId}`;
-  const cached = compiledCache.get(key);
-  if (cached) return cached;
-  const descriptor = parseCapabilities(version.capabilitiesJson).find((c) => c.id === capabilityId);
-  if (!descriptor) return null;
-  const compiled: CompiledCapability = {
-    version,
-    descriptor,
-    input: compileJsonSchema(descriptor.inputSchema),
-    output: compileJsonSchema(descriptor.outputSchema),
-    actions: new Map(descriptor.actions.map((a) => [a.id, { descriptor: a, input: compileJsonSchema(a.inputSchema) }])),
-  };
-  if (compiledCache.size >= CACHE_SIZE) compiledCache.delete(compiledCache.keys().next().value!);
-  compiledCache.set(key, compiled);
-  return compiled;
-}
-
 /** The capability as a given version of its package declares it; 404 when that version does not. */
-export async function capabilityInVersion(handle: Pick<CapabilityHandle, "pkg" | "capabilityId" | "ref">, versionId: string, tx?: Transaction): Promise<CompiledCapability> {
+export async function capabilityInVersion(
+  handle: Pick<CapabilityHandle, "pkg" | "capabilityId" | "ref">,
+  versionId: string,
+  tx?: Transaction,
+): Promise<CompiledCapability> {
   const version = await findVersion(handle.pkg.id, versionId, tx);
   const compiled = version ? compileCapability(version, handle.capabilityId) : null;
   if (!compiled) throw new ApiError("NOT_FOUND", `Capability '${handle.ref}' is not declared in version ${versionId}`);
@@ -90,7 +72,8 @@ export async function capabilityInVersion(handle: Pick<CapabilityHandle, "pkg" |
 
 /** Production calls without a binding use the package's current published version. */
 export async function publishedCapability(handle: CapabilityHandle): Promise<CompiledCapability> {
-  if (!handle.pkg.currentVersionId) throw conflict(`Package ${handle.pkg.slug} has no published version: publish one, or try the capability in the sandbox`);
+  if (!handle.pkg.currentVersionId)
+    throw conflict(`Package ${handle.pkg.slug} has no published version: publish one, or try the capability in the sandbox`);
   return capabilityInVersion(handle, handle.pkg.currentVersionId);
 }
 
@@ -109,11 +92,4 @@ export function assertValid(check: SchemaCheck, value: unknown, field: string, w
   if (!problem) return;
   const path = `${field}${problem.pointer.replace(/\//g, ".")}`;
   throw new ApiError("VALIDATION_ERROR", `${path}: ${problem.detail}`, { details: [{ field: path, message: problem.detail, code: "schema" }] });
-}
-
-/** Why `value` does not satisfy `check`, or null. */
-export function schemaProblem(check: SchemaCheck, value: unknown): string | null {
-  if (!check.ok) return `schema not usable: ${check.detail}`;
-  const problem = firstError(check.validate, value);
-  return problem ? describeProblem(problem) : null;
 }

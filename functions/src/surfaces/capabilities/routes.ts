@@ -1,5 +1,8 @@
 import { z } from "zod";
-import { oauthApp } from "../../kernel/auth/oauthApp";
+import type { Surface } from "../../kernel/http/surface";
+import { qualityRoutes } from "./quality/routes";
+import { sandboxRoutes } from "./sandbox/routes";
+import { oauthApp } from "../../domain/accounts/principals";
 import { ApiError } from "../../kernel/errors";
 import { listRoute, rawRoute, reply, route, STREAMED, type AnyRoute } from "../../kernel/http/route";
 import { streamStateChanges } from "./realtime";
@@ -18,7 +21,7 @@ import {
   StateQuery,
 } from "./schemas";
 import { CapabilitiesService } from "./service";
-import { findBinding } from "./repository";
+import { findBinding } from "../../domain/capabilities/binding";
 
 const tags = ["Provider Capabilities"];
 const CAPABILITY = "/v1/providers/capabilities/:id";
@@ -36,10 +39,11 @@ const PROVIDER_ERRORS = [
 ] as const;
 
 /** Invoke, state, action, history and realtime (docs/capabilities.md). */
-export function invocationRoutes(service = new CapabilitiesService()): AnyRoute[] {
+function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
   return [
     route({
       method: "post",
+      operationId: "invokeCapability",
       path: `${CAPABILITY}/invoke`,
       summary: "Invoke a capability",
       description:
@@ -56,6 +60,7 @@ export function invocationRoutes(service = new CapabilitiesService()): AnyRoute[
     }),
     route({
       method: "get",
+      operationId: "getCapabilityState",
       path: `${CAPABILITY}/state`,
       summary: "The cached state of a capability instance",
       description: "The `data` of the instance's last successful invocation, its TTL and what remains of it (`?bindingId` names the instance).",
@@ -69,6 +74,7 @@ export function invocationRoutes(service = new CapabilitiesService()): AnyRoute[
     }),
     route({
       method: "post",
+      operationId: "runCapabilityAction",
       path: `${CAPABILITY}/action`,
       summary: "Run a declared action",
       description:
@@ -78,7 +84,9 @@ export function invocationRoutes(service = new CapabilitiesService()): AnyRoute[
       auth: oauthApp,
       params: CapabilityParams,
       headers: z.object({
-        "idempotency-key": IdempotencyKeyHeader.optional().meta({ description: "Makes retries safe: the first response to this key is replayed for 24 hours (docs/capabilities.md#idempotency)." }),
+        "idempotency-key": IdempotencyKeyHeader.optional().meta({
+          description: "Makes retries safe: the first response to this key is replayed for 24 hours (docs/capabilities.md#idempotency).",
+        }),
       }),
       body: ActionBody,
       response: ActionOut,
@@ -95,9 +103,11 @@ export function invocationRoutes(service = new CapabilitiesService()): AnyRoute[
     }),
     listRoute({
       method: "get",
+      operationId: "listCapabilityInvocations",
       path: `${CAPABILITY}/history`,
       summary: "Invocation history",
-      description: "The capability's invocations, newest first, with status, latency and error details: the last 100 by default. `?bindingId`, `?since` (ISO 8601), `?limit` (≤ 100) and `?offset`.",
+      description:
+        "The capability's invocations, newest first, with status, latency and error details: the last 100 by default. `?bindingId`, `?since` (ISO 8601), `?limit` (≤ 100) and `?offset`.",
       tags,
       auth: oauthApp,
       params: CapabilityParams,
@@ -108,6 +118,7 @@ export function invocationRoutes(service = new CapabilitiesService()): AnyRoute[
     }),
     rawRoute({
       method: "get",
+      operationId: "streamCapabilityState",
       path: `${CAPABILITY}/realtime`,
       summary: "Stream state changes (Server-Sent Events)",
       description:
@@ -128,11 +139,20 @@ export function invocationRoutes(service = new CapabilitiesService()): AnyRoute[
         const handle = await findVisibleCapability(principal, params.id);
         if (query.bindingId) {
           const binding = await findBinding(query.bindingId);
-          if (!binding || binding.capabilityKey !== handle.key) throw new ApiError("NOT_FOUND", `No binding '${query.bindingId}' of capability '${handle.ref}'`);
+          if (!binding || binding.capabilityKey !== handle.key)
+            throw new ApiError("NOT_FOUND", `No binding '${query.bindingId}' of capability '${handle.ref}'`);
         } else await assertDeclared(handle);
         await streamStateChanges({ req, res, handle, bindingId: query.bindingId, lastEventId: req.get("last-event-id") ?? query.lastEventId });
         return STREAMED;
       },
     }),
   ];
+}
+
+/**
+ * The Provider Capabilities API (docs/capabilities.md, docs/sandbox.md, docs/quality.md). Each part lists its own
+ * routes; fixed first segments (`sandbox`, `baselines`, ...) never collide with `:id`, which always has a dot.
+ */
+export function capabilitiesSurface(service = new CapabilitiesService()): Surface {
+  return { name: "capabilities", routes: [...invocationRoutes(service), ...sandboxRoutes(), ...qualityRoutes()] };
 }

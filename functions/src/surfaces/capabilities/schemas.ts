@@ -1,75 +1,8 @@
 import { z } from "zod";
-import { iso, zDate } from "../../kernel/firestore";
-import { CapabilityRefParam, INVOCATION_ERROR_CLASSES, InvocationDoc } from "./model";
-
-// ---------- Stored documents ----------
-
-/** An in-flight refresh of one binding: the lease that coalesces concurrent invokes across instances. */
-const RefreshLease = z.object({ leaseId: z.string(), leaseUntil: zDate, startedAt: zDate });
-
-/** How the last refresh attempt ended; waiters that joined its lease answer with it. */
-const LastAttempt = z.object({
-  leaseId: z.string().nullable(),
-  invocationId: z.string(),
-  status: z.enum(["ok", "error"]),
-  errorClass: z.enum(INVOCATION_ERROR_CLASSES).nullable(),
-  errorMessage: z.string().nullable(),
-  httpStatus: z.number().int().nullable(),
-  at: zDate,
-});
-export type LastAttempt = z.infer<typeof LastAttempt>;
-
-/**
- * capabilityStates/{bindingId}: the cached state of one capability instance: the data of the last
- * successful invocation (as JSON text: provider data can nest arrays Firestore cannot hold), its
- * effective TTL, the in-flight refresh and the last attempt. Written by the engine only.
- */
-export const CapabilityStateDoc = z.object({
-  bindingId: z.string(),
-  capabilityKey: z.string(),
-  capabilityRef: z.string(),
-  accountId: z.string(),
-  appId: z.string(),
-  /** Version of the descriptor the data was validated against. */
-  versionId: z.string(),
-  dataJson: z.string().nullable(),
-  /** Effective TTL of the data (docs/capabilities.md#state-and-ttl). */
-  ttlSeconds: z.number().int().min(0),
-  fetchedAt: zDate.nullable(),
-  invocationId: z.string().nullable(),
-  latencyMs: z.number().min(0).nullable(),
-  /** Set by a successful action on the instance: the data is stale until the next refresh. */
-  invalidatedAt: zDate.nullable(),
-  refresh: RefreshLease.nullable(),
-  lastAttempt: LastAttempt.nullable(),
-  updatedAt: zDate,
-});
-export type CapabilityStateDoc = z.infer<typeof CapabilityStateDoc>;
-
-export const STATE_EVENT_TYPES = ["state.updated", "state.invalidated", "state.deleted"] as const;
-export type StateEventType = (typeof STATE_EVENT_TYPES)[number];
-
-/**
- * capabilityEvents/{id}: one per change of a capability instance's state, written in the transaction
- * of the change. `at` is a server timestamp (the commit time), so (at, id) orders events as they
- * became visible: the realtime stream's event ids encode it. Kept 7 days (TTL on expiresAt).
- */
-export const CapabilityEventDoc = z.object({
-  capabilityKey: z.string(),
-  capabilityRef: z.string(),
-  bindingId: z.string(),
-  accountId: z.string(),
-  appId: z.string(),
-  type: z.enum(STATE_EVENT_TYPES),
-  versionId: z.string().nullable(),
-  dataJson: z.string().nullable(),
-  ttlSeconds: z.number().int().min(0).nullable(),
-  fetchedAt: zDate.nullable(),
-  invocationId: z.string().nullable(),
-  at: zDate,
-  expiresAt: zDate,
-});
-export type CapabilityEventDoc = z.infer<typeof CapabilityEventDoc>;
+import { iso, IsoDate } from "../../kernel/http/envelope";
+import { CapabilityRefParam } from "../../domain/capabilities/naming";
+import { INVOCATION_ERROR_CLASSES, type InvocationDoc } from "../../domain/capabilities/invocation";
+import { type LastAttempt } from "../../domain/capabilities/state";
 
 // ---------- Requests ----------
 
@@ -79,11 +12,12 @@ export const CapabilityParams = z.object({ id: CapabilityRefParam });
 export const CapabilityRefField = z
   .string()
   .superRefine((value, ctx) => {
-    if (!CapabilityRefParam.safeParse(value).success) ctx.addIssue({ code: "custom", message: "Must be a capability: <package slug>.<capability id>" });
+    if (!CapabilityRefParam.safeParse(value).success)
+      ctx.addIssue({ code: "custom", message: "Must be a capability: <package slug>.<capability id>" });
   })
   .meta({ example: "acme-weather.weather_forecast" });
 
-export const BindingId = z
+const BindingId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,128}$/, "Must be a binding id")
   .meta({ description: "A capability instance: one user's binding of the capability, created by an install.", example: "bnd_3ZkQ8bW1mN0pR5sT7vX9" });
@@ -120,25 +54,38 @@ export type MockUser = z.output<typeof MockUser>;
 const JsonObject = z.record(z.string(), z.unknown());
 
 /** Either a binding (its parameters and user) or, for provider-initiated calls, a mock user (and parameters). */
-const instanceRule = (what: "parameters" | "input") => (value: { bindingId?: string | undefined; user?: unknown; parameters?: unknown; input?: unknown }, ctx: z.RefinementCtx) => {
-  if (value.bindingId !== undefined) {
-    if (value.user !== undefined) ctx.addIssue({ code: "custom", path: ["user"], message: "Not allowed with bindingId: the binding's user is used" });
-    if (what === "parameters" && value.parameters !== undefined) ctx.addIssue({ code: "custom", path: ["parameters"], message: "Not allowed with bindingId: the binding's parameters are used" });
-  } else if (value.user === undefined) {
-    ctx.addIssue({ code: "custom", path: ["user"], message: "Required without bindingId: the mock user context the call is made for" });
-  }
-};
+const instanceRule =
+  (what: "parameters" | "input") =>
+  (value: { bindingId?: string | undefined; user?: unknown; parameters?: unknown; input?: unknown }, ctx: z.RefinementCtx) => {
+    if (value.bindingId !== undefined) {
+      if (value.user !== undefined)
+        ctx.addIssue({ code: "custom", path: ["user"], message: "Not allowed with bindingId: the binding's user is used" });
+      if (what === "parameters" && value.parameters !== undefined)
+        ctx.addIssue({ code: "custom", path: ["parameters"], message: "Not allowed with bindingId: the binding's parameters are used" });
+    } else if (value.user === undefined) {
+      ctx.addIssue({ code: "custom", path: ["user"], message: "Required without bindingId: the mock user context the call is made for" });
+    }
+  };
 
 export const InvokeBody = z
   .strictObject({
-    bindingId: BindingId.optional().meta({ description: "Invoke this capability instance (its parameters and user; its state is updated). Omit for a provider-initiated call with `user` and `parameters`." }),
-    parameters: JsonObject.optional().meta({ description: "Without bindingId: the invocation parameters (validated against the capability's inputSchema; default `{}`)." }),
+    bindingId: BindingId.optional().meta({
+      description:
+        "Invoke this capability instance (its parameters and user; its state is updated). Omit for a provider-initiated call with `user` and `parameters`.",
+    }),
+    parameters: JsonObject.optional().meta({
+      description: "Without bindingId: the invocation parameters (validated against the capability's inputSchema; default `{}`).",
+    }),
     user: MockUser.optional().meta({ description: "Without bindingId (required): the mock user context sent to your runtime." }),
-    refresh: z.boolean().optional().meta({ description: "With bindingId: call the runtime even if the cached state is still fresh (default false)." }),
+    refresh: z
+      .boolean()
+      .optional()
+      .meta({ description: "With bindingId: call the runtime even if the cached state is still fresh (default false)." }),
   })
   .superRefine((value, ctx) => {
     instanceRule("parameters")(value, ctx);
-    if (value.bindingId === undefined && value.refresh !== undefined) ctx.addIssue({ code: "custom", path: ["refresh"], message: "Only with bindingId: provider-initiated calls always call the runtime" });
+    if (value.bindingId === undefined && value.refresh !== undefined)
+      ctx.addIssue({ code: "custom", path: ["refresh"], message: "Only with bindingId: provider-initiated calls always call the runtime" });
   })
   .meta({ id: "InvokeCapabilityRequest" });
 export type InvokeBody = z.output<typeof InvokeBody>;
@@ -147,7 +94,10 @@ export const ActionBody = z
   .strictObject({
     action: z.string().min(1).max(64).meta({ description: "An action declared in the capability's descriptor.", example: "create_task" }),
     input: JsonObject.default({}).meta({ description: "Validated against the action's inputSchema." }),
-    bindingId: BindingId.optional().meta({ description: "Run the action for this capability instance's user (its cached state becomes stale). Omit for a provider-initiated call with `user`." }),
+    bindingId: BindingId.optional().meta({
+      description:
+        "Run the action for this capability instance's user (its cached state becomes stale). Omit for a provider-initiated call with `user`.",
+    }),
     user: MockUser.optional().meta({ description: "Without bindingId (required): the mock user context sent to your runtime." }),
   })
   .superRefine(instanceRule("input"))
@@ -164,7 +114,9 @@ export const HistoryQuery = z.object({
 });
 
 export const RealtimeQuery = z.object({
-  bindingId: BindingId.optional().meta({ description: "Only this capability instance's changes (and its current state in the `ready` event). Omit for every instance of the capability." }),
+  bindingId: BindingId.optional().meta({
+    description: "Only this capability instance's changes (and its current state in the `ready` event). Omit for every instance of the capability.",
+  }),
   lastEventId: z
     .string()
     .max(200)
@@ -177,24 +129,30 @@ export const IdempotencyKeyHeader = z.string().regex(/^[\x21-\x7e]{1,255}$/, "Mu
 
 // ---------- Responses ----------
 
-const isoDate = z.iso.datetime();
-
 export const CapabilityStateOut = z
   .object({
     capability: z.string().meta({ example: "acme-weather.weather_forecast" }),
     bindingId: z.string(),
-    status: z.enum(["fresh", "stale", "empty"]).meta({ description: "`fresh`: within its TTL; `stale`: expired (or invalidated by an action); `empty`: no successful invocation yet." }),
+    status: z
+      .enum(["fresh", "stale", "empty"])
+      .meta({ description: "`fresh`: within its TTL; `stale`: expired (or invalidated by an action); `empty`: no successful invocation yet." }),
     data: z.unknown().meta({ description: "The `data` of the last successful invocation (null while empty)." }),
     versionId: z.string().nullable().meta({ description: "Package version whose outputSchema the data was validated against." }),
     invocationId: z.string().nullable().meta({ description: "The invocation that produced the data." }),
-    fetchedAt: isoDate.nullable(),
-    expiresAt: isoDate.nullable(),
+    fetchedAt: IsoDate.nullable(),
+    expiresAt: IsoDate.nullable(),
     ttlSeconds: z.number().int().meta({ description: "Effective TTL of the data (docs/capabilities.md#state-and-ttl)." }),
     ttlRemainingSeconds: z.number().int().meta({ description: "Seconds until the data expires (0 when stale or empty)." }),
-    invalidatedAt: isoDate.nullable(),
+    invalidatedAt: IsoDate.nullable(),
     refreshing: z.boolean().meta({ description: "An invocation for this instance is in flight." }),
     lastError: z
-      .object({ invocationId: z.string(), errorClass: z.enum(INVOCATION_ERROR_CLASSES), message: z.string(), httpStatus: z.number().int().nullable(), at: isoDate })
+      .object({
+        invocationId: z.string(),
+        errorClass: z.enum(INVOCATION_ERROR_CLASSES),
+        message: z.string(),
+        httpStatus: z.number().int().nullable(),
+        at: IsoDate,
+      })
       .nullable()
       .meta({ description: "The last attempt, when it failed (the data is then that of the last success)." }),
   })
@@ -207,12 +165,13 @@ export const InvokeOut = z
     versionId: z.string(),
     invocationId: z.string().meta({ description: "The invocation that produced `data` (see history)." }),
     origin: z.enum(["provider", "coalesced", "cache"]).meta({
-      description: "`provider`: this request called your runtime; `coalesced`: it joined a concurrent request's call for the same instance; `cache`: the instance's state was fresh.",
+      description:
+        "`provider`: this request called your runtime; `coalesced`: it joined a concurrent request's call for the same instance; `cache`: the instance's state was fresh.",
     }),
     data: z.unknown(),
     ttlSeconds: z.number().int(),
-    fetchedAt: isoDate,
-    expiresAt: isoDate,
+    fetchedAt: IsoDate,
+    expiresAt: IsoDate,
     latencyMs: z.number().meta({ description: "Your runtime's latency in the invocation that produced the data." }),
   })
   .meta({ id: "CapabilityInvocationResult" });
@@ -238,7 +197,9 @@ export const InvocationOut = z
     versionId: z.string(),
     kind: z.enum(["invoke", "action"]),
     action: z.string().nullable(),
-    source: z.enum(["api", "sync", "user"]).meta({ description: "`api`: through this API; `sync`: the scheduled refresh of an installed instance; `user`: an Aiffinity client." }),
+    source: z
+      .enum(["api", "sync", "user"])
+      .meta({ description: "`api`: through this API; `sync`: the scheduled refresh of an installed instance; `user`: an Aiffinity client." }),
     status: z.enum(["ok", "error"]),
     httpStatus: z.number().int().nullable(),
     errorClass: z.enum(INVOCATION_ERROR_CLASSES).nullable().meta({ description: "docs/capabilities.md#errors" }),
@@ -246,7 +207,7 @@ export const InvocationOut = z
     latencyMs: z.number(),
     requestBytes: z.number().int(),
     responseBytes: z.number().int(),
-    at: isoDate,
+    at: IsoDate,
   })
   .meta({ id: "CapabilityInvocation" });
 

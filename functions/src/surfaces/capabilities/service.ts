@@ -1,15 +1,29 @@
 import type { z } from "zod";
-import type { OAuthAppPrincipal } from "../../kernel/auth/oauthApp";
-import { Clock, systemClock } from "../../kernel/clock";
-import { ApiError, conflict, ERROR_CATALOGUE, ErrorCode } from "../../kernel/errors";
+import type { OAuthAppPrincipal } from "../../domain/accounts/principals";
+import { type Clock, systemClock } from "../../kernel/clock";
+import { ApiError, conflict, ERROR_CATALOGUE, type ErrorCode } from "../../kernel/errors";
 import type { Page } from "../../kernel/http/envelope";
-import { IdempotencyKeys, IdempotentRun } from "../../kernel/idempotency";
-import { CallOutcome, CapabilityEngine, CapabilityInfo, InvokeOutcome, runtimeOf, StateView } from "./engine";
-import { Binding, InvocationErrorClass } from "./model";
-import { findBinding, findState, listInvocations } from "./repository";
-import { assertDeclared, assertValid, CapabilityHandle, capabilityInVersion, findVisibleCapability, publishedCapability } from "./resolve";
-import { ActionBody, ActionOut, CapabilityStateOut, HistoryQuery, InvocationOut, InvokeBody, InvokeOut, toInvocationOut, toLastErrorOut } from "./schemas";
-import { effectiveTtlSeconds, freshnessAt } from "./state";
+import { IdempotencyKeys, type IdempotentRun } from "../../kernel/idempotency";
+import { type CallOutcome, type CapabilityInfo, type InvokeOutcome, type StateView } from "../../domain/capabilities/invoker";
+import { CapabilityInvoker } from "../../domain/capabilities/invoker";
+import { runtimeAppOf } from "../../domain/runtime/runtimeApp";
+import { type Binding } from "../../domain/capabilities/binding";
+import { type InvocationErrorClass } from "../../domain/capabilities/invocation";
+import { findBinding } from "../../domain/capabilities/binding";
+import { findState, effectiveTtlSeconds, freshnessAt } from "../../domain/capabilities/state";
+import { listInvocations } from "../../domain/capabilities/invocation";
+import { assertDeclared, assertValid, type CapabilityHandle, capabilityInVersion, findVisibleCapability, publishedCapability } from "./resolve";
+import {
+  type ActionBody,
+  type ActionOut,
+  type CapabilityStateOut,
+  type HistoryQuery,
+  type InvocationOut,
+  type InvokeBody,
+  type InvokeOut,
+  toInvocationOut,
+  toLastErrorOut,
+} from "./schemas";
 
 /** The API error each failure class answers with (docs/capabilities.md#errors). */
 export const ERROR_CODE_OF_CLASS: Record<InvocationErrorClass, ErrorCode> = {
@@ -26,10 +40,17 @@ export const ERROR_CODE_OF_CLASS: Record<InvocationErrorClass, ErrorCode> = {
   runtime_paused: "RUNTIME_NOT_AVAILABLE",
 };
 
-export const invocationError = (errorClass: InvocationErrorClass, message: string, invocationId: string) =>
+const invocationError = (errorClass: InvocationErrorClass, message: string, invocationId: string) =>
   new ApiError(ERROR_CODE_OF_CLASS[errorClass], `${message} (${errorClass}; invocation ${invocationId})`);
 
-const infoOf = (h: CapabilityHandle): CapabilityInfo => ({ key: h.key, ref: h.ref, packageId: h.pkg.id, capabilityId: h.capabilityId, accountId: h.pkg.accountId, appId: h.pkg.appId });
+const infoOf = (h: CapabilityHandle): CapabilityInfo => ({
+  key: h.key,
+  ref: h.ref,
+  packageId: h.pkg.id,
+  capabilityId: h.capabilityId,
+  accountId: h.pkg.accountId,
+  appId: h.pkg.appId,
+});
 
 const toInvokeOut = (ref: string, origin: "provider" | "coalesced" | "cache", s: StateView): z.input<typeof InvokeOut> => ({
   capability: ref,
@@ -52,7 +73,7 @@ const IDEMPOTENCY_LEASE_MARGIN_MS = 15_000;
 export class CapabilitiesService {
   constructor(
     private readonly clock: Clock = systemClock,
-    private readonly engine = new CapabilityEngine(clock),
+    private readonly invoker = new CapabilityInvoker(clock),
     private readonly idempotency = new IdempotencyKeys(clock),
   ) {}
 
@@ -69,14 +90,18 @@ export class CapabilitiesService {
     const handle = await findVisibleCapability(principal, ref);
     if (body.bindingId !== undefined) {
       const binding = await this.binding(handle, body.bindingId);
-      return this.fromOutcome(handle, await this.engine.invokeBinding(binding, { source: "api", force: body.refresh ?? false, requestId, clock: this.clock }));
+      return this.fromOutcome(
+        handle,
+        await this.invoker.invokeBinding(binding, { source: "api", force: body.refresh ?? false, requestId, clock: this.clock }),
+      );
     }
-    const [capability, runtime] = await Promise.all([publishedCapability(handle), runtimeOf(handle.pkg.appId)]);
+    const [capability, runtime] = await Promise.all([publishedCapability(handle), runtimeAppOf(handle.pkg.appId)]);
     const parameters = body.parameters ?? {};
     assertValid(capability.input, parameters, "parameters", "input");
-    const outcome = await this.engine.invokeUnbound(infoOf(handle), capability, { parameters, user: body.user!, requestId, runtime });
+    const outcome = await this.invoker.invokeUnbound(infoOf(handle), capability, { parameters, user: body.user!, requestId, runtime });
     const r = outcome.result;
-    if (!r.ok || r.kind !== "invoke") throw invocationError(r.errorClass ?? "bad_body", r.errorMessage ?? "The invocation failed", outcome.invocationId);
+    if (!r.ok || r.kind !== "invoke")
+      throw invocationError(r.errorClass ?? "bad_body", r.errorMessage ?? "The invocation failed", outcome.invocationId);
     const ttlSeconds = effectiveTtlSeconds(r.providerTtlSeconds, capability.descriptor.refreshIntervalSeconds);
     return toInvokeOut(handle.ref, "provider", {
       bindingId: null,
@@ -130,10 +155,19 @@ export class CapabilitiesService {
    * Runs a declared action. With an Idempotency-Key the first response (success or provider failure)
    * is stored and replayed; requests refused before the runtime was called store nothing.
    */
-  async action(principal: OAuthAppPrincipal, ref: string, body: ActionBody, idempotencyKey: string | undefined, requestId: string): Promise<IdempotentRun> {
+  async action(
+    principal: OAuthAppPrincipal,
+    ref: string,
+    body: ActionBody,
+    idempotencyKey: string | undefined,
+    requestId: string,
+  ): Promise<IdempotentRun> {
     const handle = await findVisibleCapability(principal, ref);
     const binding = body.bindingId !== undefined ? await this.binding(handle, body.bindingId) : null;
-    const [capability, runtime] = await Promise.all([binding ? capabilityInVersion(handle, binding.versionId) : publishedCapability(handle), runtimeOf(handle.pkg.appId)]);
+    const [capability, runtime] = await Promise.all([
+      binding ? capabilityInVersion(handle, binding.versionId) : publishedCapability(handle),
+      runtimeAppOf(handle.pkg.appId),
+    ]);
     const action = capability.actions.get(body.action);
     if (!action) {
       const declared = [...capability.actions.keys()];
@@ -143,7 +177,15 @@ export class CapabilitiesService {
     assertValid(action.input, body.input, "input", "action's input");
 
     const execute = async () => {
-      const outcome = await this.engine.runAction(infoOf(handle), capability, { action: body.action, input: body.input, binding, user: body.user ?? null, requestId, source: "api", runtime });
+      const outcome = await this.invoker.runAction(infoOf(handle), capability, {
+        action: body.action,
+        input: body.input,
+        binding,
+        user: body.user ?? null,
+        requestId,
+        source: "api",
+        runtime,
+      });
       return this.actionResponse(handle, capability.version.id, body, outcome);
     };
     if (idempotencyKey === undefined) return { response: await execute(), replayed: false };

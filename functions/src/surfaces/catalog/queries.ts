@@ -1,6 +1,6 @@
 import type { Query } from "firebase-admin/firestore";
-import { CatalogListingDoc, catalogListings } from "./listings";
-import { termKeys, Tier, tierKey } from "./search";
+import { type CatalogListingDoc, catalogListings } from "../../domain/catalog/listing";
+import { termKeys, tierKey, type SearchTier } from "../../domain/catalog/search";
 
 /**
  * Every query the catalog makes of `catalogListings`, as data: which equality filters, which
@@ -9,7 +9,7 @@ import { termKeys, Tier, tierKey } from "./search";
  * firestore.indexes.json (the emulator does not enforce indexes; production does).
  */
 export type SortKey = "popular" | "recent" | "rating";
-export const SORT_FIELD: Record<SortKey, keyof CatalogListingDoc> = { popular: "installCount", recent: "publishedAt", rating: "ratingScore" };
+const SORT_FIELD: Record<SortKey, keyof CatalogListingDoc> = { popular: "installCount", recent: "publishedAt", rating: "ratingScore" };
 
 export interface QuerySpec {
   equals: [field: string, value: string | boolean][];
@@ -19,10 +19,17 @@ export interface QuerySpec {
   orderBy: string[];
 }
 
-const filters = (category: string | undefined): QuerySpec["equals"] => [["visible", true], ...(category ? [["category", category] as [string, string]] : [])];
+const filters = (category: string | undefined): QuerySpec["equals"] => [
+  ["visible", true],
+  ...(category ? [["category", category] as [string, string]] : []),
+];
 
 /** Browsing without `q`: the visible listings (of a category), by a sort key. */
-export const browseSpec = (category: string | undefined, sort: SortKey): QuerySpec => ({ equals: filters(category), contains: null, orderBy: [SORT_FIELD[sort]] });
+export const browseSpec = (category: string | undefined, sort: SortKey): QuerySpec => ({
+  equals: filters(category),
+  contains: null,
+  orderBy: [SORT_FIELD[sort]],
+});
 
 /** Listings holding `term` in any tier, by a sort key (explicit sorts, totals, and the candidates of several-word queries). */
 export const termSpec = (term: string, category: string | undefined, sort: SortKey): QuerySpec => ({
@@ -32,7 +39,7 @@ export const termSpec = (term: string, category: string | undefined, sort: SortK
 });
 
 /** Listings holding `term` in relevance tier `tier`, most installed first (the same index as `termSpec(..., "popular")`). */
-export const tierSpec = (tier: Tier, term: string, category: string | undefined): QuerySpec => ({
+export const tierSpec = (tier: SearchTier, term: string, category: string | undefined): QuerySpec => ({
   equals: filters(category),
   contains: { op: "array-contains", value: tierKey(tier, term) },
   orderBy: [SORT_FIELD.popular],

@@ -1,55 +1,18 @@
 import { z } from "zod";
-import { iso, isoOrNull, zDate } from "../../kernel/firestore";
-import { PageQuery } from "../../kernel/http/envelope";
-import type { Binding } from "../capabilities/model";
-import { Category, RiskTier } from "../packages/descriptor";
-import { CERTIFICATION_TIERS, CatalogListingDoc, ListingCapability } from "./listings";
-import { queryTerms } from "./search";
-
-// ---------- Stored documents ----------
-
-export const INSTALL_STATUSES = ["active", "removed"] as const;
-
-/**
- * installs/{packageId}_{uid}: one per user and package, reused when the user installs again. The
- * public `installId` is new at each install (providers see it in webhooks, never the uid).
- */
-export const InstallDoc = z.object({
-  installId: z.string(),
-  userId: z.string(),
-  packageId: z.string(),
-  accountId: z.string(),
-  appId: z.string(),
-  slug: z.string(),
-  packageName: z.string(),
-  versionId: z.string(),
-  version: z.string(),
-  providerUserId: z.string(),
-  /** The listing's privacy policy when installed: where the provider states how long it keeps the user's data. */
-  dataRetentionPolicyUrl: z.string().nullable(),
-  status: z.enum(INSTALL_STATUSES),
-  capabilities: z.array(z.object({ id: z.string(), name: z.string(), bindingId: z.string() })),
-  installedAt: zDate,
-  removedAt: zDate.nullable(),
-  updatedAt: zDate,
-});
-export type InstallDoc = z.infer<typeof InstallDoc>;
-
-/** ratings/{packageId}_{uid}: one rating per user and package; rating again replaces it. */
-export const RatingDoc = z.object({
-  packageId: z.string(),
-  userId: z.string(),
-  stars: z.number().int().min(1).max(5),
-  text: z.string().nullable(),
-  createdAt: zDate,
-  updatedAt: zDate,
-});
-export type RatingDoc = z.infer<typeof RatingDoc>;
+import { iso, isoOrNull, PageQuery, IsoDate } from "../../kernel/http/envelope";
+import type { Binding } from "../../domain/capabilities/binding";
+import { Category, RiskTier } from "../../domain/packages/descriptor";
+import { CERTIFICATION_TIERS, type CatalogListingDoc, ListingCapability } from "../../domain/catalog/listing";
+import { queryTerms } from "../../domain/catalog/search";
+import { INSTALL_STATUSES, type InstallDoc } from "../../domain/catalog/install";
+import { type RatingDoc } from "../../domain/catalog/rating";
+import { PackageId } from "../../domain/packages/package";
 
 // ---------- Requests ----------
 
-export const CATALOG_SORTS = ["relevance", "popular", "recent", "rating"] as const;
-export type CatalogSort = (typeof CATALOG_SORTS)[number];
+export const PackageParams = z.object({ id: PackageId });
+
+const CATALOG_SORTS = ["relevance", "popular", "recent", "rating"] as const;
 
 export const MarketplaceQuery = PageQuery.extend({
   q: z
@@ -59,12 +22,15 @@ export const MarketplaceQuery = PageQuery.extend({
     .optional()
     .transform((q) => (q ? q : undefined))
     .refine((q) => q === undefined || queryTerms(q).length > 0, { message: "Must contain a letter or digit" })
-    .meta({ description: "Search words (up to 8): each must match the start of a word of the name, provider, capability names or description; case and accents are ignored." }),
+    .meta({
+      description:
+        "Search words (up to 8): each must match the start of a word of the name, provider, capability names or description; case and accents are ignored.",
+    }),
   category: Category.optional(),
-  sort: z
-    .enum(CATALOG_SORTS)
-    .optional()
-    .meta({ description: "`popular` (most installed; the default without `q`), `recent` (newest first), `rating` (best rated), `relevance` (the default with `q`; needs `q`)." }),
+  sort: z.enum(CATALOG_SORTS).optional().meta({
+    description:
+      "`popular` (most installed; the default without `q`), `recent` (newest first), `rating` (best rated), `relevance` (the default with `q`; needs `q`).",
+  }),
 }).refine((v) => v.sort !== "relevance" || v.q !== undefined, { message: "sort=relevance needs q", path: ["sort"] });
 export type MarketplaceQuery = z.output<typeof MarketplaceQuery>;
 
@@ -93,8 +59,6 @@ export const RatingBody = z
 
 // ---------- Responses ----------
 
-const isoDate = z.iso.datetime();
-
 export const ListingOut = z
   .object({
     id: z.string(),
@@ -104,17 +68,22 @@ export const ListingOut = z
     category: Category,
     images: z.object({ icon: z.string().nullable(), screenshots: z.array(z.string()) }),
     providerName: z.string().meta({ description: "The provider's company name." }),
-    currentVersion: z.object({ id: z.string(), version: z.string(), publishedAt: isoDate }),
+    currentVersion: z.object({ id: z.string(), version: z.string(), publishedAt: IsoDate }),
     riskTier: RiskTier,
     capabilities: z.array(ListingCapability),
     dataCategories: z.array(z.string()).meta({ description: "Kinds of data the package handles (union of its capabilities')." }),
     installCount: z.number().int().meta({ description: "Active installs, exact." }),
-    rating: z.object({ average: z.number().nullable(), count: z.number().int() }).meta({ description: "Average of the users' ratings (null when unrated), exact." }),
+    rating: z
+      .object({ average: z.number().nullable(), count: z.number().int() })
+      .meta({ description: "Average of the users' ratings (null when unrated), exact." }),
     privacyPolicyUrl: z.string().nullable(),
-    dataRetentionPolicyUrl: z.string().nullable().meta({ description: "Where the provider states how long it keeps your data after you uninstall (its privacy policy)." }),
+    dataRetentionPolicyUrl: z
+      .string()
+      .nullable()
+      .meta({ description: "Where the provider states how long it keeps your data after you uninstall (its privacy policy)." }),
     supportUrl: z.string().nullable(),
-    publishedAt: isoDate.meta({ description: "First publication in the catalog." }),
-    updatedAt: isoDate,
+    publishedAt: IsoDate.meta({ description: "First publication in the catalog." }),
+    updatedAt: IsoDate,
     installable: z.boolean().meta({ description: "False for orphaned packages (their provider app was deleted) and hidden ones: no new installs." }),
     orphaned: z.boolean(),
     deprecated: z.boolean(),
@@ -124,9 +93,9 @@ export const ListingOut = z
   })
   .meta({ id: "CatalogListing" });
 
-export const FRESHNESS = ["fresh", "stale", "pending", "failing", "on_demand", "removed"] as const;
+const FRESHNESS = ["fresh", "stale", "pending", "failing", "on_demand", "removed"] as const;
 
-export const InstalledCapabilityOut = z
+const InstalledCapabilityOut = z
   .object({
     id: z.string(),
     ref: z.string().meta({ description: "`<package slug>.<capability id>`" }),
@@ -140,8 +109,8 @@ export const InstalledCapabilityOut = z
           "`fresh`: synced within two refresh intervals. `stale`: not. `pending`: not synced yet. `failing`: the last sync failed (retried with backoff). " +
           "`on_demand`: no scheduled sync. `removed`: uninstalled.",
       }),
-      lastSyncAt: isoDate.nullable().meta({ description: "Last successful sync." }),
-      nextSyncAt: isoDate.nullable(),
+      lastSyncAt: IsoDate.nullable().meta({ description: "Last successful sync." }),
+      nextSyncAt: IsoDate.nullable(),
       ageSeconds: z.number().int().nullable().meta({ description: "Seconds since the last successful sync." }),
       consecutiveFailures: z.number().int(),
     }),
@@ -156,9 +125,12 @@ export const InstallOut = z
     slug: z.string(),
     version: z.object({ id: z.string(), version: z.string() }),
     status: z.enum(INSTALL_STATUSES),
-    installedAt: isoDate,
-    removedAt: isoDate.nullable(),
-    dataRetentionPolicyUrl: z.string().nullable().meta({ description: "The provider's policy on the data it holds about you (kept after an uninstall as it says)." }),
+    installedAt: IsoDate,
+    removedAt: IsoDate.nullable(),
+    dataRetentionPolicyUrl: z
+      .string()
+      .nullable()
+      .meta({ description: "The provider's policy on the data it holds about you (kept after an uninstall as it says)." }),
     capabilities: z.array(InstalledCapabilityOut),
   })
   .meta({ id: "Install" });
@@ -169,8 +141,8 @@ export const RatingOut = z
     stars: z.number().int(),
     text: z.string().nullable(),
     mine: z.boolean().meta({ description: "Whether it is your rating (other users stay anonymous)." }),
-    createdAt: isoDate,
-    updatedAt: isoDate,
+    createdAt: IsoDate,
+    updatedAt: IsoDate,
   })
   .meta({ id: "Rating" });
 
@@ -220,7 +192,7 @@ export const toListingOut = (v: ListingView): z.input<typeof ListingOut> => {
 };
 
 /** How fresh an installed capability's data is, from its binding's sync bookkeeping. */
-export function freshnessOf(b: Binding | null, refreshIntervalSeconds: number, now: Date): z.input<typeof InstalledCapabilityOut>["freshness"] {
+function freshnessOf(b: Binding | null, refreshIntervalSeconds: number, now: Date): z.input<typeof InstalledCapabilityOut>["freshness"] {
   const lastSyncAt = b?.lastSyncAt ?? null;
   const ageSeconds = lastSyncAt ? Math.max(0, Math.floor((now.getTime() - lastSyncAt.getTime()) / 1000)) : null;
   const failures = b?.consecutiveFailures ?? 0;

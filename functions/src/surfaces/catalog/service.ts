@@ -1,38 +1,32 @@
-import type { Transaction } from "firebase-admin/firestore";
-import { z } from "zod";
-import type { FirebaseUser } from "../../kernel/auth/firebaseUser";
-import { Clock, systemClock } from "../../kernel/clock";
+import { type z } from "zod";
+import type { FirebaseUser } from "../../kernel/auth/principal";
+import { type Clock, systemClock } from "../../kernel/clock";
 import { newId } from "../../kernel/crypto";
 import { ApiError, assert, notFound } from "../../kernel/errors";
-import { recordProviderEvent } from "../../kernel/events";
+import { recordProviderEvent } from "../../domain/events/providerEvents";
 import { db } from "../../kernel/firebase";
 import type { Page } from "../../kernel/http/envelope";
 import { appendPointer, compileJsonSchema, firstError } from "../../kernel/jsonSchema";
 import { log } from "../../kernel/logger";
-import { Binding, BindingDoc, capabilityBindings, capabilityKey, capabilityRef, providerUserId } from "../capabilities/model";
-import type { CapabilityDescriptor } from "../packages/descriptor";
-import { findVersion } from "../packages/repository";
-import { parseCapabilities } from "../packages/schemas";
-import { bumpCounters, countersOf, ratingAverage } from "./counters";
-import { CatalogListingDoc, catalogListings, readListing } from "./listings";
-import { browseSpec, countOf, QuerySpec, SortKey, termSpec, tierSpec, toQuery } from "./queries";
-import * as repo from "./repository";
-import { InstallBody, InstallDoc, ListingView, MarketplaceQuery, RatingBody, RatingDoc } from "./schemas";
-import { queryTerms, relevanceScore, tierOf, TIERS } from "./search";
-
-/**
- * Where uninstall deletes an instance's cached state. The capabilities engine owns that state
- * (its `deleteBindingState`); it is called in the uninstall transaction, after its reads.
- */
-export interface BindingStateStore {
-  deleteBindingState(tx: Transaction, binding: Binding, now: Date): Promise<void> | void;
-}
+import { type Binding, type BindingDoc, capabilityBindings, findBindings } from "../../domain/capabilities/binding";
+import { capabilityKey, capabilityRef, providerUserId } from "../../domain/capabilities/naming";
+import type { CapabilityDescriptor } from "../../domain/packages/descriptor";
+import { findVersion, parseCapabilities } from "../../domain/packages/version";
+import { bumpCounters, countersOf, ratingAverage } from "../../domain/catalog/counters";
+import { type CatalogListingDoc, catalogListings, readListing } from "../../domain/catalog/listing";
+import { browseSpec, countOf, type QuerySpec, type SortKey, termSpec, tierSpec, toQuery } from "./queries";
+import { findInstall, installDocId, installedAmong, installs, listActiveInstalls, type InstallDoc } from "../../domain/catalog/install";
+import { findRating, listRatingsOf, ratingDocId, ratings } from "../../domain/catalog/rating";
+import { type InstallBody, type ListingView, type MarketplaceQuery, type RatingBody } from "./schemas";
+import { type RatingDoc } from "../../domain/catalog/rating";
+import { deleteBindingState } from "../../domain/capabilities/invoker";
+import { queryTerms, relevanceScore, tierOf, TIERS } from "../../domain/catalog/search";
 
 /**
  * A query of several words reads at most this many candidates (the listings holding its rarest
  * word, in the requested order) and keeps those holding every word (docs/catalog.md#search).
  */
-export const MAX_CANDIDATES = 1000;
+const MAX_CANDIDATES = 1000;
 
 /** An install with its capability bindings (by id), as the install routes answer it. */
 export interface InstallView {
@@ -48,13 +42,7 @@ interface Hits {
 }
 
 export class CatalogService {
-  private readonly clock: Clock;
-  private readonly state: BindingStateStore;
-
-  constructor(deps: { clock?: Clock; state: BindingStateStore }) {
-    this.clock = deps.clock ?? systemClock;
-    this.state = deps.state;
-  }
+  constructor(private readonly clock: Clock = systemClock) {}
 
   // ---------- browse and search ----------
 
@@ -80,7 +68,10 @@ export class CatalogService {
    * A tier is counted only when the offset may pass it; the total is the count of every tier.
    */
   private async tieredPage(term: string, category: string | undefined, limit: number, offset: number): Promise<Hits> {
-    const total = toQuery(countOf(termSpec(term, category, "popular"))).count().get().then((c) => c.data().count);
+    const total = toQuery(countOf(termSpec(term, category, "popular")))
+      .count()
+      .get()
+      .then((c) => c.data().count);
     const hits: Hits = { ids: [], docs: new Map(), total: 0 };
     const counted: number[] = [];
     let skip = offset;
@@ -89,14 +80,24 @@ export class CatalogService {
       if (want <= 0) break;
       if (skip > 0) {
         // Earlier tiers were all counted (skip only shrinks by counts): the last tier is what is left.
-        const count = tier === 3 ? (await total) - counted.reduce((a, b) => a + b, 0) : (await toQuery(countOf(tierSpec(tier, term, category))).count().get()).data().count;
+        const count =
+          tier === 3
+            ? (await total) - counted.reduce((a, b) => a + b, 0)
+            : (
+                await toQuery(countOf(tierSpec(tier, term, category)))
+                  .count()
+                  .get()
+              ).data().count;
         counted.push(count);
         if (skip >= count) {
           skip -= count;
           continue;
         }
       }
-      const page = await toQuery(tierSpec(tier, term, category)).offset(skip).limit(want).get();
+      const page = await toQuery(tierSpec(tier, term, category))
+        .offset(skip)
+        .limit(want)
+        .get();
       for (const doc of page.docs) {
         hits.ids.push(doc.id);
         hits.docs.set(doc.id, doc.data());
@@ -114,11 +115,23 @@ export class CatalogService {
    */
   private async candidatePage(terms: string[], category: string | undefined, sort: string, limit: number, offset: number): Promise<Hits> {
     const order: SortKey = sort === "relevance" ? "popular" : (sort as SortKey);
-    const counts = await Promise.all(terms.map(async (t) => (await toQuery(countOf(termSpec(t, category, order))).count().get()).data().count));
+    const counts = await Promise.all(
+      terms.map(
+        async (t) =>
+          (
+            await toQuery(countOf(termSpec(t, category, order)))
+              .count()
+              .get()
+          ).data().count,
+      ),
+    );
     const rarest = counts.indexOf(Math.min(...counts));
     if (counts[rarest] === 0) return { ids: [], docs: new Map(), total: 0 };
     if (counts[rarest]! > MAX_CANDIDATES) log.catalogSearchTruncated(terms.length, counts[rarest]!, MAX_CANDIDATES);
-    const candidates = await toQuery(termSpec(terms[rarest]!, category, order)).select("searchKeys").limit(MAX_CANDIDATES).get();
+    const candidates = await toQuery(termSpec(terms[rarest]!, category, order))
+      .select("searchKeys")
+      .limit(MAX_CANDIDATES)
+      .get();
     const matches = candidates.docs
       .map((d, position) => ({ id: d.id, position, keys: d.get("searchKeys") as string[] }))
       .filter((c) => terms.every((t) => tierOf(c.keys, t) !== null))
@@ -135,10 +148,15 @@ export class CatalogService {
       for (const snap of snaps) if (snap.exists) hits.docs.set(snap.id, snap.data() as CatalogListingDoc);
     }
     const ids = hits.ids.filter((id) => hits.docs.has(id));
-    const [counters, installed] = await Promise.all([countersOf(ids), repo.installedAmong(ids, uid)]);
+    const [counters, installed] = await Promise.all([countersOf(ids), installedAmong(ids, uid)]);
     return ids.map((id) => {
       const c = counters.get(id)!;
-      return { listing: hits.docs.get(id)!, installs: c.installs, rating: { average: ratingAverage(c), count: c.ratings }, installed: installed.has(id) };
+      return {
+        listing: hits.docs.get(id)!,
+        installs: c.installs,
+        rating: { average: ratingAverage(c), count: c.ratings },
+        installed: installed.has(id),
+      };
     });
   }
 
@@ -161,12 +179,23 @@ export class CatalogService {
   async install(user: FirebaseUser, packageId: string, body: z.output<typeof InstallBody>): Promise<InstallView & { created: boolean }> {
     const now = this.clock.now();
     const result = await db().runTransaction(async (tx) => {
-      const existing = await repo.findInstall(packageId, user.uid, tx);
+      const existing = await findInstall(packageId, user.uid, tx);
       const listing = await readListing(tx, packageId);
-      if (existing?.status === "active") return { install: existing, bindings: await repo.findBindings(existing.capabilities.map((c) => c.bindingId), tx), created: false };
+      if (existing?.status === "active")
+        return {
+          install: existing,
+          bindings: await findBindings(
+            existing.capabilities.map((c) => c.bindingId),
+            tx,
+          ),
+          created: false,
+        };
       if (!listing || !listing.visible) throw notFound("package", packageId);
       if (!listing.installable) {
-        throw new ApiError("PACKAGE_NOT_INSTALLABLE", `Package ${packageId} takes no new installs: its provider's app was deleted and it leaves the catalog soon`);
+        throw new ApiError(
+          "PACKAGE_NOT_INSTALLABLE",
+          `Package ${packageId} takes no new installs: its provider's app was deleted and it leaves the catalog soon`,
+        );
       }
       const version = await findVersion(packageId, listing.currentVersionId, tx);
       if (!version) throw new Error(`Listing ${packageId} names version ${listing.currentVersionId}, which does not exist`);
@@ -194,7 +223,7 @@ export class CatalogService {
         removedAt: null,
         updatedAt: now,
       };
-      tx.set(repo.installs().doc(repo.installDocId(packageId, user.uid)), install);
+      tx.set(installs().doc(installDocId(packageId, user.uid)), install);
       const written = new Map<string, Binding>();
       for (const { id, descriptor } of bindings) {
         const binding: BindingDoc = {
@@ -228,7 +257,14 @@ export class CatalogService {
           accountId: listing.accountId,
           appId: listing.appId,
           type: "install.created",
-          data: { packageId, installId, versionId: version.id, version: version.version, capabilities: descriptors.map((d) => d.id), user: { id: pseudonym } },
+          data: {
+            packageId,
+            installId,
+            versionId: version.id,
+            version: version.version,
+            capabilities: descriptors.map((d) => d.id),
+            user: { id: pseudonym },
+          },
         },
         now,
       );
@@ -245,12 +281,13 @@ export class CatalogService {
   async uninstall(user: FirebaseUser, packageId: string): Promise<InstallView> {
     const now = this.clock.now();
     const result = await db().runTransaction(async (tx) => {
-      const install = await repo.findInstall(packageId, user.uid, tx);
+      const install = await findInstall(packageId, user.uid, tx);
       if (!install || install.status !== "active") throw notFound("install of package", packageId);
       const bindingIds = install.capabilities.map((c) => c.bindingId);
-      const bindings = await repo.findBindings(bindingIds, tx);
+      const bindings = await findBindings(bindingIds, tx);
       // The state store may read: every read comes before the transaction's first write.
-      for (const binding of bindings.values()) await this.state.deleteBindingState(tx, binding, now);
+      // The invoker owns cached state: it deletes it here, in the uninstall transaction, after its reads.
+      for (const binding of bindings.values()) deleteBindingState(tx, binding, now);
       const removedBindings = new Map<string, Binding>();
       for (const [id, binding] of bindings) {
         const change = { status: "removed" as const, nextSyncAt: null, updatedAt: now };
@@ -258,7 +295,7 @@ export class CatalogService {
         removedBindings.set(id, { ...binding, ...change });
       }
       const removed: InstallDoc = { ...install, status: "removed", removedAt: now, updatedAt: now };
-      tx.set(repo.installs().doc(repo.installDocId(packageId, user.uid)), removed);
+      tx.set(installs().doc(installDocId(packageId, user.uid)), removed);
       bumpCounters(tx, packageId, { installs: -1 }, now);
       recordProviderEvent(
         tx,
@@ -266,7 +303,12 @@ export class CatalogService {
           accountId: install.accountId,
           appId: install.appId,
           type: "install.deleted",
-          data: { packageId, installId: install.installId, user: { id: install.providerUserId }, dataRetentionPolicyUrl: install.dataRetentionPolicyUrl },
+          data: {
+            packageId,
+            installId: install.installId,
+            user: { id: install.providerUserId },
+            dataRetentionPolicyUrl: install.dataRetentionPolicyUrl,
+          },
         },
         now,
       );
@@ -277,8 +319,8 @@ export class CatalogService {
   }
 
   async listInstalls(user: FirebaseUser, limit: number, offset: number): Promise<Page<InstallView>> {
-    const { items, total } = await repo.listActiveInstalls(user.uid, limit, offset);
-    const bindings = await repo.findBindings(items.flatMap((i) => i.capabilities.map((c) => c.bindingId)));
+    const { items, total } = await listActiveInstalls(user.uid, limit, offset);
+    const bindings = await findBindings(items.flatMap((i) => i.capabilities.map((c) => c.bindingId)));
     return { items: items.map((install) => ({ install, bindings })), total, limit, offset };
   }
 
@@ -292,18 +334,29 @@ export class CatalogService {
    * Rates a package (1–5 stars, optional text): one rating per user and package, by users who have
    * it installed. The rating and its counter change commit in one transaction (counters.ts).
    */
-  async rate(user: FirebaseUser, packageId: string, body: z.output<typeof RatingBody>): Promise<{ rating: RatingDoc; created: boolean; packageRating: { average: number | null; count: number } }> {
+  async rate(
+    user: FirebaseUser,
+    packageId: string,
+    body: z.output<typeof RatingBody>,
+  ): Promise<{ rating: RatingDoc; created: boolean; packageRating: { average: number | null; count: number } }> {
     const now = this.clock.now();
     const outcome = await db().runTransaction(async (tx) => {
-      const install = await repo.findInstall(packageId, user.uid, tx);
+      const install = await findInstall(packageId, user.uid, tx);
       const listing = await readListing(tx, packageId);
-      const previous = await repo.findRating(packageId, user.uid, tx);
+      const previous = await findRating(packageId, user.uid, tx);
       if (!install || install.status !== "active") {
         assert(listing?.visible, notFound("package", packageId));
         throw new ApiError("INSTALL_REQUIRED", `Install package ${packageId} before rating it`);
       }
-      const rating: RatingDoc = { packageId, userId: user.uid, stars: body.stars, text: body.text ?? null, createdAt: previous?.createdAt ?? now, updatedAt: now };
-      tx.set(repo.ratings().doc(repo.ratingDocId(packageId, user.uid)), rating);
+      const rating: RatingDoc = {
+        packageId,
+        userId: user.uid,
+        stars: body.stars,
+        text: body.text ?? null,
+        createdAt: previous?.createdAt ?? now,
+        updatedAt: now,
+      };
+      tx.set(ratings().doc(ratingDocId(packageId, user.uid)), rating);
       bumpCounters(tx, packageId, previous ? { ratingSum: body.stars - previous.stars } : { ratings: 1, ratingSum: body.stars }, now);
       return { rating, created: !previous };
     });
@@ -314,7 +367,7 @@ export class CatalogService {
   /** A package's ratings, newest first (raters stay anonymous); visible packages, or hidden ones the user has installed. */
   async listRatings(user: FirebaseUser, packageId: string, limit: number, offset: number): Promise<Page<RatingDoc>> {
     await this.getListing(user, packageId);
-    const { items, total } = await repo.listRatingsOf(packageId, limit, offset);
+    const { items, total } = await listRatingsOf(packageId, limit, offset);
     return { items, total, limit, offset };
   }
 }
@@ -323,16 +376,24 @@ export class CatalogService {
  * The parameters of each capability: those given, or the descriptor's `sampleInput`, valid
  * against the capability's input schema. Answers VALIDATION_ERROR naming the offending field.
  */
-export function resolveParameters(descriptors: CapabilityDescriptor[], given: Record<string, Record<string, unknown>>): Map<string, Record<string, unknown>> {
+function resolveParameters(
+  descriptors: CapabilityDescriptor[],
+  given: Record<string, Record<string, unknown>>,
+): Map<string, Record<string, unknown>> {
   const known = new Set(descriptors.map((d) => d.id));
   const details: { field: string; message: string }[] = [];
-  for (const id of Object.keys(given)) if (!known.has(id)) details.push({ field: `parameters.${id}`, message: "The package has no capability with this id" });
+  for (const id of Object.keys(given))
+    if (!known.has(id)) details.push({ field: `parameters.${id}`, message: "The package has no capability with this id" });
   const out = new Map<string, Record<string, unknown>>();
   for (const d of descriptors) {
     const parameters = given[d.id] ?? d.sampleInput;
     const check = compileJsonSchema(d.inputSchema);
     const problem = check.ok ? firstError(check.validate, parameters) : { pointer: "", detail: "the capability's input schema is unusable" };
-    if (problem) details.push({ field: appendPointer(`parameters.${d.id}`, problem.pointer), message: given[d.id] ? problem.detail : `${problem.detail} (the default parameters do not fit; send parameters for this capability)` });
+    if (problem)
+      details.push({
+        field: appendPointer(`parameters.${d.id}`, problem.pointer),
+        message: given[d.id] ? problem.detail : `${problem.detail} (the default parameters do not fit; send parameters for this capability)`,
+      });
     out.set(d.id, parameters);
   }
   if (details.length) throw new ApiError("VALIDATION_ERROR", details.map((d) => `${d.field}: ${d.message}`).join("; "), { details });

@@ -36,7 +36,9 @@ async function call(url: string, init: RequestInit): Promise<{ status: number; b
 }
 
 const errorCode = (body: Record<string, unknown>) =>
-  String((body.error as { message?: string } | undefined)?.message ?? "UNKNOWN").split(" ")[0]!.split(":")[0]!;
+  String((body.error as { message?: string } | undefined)?.message ?? "UNKNOWN")
+    .split(" ")[0]!
+    .split(":")[0]!;
 
 export type SignInOutcome = { ok: true; result: SignInResult } | { ok: false; reason: "bad_credentials" | "too_many_attempts" };
 

@@ -1,8 +1,29 @@
 /** The password policy (docs/errors.md#weak_password): returns what is wrong, or null. */
 const COMMON = new Set([
-  "password", "password1", "password123", "passw0rd", "qwerty", "qwerty123", "letmein", "welcome",
-  "welcome1", "admin", "administrator", "iloveyou", "abc123", "12345678", "123456789", "1234567890",
-  "football", "monkey", "dragon", "sunshine", "princess", "baseball", "trustno1", "changeme",
+  "password",
+  "password1",
+  "password123",
+  "passw0rd",
+  "qwerty",
+  "qwerty123",
+  "letmein",
+  "welcome",
+  "welcome1",
+  "admin",
+  "administrator",
+  "iloveyou",
+  "abc123",
+  "12345678",
+  "123456789",
+  "1234567890",
+  "football",
+  "monkey",
+  "dragon",
+  "sunshine",
+  "princess",
+  "baseball",
+  "trustno1",
+  "changeme",
 ]);
 
 export function passwordProblem(password: string, context: { email: string; companyName: string }): string | null {

@@ -1,76 +1,18 @@
 import { z } from "zod";
-import { iso, zDate } from "../../kernel/firestore";
+import { iso, IsoDate } from "../../kernel/http/envelope";
 import { PlanTier, rateLimitOf } from "../../kernel/plans";
+import { type Account, ACCOUNT_STATUSES, NotificationPreferences } from "../../domain/accounts/account";
+import { type App, AppId } from "../../domain/accounts/app";
 import { secureUrl } from "../../kernel/urls";
 import { readOnlyFields } from "../../kernel/validation";
-
-// ---------- Stored documents ----------
-
-
-export const ACCOUNT_STATUSES = ["pending_verification", "active", "suspended"] as const;
-
-export const NotificationPreferences = z
-  .strictObject({
-    review_updates: z.boolean().meta({ description: "Validation and review results for your packages." }),
-    quality_alerts: z.boolean().meta({ description: "Quality alerts and certification changes." }),
-    webhook_failures: z.boolean().meta({ description: "A webhook endpoint was disabled after failures." }),
-    product_news: z.boolean().meta({ description: "Platform news and feature announcements." }),
-  })
-  .meta({ id: "NotificationPreferences" });
-export type NotificationPreferences = z.infer<typeof NotificationPreferences>;
-
-export const DEFAULT_NOTIFICATIONS: NotificationPreferences = {
-  review_updates: true,
-  quality_alerts: true,
-  webhook_failures: true,
-  product_news: false,
-};
-
-/** accounts/{uid}: one per developer (provider) account, keyed by its Firebase Auth uid. */
-export const AccountDoc = z.object({
-  companyName: z.string(),
-  email: z.string(),
-  contactEmail: z.string(),
-  status: z.enum(ACCOUNT_STATUSES),
-  planTier: PlanTier,
-  /** Requests per minute replacing the plan's limit; set by Aiffinity staff only. */
-  customRateLimitPerMinute: z.number().int().positive().nullable(),
-  notificationPreferences: NotificationPreferences,
-  emailVerifiedAt: zDate.nullable(),
-  createdAt: zDate,
-  updatedAt: zDate,
-});
-export type AccountDoc = z.infer<typeof AccountDoc>;
-export type Account = AccountDoc & { id: string };
-
-/** verificationTokens/{sha256(token)}: the token itself is never stored. */
-export const VerificationTokenDoc = z.object({
-  accountId: z.string(),
-  expiresAt: zDate,
-  usedAt: zDate.nullable(),
-  createdAt: zDate,
-});
-export type VerificationTokenDoc = z.infer<typeof VerificationTokenDoc>;
-
-/** apps/{appId}: a provider app, the OAuth client of the runtime and capabilities APIs. */
-export const AppDoc = z.object({
-  accountId: z.string(),
-  name: z.string(),
-  description: z.string(),
-  clientId: z.string(),
-  clientSecretHash: z.string(),
-  redirectUris: z.array(z.string()),
-  webhookUrl: z.string().nullable(),
-  createdAt: zDate,
-  updatedAt: zDate,
-});
-export type AppDoc = z.infer<typeof AppDoc>;
-export type App = AppDoc & { id: string };
 
 // ---------- Requests ----------
 
 const companyName = z.string().trim().min(1).max(120);
-const email = z.email().max(254).transform((e) => e.toLowerCase());
+const email = z
+  .email()
+  .max(254)
+  .transform((e) => e.toLowerCase());
 
 export const CreateAccountBody = z
   .strictObject({
@@ -84,9 +26,7 @@ export const VerifyBody = z.strictObject({ token: z.string().min(1).max(200) }).
 
 export const ResendVerificationBody = z.strictObject({ email }).meta({ id: "ResendVerificationRequest" });
 
-export const LoginBody = z
-  .strictObject({ email, password: z.string().min(1).max(4096) })
-  .meta({ id: "LoginRequest" });
+export const LoginBody = z.strictObject({ email, password: z.string().min(1).max(4096) }).meta({ id: "LoginRequest" });
 
 export const RefreshBody = z.strictObject({ refresh_token: z.string().min(1).max(4096) }).meta({ id: "RefreshRequest" });
 
@@ -105,7 +45,7 @@ export const UpdateAccountBody = readOnlyFields(READ_ONLY_ACCOUNT_FIELDS)
   )
   .meta({ id: "UpdateAccountRequest" });
 
-export const AppIdParams = z.object({ id: z.string().regex(/^app_[0-9A-Za-z]{20}$/).meta({ example: "app_3ZkQ8bW1mN0pR5sT7vX9" }) });
+export const AppIdParams = z.object({ id: AppId });
 
 const appName = z.string().trim().min(1).max(80);
 const appDescription = z.string().trim().max(1000);
@@ -132,8 +72,6 @@ export const UpdateAppBody = z
 
 // ---------- Responses (the only fields a client ever sees) ----------
 
-const isoDate = z.iso.datetime();
-
 export const AccountOut = z
   .object({
     id: z.string(),
@@ -145,8 +83,8 @@ export const AccountOut = z
     plan_tier: PlanTier,
     rate_limit_per_minute: z.number().int().meta({ description: "Requests per minute allowed by the plan (or a custom limit)." }),
     notification_preferences: NotificationPreferences,
-    created_at: isoDate,
-    updated_at: isoDate,
+    created_at: IsoDate,
+    updated_at: IsoDate,
   })
   .meta({ id: "Account" });
 
@@ -158,8 +96,8 @@ export const AppOut = z
     client_id: z.string().meta({ example: "prov_7fJ2kL9mN3pQ5rS8tU1v" }),
     redirect_uris: z.array(z.string()),
     webhook_url: z.string().nullable(),
-    created_at: isoDate,
-    updated_at: isoDate,
+    created_at: IsoDate,
+    updated_at: IsoDate,
   })
   .meta({ id: "App" });
 

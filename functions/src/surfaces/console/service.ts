@@ -1,5 +1,5 @@
-import { z } from "zod";
-import { Clock, DAY, MINUTE, systemClock } from "../../kernel/clock";
+import { type z } from "zod";
+import { type Clock, MINUTE, systemClock } from "../../kernel/clock";
 import { params } from "../../kernel/config";
 import { hashSecret, newId, newSecret, randomBase62, sha256Hex } from "../../kernel/crypto";
 import { ApiError, assert, conflict, notFound } from "../../kernel/errors";
@@ -8,26 +8,14 @@ import type { Page } from "../../kernel/http/envelope";
 import { log } from "../../kernel/logger";
 import { htmlFromParagraphs, queueMail } from "../../kernel/mail";
 import { FailureThrottle } from "../../kernel/throttle";
-import { orphanPackagesOfApp } from "../packages/orphans";
-import { removeRuntimeAppsOfApp } from "../runtime/service";
+import { type Account, type AccountDoc, accounts, DEFAULT_NOTIFICATIONS, findAccountByEmail } from "../../domain/accounts/account";
+import { type App, type AppDoc, apps, findOwnedApp, listAppsOfAccount } from "../../domain/accounts/app";
+import { VERIFICATION_TTL_MS, type VerificationTokenDoc, verificationTokens } from "../../domain/accounts/verificationToken";
+import { orphanPackagesOfApp } from "../../domain/catalog/orphans";
+import { removeRuntimeAppsOfApp } from "../../domain/runtime/runtimeApp";
 import { refreshIdToken, signInWithPassword } from "./identityToolkit";
 import { passwordProblem } from "./password";
-import * as repo from "./repository";
-import {
-  Account,
-  AccountDoc,
-  App,
-  AppDoc,
-  CreateAccountBody,
-  CreateAppBody,
-  DEFAULT_NOTIFICATIONS,
-  LoginBody,
-  UpdateAccountBody,
-  UpdateAppBody,
-  VerificationTokenDoc,
-} from "./schemas";
-
-export const VERIFICATION_TTL_MS = DAY;
+import { type CreateAccountBody, type CreateAppBody, type LoginBody, type UpdateAccountBody, type UpdateAppBody } from "./schemas";
 
 export class ConsoleService {
   readonly loginThrottle: FailureThrottle;
@@ -70,7 +58,7 @@ export class ConsoleService {
     };
     try {
       await db().runTransaction(async (tx) => {
-        tx.create(repo.accounts().doc(uid), account);
+        tx.create(accounts().doc(uid), account);
         this.issueVerification(tx, uid, input.email, input.company_name, now);
       });
     } catch (error) {
@@ -87,7 +75,7 @@ export class ConsoleService {
   /** Writes a fresh token (hashed) and its e-mail in the caller's transaction. */
   private issueVerification(tx: FirebaseFirestore.Transaction, accountId: string, email: string, companyName: string, now: Date) {
     const token = `vt_${randomBase62(43)}`;
-    tx.create(repo.verificationTokens().doc(sha256Hex(token)), {
+    tx.create(verificationTokens().doc(sha256Hex(token)), {
       accountId,
       expiresAt: new Date(now.getTime() + VERIFICATION_TTL_MS),
       usedAt: null,
@@ -100,11 +88,21 @@ export class ConsoleService {
       `Or send this token to POST /v1/providers/account/verify: ${token}`,
       "The link and token expire in 24 hours and work once. If you did not sign up, ignore this e-mail.",
     ];
-    queueMail(tx, { to: email, subject: "Verify your Aiffinity developer account", text: paragraphs.join("\n\n"), html: htmlFromParagraphs(paragraphs), category: "account_verification" }, now);
+    queueMail(
+      tx,
+      {
+        to: email,
+        subject: "Verify your Aiffinity developer account",
+        text: paragraphs.join("\n\n"),
+        html: htmlFromParagraphs(paragraphs),
+        category: "account_verification",
+      },
+      now,
+    );
   }
 
   async verifyEmail(token: string): Promise<Account> {
-    const ref = repo.verificationTokens().doc(sha256Hex(token));
+    const ref = verificationTokens().doc(sha256Hex(token));
     const check = (doc: VerificationTokenDoc | undefined, now: Date) => {
       if (!doc) throw new ApiError("VERIFICATION_TOKEN_INVALID", "token: Unknown verification token");
       if (doc.usedAt) throw new ApiError("VERIFICATION_TOKEN_USED", "token: This verification token was already used");
@@ -119,10 +117,11 @@ export class ConsoleService {
     await auth().updateUser(accountId, { emailVerified: true });
     const account = await db().runTransaction(async (tx) => {
       const tokenDoc = check((await tx.get(ref)).data(), now);
-      const accountRef = repo.accounts().doc(tokenDoc.accountId);
+      const accountRef = accounts().doc(tokenDoc.accountId);
       const current = (await tx.get(accountRef)).data();
       assert(current, notFound("account"));
-      if (current.status !== "pending_verification") throw new ApiError("ACCOUNT_ALREADY_VERIFIED", "This account's e-mail address is already verified");
+      if (current.status !== "pending_verification")
+        throw new ApiError("ACCOUNT_ALREADY_VERIFIED", "This account's e-mail address is already verified");
       tx.update(ref, { usedAt: now });
       const update = { status: "active" as const, emailVerifiedAt: now, updatedAt: now };
       tx.update(accountRef, update);
@@ -136,7 +135,7 @@ export class ConsoleService {
   async resendVerification(email: string): Promise<void> {
     await this.resendThrottle.check(email);
     await this.resendThrottle.fail(email); // every request counts: this limits mail volume per address
-    const account = await repo.findAccountByEmail(email);
+    const account = await findAccountByEmail(email);
     if (!account || account.status !== "pending_verification") return;
     const now = this.clock.now();
     await db().runTransaction(async (tx) => {
@@ -174,7 +173,7 @@ export class ConsoleService {
     if (input.company_name !== undefined) update.companyName = input.company_name;
     if (input.contact_email !== undefined) update.contactEmail = input.contact_email;
     if (input.notification_preferences) update.notificationPreferences = { ...account.notificationPreferences, ...input.notification_preferences };
-    await repo.accounts().doc(account.id).update(update);
+    await accounts().doc(account.id).update(update);
     return { ...account, ...update };
   }
 
@@ -196,32 +195,32 @@ export class ConsoleService {
       updatedAt: now,
     };
     const id = newId("app");
-    await repo.apps().doc(id).create(doc);
+    await apps().doc(id).create(doc);
     return { app: { id, ...doc }, clientSecret };
   }
 
   async getApp(account: Account, appId: string): Promise<App> {
-    const app = await repo.findOwnedApp(account.id, appId);
+    const app = await findOwnedApp(account.id, appId);
     assert(app, notFound("app", appId));
     return app;
   }
 
   async listApps(account: Account, limit: number, offset: number): Promise<Page<App>> {
-    const { items, total } = await repo.listAppsOfAccount(account.id, limit, offset);
+    const { items, total } = await listAppsOfAccount(account.id, limit, offset);
     return { items, total, limit, offset };
   }
 
   async updateApp(account: Account, appId: string, input: z.output<typeof UpdateAppBody>): Promise<App> {
     const now = this.clock.now();
     return db().runTransaction(async (tx) => {
-      const app = await repo.findOwnedApp(account.id, appId, tx);
+      const app = await findOwnedApp(account.id, appId, tx);
       assert(app, notFound("app", appId));
       const update: Partial<AppDoc> = { updatedAt: now };
       if (input.name !== undefined) update.name = input.name;
       if (input.description !== undefined) update.description = input.description;
       if (input.redirect_uris !== undefined) update.redirectUris = input.redirect_uris;
       if (input.webhook_url !== undefined) update.webhookUrl = input.webhook_url;
-      tx.update(repo.apps().doc(appId), update);
+      tx.update(apps().doc(appId), update);
       return { ...app, ...update };
     });
   }
@@ -231,10 +230,10 @@ export class ConsoleService {
     const now = this.clock.now();
     const clientSecret = newSecret("secret", 256);
     const app = await db().runTransaction(async (tx) => {
-      const current = await repo.findOwnedApp(account.id, appId, tx);
+      const current = await findOwnedApp(account.id, appId, tx);
       assert(current, notFound("app", appId));
       const update = { clientSecretHash: hashSecret(clientSecret), updatedAt: now };
-      tx.update(repo.apps().doc(appId), update);
+      tx.update(apps().doc(appId), update);
       return { ...current, ...update };
     });
     return { app, clientSecret };
@@ -244,11 +243,11 @@ export class ConsoleService {
   async deleteApp(account: Account, appId: string): Promise<void> {
     const now = this.clock.now();
     const orphaned = await db().runTransaction(async (tx) => {
-      const app = await repo.findOwnedApp(account.id, appId, tx);
+      const app = await findOwnedApp(account.id, appId, tx);
       assert(app, notFound("app", appId));
       const orphan = await orphanPackagesOfApp(tx, appId, now);
       const removeRuntime = await removeRuntimeAppsOfApp(tx, appId);
-      tx.delete(repo.apps().doc(appId));
+      tx.delete(apps().doc(appId));
       removeRuntime();
       return orphan();
     });

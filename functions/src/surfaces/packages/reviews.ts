@@ -1,45 +1,18 @@
 import type { Transaction } from "firebase-admin/firestore";
-import { z } from "zod";
-import { Clock, DAY, HOUR, systemClock } from "../../kernel/clock";
+import { type z } from "zod";
+import { type Clock, systemClock } from "../../kernel/clock";
 import { ApiError, assert, conflict, forbidden, notFound } from "../../kernel/errors";
 import { db } from "../../kernel/firebase";
 import type { Page } from "../../kernel/http/envelope";
-import { accounts } from "../console/repository";
-import type { ReviewerPrincipal } from "./auth";
-import { notifyProvider } from "./notify";
-import * as repo from "./repository";
-import { ApproveBody, QueueEstimate, RejectBody, Review, ReviewReason, ReviewStatus, ValidationRun, Version } from "./schemas";
-import { reviewerActor, VersionChange } from "./transitions";
-
-/** Documented reviewer throughput behind the expected review time (docs/packages.md#expected-review-time). */
-export const REVIEWS_PER_BUSINESS_DAY = 10;
-/** A claim lapses after this long, so a review a reviewer walked away from returns to the queue. */
-export const CLAIM_TTL_MS = 4 * HOUR;
-
-/** `days` business days (Monday to Friday, UTC) after `from`. */
-export function addBusinessDays(from: Date, days: number): Date {
-  const date = new Date(from);
-  let left = days;
-  while (left > 0) {
-    date.setTime(date.getTime() + DAY);
-    const weekday = date.getUTCDay();
-    if (weekday !== 0 && weekday !== 6) left--;
-  }
-  return date;
-}
-
-/**
- * Expected decision time of a queued review: reviewers work oldest first at the documented
- * throughput, so a review at `position` is reached after ceil(position / throughput) business
- * days (at least one), counted from today and given as the end of that day (UTC), so that the
- * estimate only moves when the queue does.
- */
-export async function estimateReview(queuedAt: Date, now: Date): Promise<QueueEstimate> {
-  const position = (await repo.countReviewsAhead(queuedAt)) + 1;
-  const days = Math.max(1, Math.ceil(position / REVIEWS_PER_BUSINESS_DAY));
-  const endOfToday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 23, 59, 59, 999));
-  return { position, expectedReviewBy: addBusinessDays(endOfToday, days) };
-}
+import { accounts } from "../../domain/accounts/account";
+import type { ReviewerPrincipal } from "../../kernel/auth/principal";
+import { notifyProvider } from "../../domain/packages/notices";
+import { findPackage } from "../../domain/packages/package";
+import { findReview, listReviews, reviews, type Review, type ReviewReason, type ReviewStatus, CLAIM_TTL_MS } from "../../domain/packages/review";
+import { findRun, type ValidationRun } from "../../domain/conformance/validationRun";
+import { findVersion, reviewerActor, VersionChange } from "../../domain/packages/version";
+import { type ApproveBody, type RejectBody } from "./schemas";
+import { type Version } from "../../domain/packages/version";
 
 export interface ReviewDetail {
   review: Review;
@@ -51,22 +24,22 @@ export class ReviewService {
   constructor(private readonly clock: Clock = systemClock) {}
 
   async listQueue(status: ReviewStatus, limit: number, offset: number): Promise<Page<Review>> {
-    const { items, total } = await repo.listReviews(status, limit, offset);
+    const { items, total } = await listReviews(status, limit, offset);
     return { items, total, limit, offset };
   }
 
   async getReview(reviewId: string): Promise<ReviewDetail> {
-    const review = await repo.findReview(reviewId);
+    const review = await findReview(reviewId);
     assert(review, notFound("review", reviewId));
-    const version = await repo.findVersion(review.packageId, review.versionId);
+    const version = await findVersion(review.packageId, review.versionId);
     assert(version, notFound("review", reviewId));
-    const run = version.validation ? await repo.findRun(review.packageId, review.versionId, version.validation.runId) : null;
+    const run = version.validation ? await findRun(review.packageId, review.versionId, version.validation.runId) : null;
     return { review, version, run };
   }
 
   /** The review, if it exists, is still undecided and is not of the reviewer's own account. */
   private async undecidedReview(tx: Transaction, reviewer: ReviewerPrincipal, reviewId: string): Promise<Review> {
-    const review = await repo.findReview(reviewId, tx);
+    const review = await findReview(reviewId, tx);
     assert(review, notFound("review", reviewId));
     if (reviewer.user.uid === review.accountId) throw forbidden("Reviewers cannot review their own account's packages");
     if (review.status === "approved" || review.status === "rejected") throw conflict(`Review ${reviewId} is already ${review.status}`);
@@ -78,10 +51,16 @@ export class ReviewService {
     const now = this.clock.now();
     return db().runTransaction(async (tx) => {
       const review = await this.undecidedReview(tx, reviewer, reviewId);
-      const heldByOther = review.status === "claimed" && review.claimedBy !== reviewer.user.uid && review.claimExpiresAt !== null && review.claimExpiresAt > now;
+      const heldByOther =
+        review.status === "claimed" && review.claimedBy !== reviewer.user.uid && review.claimExpiresAt !== null && review.claimExpiresAt > now;
       if (heldByOther) throw conflict(`Review ${reviewId} is claimed by another reviewer until ${review.claimExpiresAt!.toISOString()}`);
-      const update = { status: "claimed" as const, claimedBy: reviewer.user.uid, claimedAt: now, claimExpiresAt: new Date(now.getTime() + CLAIM_TTL_MS) };
-      tx.update(repo.reviews().doc(reviewId), update);
+      const update = {
+        status: "claimed" as const,
+        claimedBy: reviewer.user.uid,
+        claimedAt: now,
+        claimExpiresAt: new Date(now.getTime() + CLAIM_TTL_MS),
+      };
+      tx.update(reviews().doc(reviewId), update);
       return { ...review, ...update };
     });
   }
@@ -95,15 +74,21 @@ export class ReviewService {
     return this.decide(reviewer, reviewId, "rejected", reasons, body.notes ?? null);
   }
 
-  private async decide(reviewer: ReviewerPrincipal, reviewId: string, decision: "approved" | "rejected", reasons: ReviewReason[], notes: string | null): Promise<Review> {
+  private async decide(
+    reviewer: ReviewerPrincipal,
+    reviewId: string,
+    decision: "approved" | "rejected",
+    reasons: ReviewReason[],
+    notes: string | null,
+  ): Promise<Review> {
     const now = this.clock.now();
     return db().runTransaction(async (tx) => {
       const review = await this.undecidedReview(tx, reviewer, reviewId);
       if (review.status !== "claimed" || review.claimedBy !== reviewer.user.uid) {
         throw conflict(`Claim review ${reviewId} first (POST /v1/providers/packages/reviews/${reviewId}/claim)`);
       }
-      const version = await repo.findVersion(review.packageId, review.versionId, tx);
-      const pkg = await repo.findPackage(review.packageId, tx);
+      const version = await findVersion(review.packageId, review.versionId, tx);
+      const pkg = await findPackage(review.packageId, tx);
       const account = (await tx.get(accounts().doc(review.accountId))).data();
       if (!version || !pkg || !account) throw new ApiError("INTERNAL", `Review ${reviewId} points at a missing package, version or account`);
 
@@ -113,7 +98,7 @@ export class ReviewService {
       change.set({ review: { ...version.review!, status: decision, decidedAt: now, decidedBy: "reviewer", reasons, notes } });
       change.write(tx);
       const update = { status: decision, decidedAt: now, decidedBy: reviewer.user.uid, reasons, notes };
-      tx.update(repo.reviews().doc(reviewId), update);
+      tx.update(reviews().doc(reviewId), update);
 
       const subject = `${pkg.name} ${version.version}`;
       const data = { packageId: pkg.id, versionId: version.id, version: version.version, riskTier: version.riskTier, reasons, notes };
@@ -127,7 +112,11 @@ export class ReviewService {
               data,
               mail: {
                 subject: `${subject} was approved`,
-                paragraphs: [`${subject} passed review.`, `Publish it when you are ready: POST /v1/providers/packages/manage/${pkg.id}/versions/${version.id}/publish`, ...(notes ? [`Reviewer notes: ${notes}`] : [])],
+                paragraphs: [
+                  `${subject} passed review.`,
+                  `Publish it when you are ready: POST /v1/providers/packages/manage/${pkg.id}/versions/${version.id}/publish`,
+                  ...(notes ? [`Reviewer notes: ${notes}`] : []),
+                ],
               },
             }
           : {

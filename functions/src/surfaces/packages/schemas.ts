@@ -1,203 +1,33 @@
 import { z } from "zod";
-import { iso, isoOrNull, zDate } from "../../kernel/firestore";
-import { PageQuery } from "../../kernel/http/envelope";
+import { iso, isoOrNull, PageQuery, IsoDate } from "../../kernel/http/envelope";
 import { readOnlyFields } from "../../kernel/validation";
 import { secureUrl } from "../../kernel/urls";
-import { AppIdParams } from "../console/schemas";
-import { Finding, Dimension, DIMENSIONS } from "./conformance/rules";
-import { ProbeSummary } from "./conformance/suite";
-import { Capabilities, CapabilityDescriptor, Category, RiskTier, SemVer } from "./descriptor";
-import { VersionState } from "./stateMachine";
-
-// ---------- Stored documents ----------
-
-export const PACKAGE_STATUSES = ["draft", "published", "deprecated"] as const;
-export const PackageStatus = z.enum(PACKAGE_STATUSES).meta({
-  id: "PackageStatus",
-  description: "`draft`: never published. `published`: has a current version in the catalog. `deprecated`: deprecated by its provider.",
-});
-export type PackageStatus = z.infer<typeof PackageStatus>;
-
-export const RUN_STATUSES = ["queued", "running", "passed", "failed"] as const;
-export const RunStatus = z.enum(RUN_STATUSES).meta({ id: "ValidationRunStatus" });
-export type RunStatus = z.infer<typeof RunStatus>;
-
-export const REVIEW_STATUSES = ["queued", "claimed", "approved", "rejected"] as const;
-export const ReviewStatus = z.enum(REVIEW_STATUSES).meta({ id: "ReviewStatus" });
-export type ReviewStatus = z.infer<typeof ReviewStatus>;
-
-/** Who made a change: the provider (uid), a reviewer (uid) or the platform (a job's name). */
-export const Actor = z.object({ type: z.enum(["provider", "reviewer", "system"]), id: z.string() });
-export type Actor = z.infer<typeof Actor>;
-
-export const Images = z.object({ icon: z.string().nullable(), screenshots: z.array(z.string()) });
-
-/** The package's listing metadata: what conformance checks and what a review approves. */
-export const ListingMetadata = z.object({
-  name: z.string(),
-  description: z.string(),
-  category: Category.nullable(),
-  images: Images,
-  privacyPolicyUrl: z.string().nullable(),
-  supportUrl: z.string().nullable(),
-});
-export type ListingMetadata = z.infer<typeof ListingMetadata>;
-
-/** packages/{id}. Fields read by orphans.ts too: appId, orphanedAt, catalogRemovalDueAt, catalogRemovedAt. */
-export const PackageDoc = ListingMetadata.extend({
-  accountId: z.string(),
-  appId: z.string(),
-  slug: z.string(),
-  status: PackageStatus,
-  /** Tier of the current version, or of the newest version while none is published. */
-  riskTier: RiskTier,
-  currentVersionId: z.string().nullable(),
-  currentVersion: z.string().nullable(),
-  latestVersion: z.string(),
-  versionCount: z.number().int().min(1),
-  deprecation: z.object({ reason: z.string(), successorPackageId: z.string().nullable(), at: zDate }).nullable(),
-  orphanedAt: zDate.nullable(),
-  catalogRemovalDueAt: zDate.nullable(),
-  catalogRemovedAt: zDate.nullable(),
-  createdAt: zDate,
-  updatedAt: zDate,
-});
-export type PackageDoc = z.infer<typeof PackageDoc>;
-export type Package = PackageDoc & { id: string };
-
-/** packageSlugs/{slug}: reserves a slug platform-wide (created in the same transaction as the package). */
-export const SlugDoc = z.object({ packageId: z.string(), createdAt: zDate });
-
-export const ReviewReason = z
-  .object({
-    message: z.string(),
-    path: z.string().nullable().meta({ description: "JSON path the reason points at, when it concerns one field." }),
-    ruleId: z.string().nullable().meta({ description: "Policy rule id, for automated rejections." }),
-  })
-  .meta({ id: "ReviewReason" });
-export type ReviewReason = z.infer<typeof ReviewReason>;
-
-export const VersionDoc = z.object({
-  packageId: z.string(),
-  accountId: z.string(),
-  version: z.string(),
-  riskTier: RiskTier,
-  /** The capability descriptors as JSON text: JSON Schemas nest deeper and use keys Firestore maps cannot hold. */
-  capabilitiesJson: z.string(),
-  changelog: z.string().nullable(),
-  state: VersionState,
-  stateChangedAt: zDate,
-  transitionCount: z.number().int().min(0),
-  /** The latest validation run of this version. */
-  validation: z
-    .object({
-      runId: z.string(),
-      status: RunStatus,
-      leaseExpiresAt: zDate,
-      fingerprint: z.string(),
-      overall: z.number().nullable(),
-      passed: z.boolean().nullable(),
-      finishedAt: zDate.nullable(),
-    })
-    .nullable(),
-  /** The listing metadata frozen at submission, reviewed with the version and shown when it is published. */
-  listing: ListingMetadata.nullable(),
-  submission: z.object({ id: z.string(), at: zDate, by: z.string() }).nullable(),
-  review: z
-    .object({
-      reviewId: z.string().nullable(),
-      status: z.enum(["pending", "queued", "approved", "rejected"]),
-      queuedAt: zDate.nullable(),
-      decidedAt: zDate.nullable(),
-      decidedBy: z.enum(["system", "reviewer"]).nullable(),
-      reasons: z.array(ReviewReason),
-      notes: z.string().nullable(),
-    })
-    .nullable(),
-  publishedAt: zDate.nullable(),
-  deprecation: z.object({ reason: z.string(), successorVersionId: z.string().nullable(), at: zDate }).nullable(),
-  createdAt: zDate,
-  updatedAt: zDate,
-});
-export type VersionDoc = z.infer<typeof VersionDoc>;
-export type Version = VersionDoc & { id: string };
-
-/** packages/{id}/transitions/{auto}: the audit trail of every version's state changes. */
-export const TransitionDoc = z.object({
-  versionId: z.string(),
-  version: z.string(),
-  seq: z.number().int(),
-  from: VersionState.nullable(),
-  to: VersionState,
-  actor: Actor,
-  reason: z.string(),
-  at: zDate,
-});
-export type TransitionDoc = z.infer<typeof TransitionDoc>;
-
-export const ReportDoc = z.object({
-  overall: z.number(),
-  passed: z.boolean(),
-  dimensions: z.record(Dimension, z.number()),
-  findings: z.array(Finding),
-  probes: z.array(ProbeSummary),
-});
-
-/** packages/{id}/versions/{vid}/validationRuns/{runId}. */
-export const ValidationRunDoc = z.object({
-  packageId: z.string(),
-  versionId: z.string(),
-  accountId: z.string(),
-  version: z.string(),
-  status: RunStatus,
-  /** Hash of the version and listing validated; submission requires it to still match. */
-  fingerprint: z.string(),
-  /** The listing metadata as it was when the run was requested. */
-  subject: ListingMetadata,
-  requestedAt: zDate,
-  requestedBy: z.string(),
-  attempt: z.number().int().min(0),
-  /** Identifies the runner holding the lease; a runner whose attempt was taken over cannot finish. */
-  attemptId: z.string().nullable(),
-  startedAt: zDate.nullable(),
-  leaseExpiresAt: zDate,
-  finishedAt: zDate.nullable(),
-  report: ReportDoc.nullable(),
-  /** Why a run failed without a report (abandoned, could not be queued). */
-  failure: z.string().nullable(),
-});
-export type ValidationRunDoc = z.infer<typeof ValidationRunDoc>;
-export type ValidationRun = ValidationRunDoc & { id: string };
-
-/** reviews/{id}: the manual review queue. */
-export const ReviewDoc = z.object({
-  packageId: z.string(),
-  versionId: z.string(),
-  accountId: z.string(),
-  appId: z.string(),
-  packageName: z.string(),
-  slug: z.string(),
-  version: z.string(),
-  riskTier: RiskTier,
-  status: ReviewStatus,
-  queuedAt: zDate,
-  claimedBy: z.string().nullable(),
-  claimedAt: zDate.nullable(),
-  claimExpiresAt: zDate.nullable(),
-  decidedAt: zDate.nullable(),
-  decidedBy: z.string().nullable(),
-  reasons: z.array(ReviewReason),
-  notes: z.string().nullable(),
-});
-export type ReviewDoc = z.infer<typeof ReviewDoc>;
-export type Review = ReviewDoc & { id: string };
+import { Finding, type Dimension, DIMENSIONS } from "../../domain/conformance/rules";
+import { ProbeSummary } from "../../domain/conformance/suite";
+import { Capabilities, CapabilityDescriptor, Category, RiskTier, SemVer } from "../../domain/packages/descriptor";
+import { VersionState } from "../../domain/packages/versionStates";
+import { Actor, RunStatus, parseCapabilities } from "../../domain/packages/version";
+import { AppId } from "../../domain/accounts/app";
+import { ListingMetadata, type Package, PackageId, PackageStatus } from "../../domain/packages/package";
+import { type QueueEstimate, type Review } from "../../domain/packages/review";
+import { ReviewReason, ReviewStatus } from "../../domain/packages/review";
+import { type TransitionDoc, type Version } from "../../domain/packages/version";
+import { type ValidationRun } from "../../domain/conformance/validationRun";
 
 // ---------- Requests ----------
 
-export const PackageId = z.string().regex(/^pkg_[0-9A-Za-z]{20}$/).meta({ example: "pkg_3ZkQ8bW1mN0pR5sT7vX9" });
-const VersionId = z.string().regex(/^ver_[0-9A-Za-z]{20}$/).meta({ example: "ver_7fJ2kL9mN3pQ5rS8tU1v" });
-const RunId = z.string().regex(/^run_[0-9A-Za-z]{20}$/).meta({ example: "run_1aB2cD3eF4gH5iJ6kL7m" });
-const ReviewId = z.string().regex(/^rev_[0-9A-Za-z]{20}$/).meta({ example: "rev_9zY8xW7vU6tS5rQ4pO3n" });
+const VersionId = z
+  .string()
+  .regex(/^ver_[0-9A-Za-z]{20}$/)
+  .meta({ example: "ver_7fJ2kL9mN3pQ5rS8tU1v" });
+const RunId = z
+  .string()
+  .regex(/^run_[0-9A-Za-z]{20}$/)
+  .meta({ example: "run_1aB2cD3eF4gH5iJ6kL7m" });
+const ReviewId = z
+  .string()
+  .regex(/^rev_[0-9A-Za-z]{20}$/)
+  .meta({ example: "rev_9zY8xW7vU6tS5rQ4pO3n" });
 
 export const PackageParams = z.object({ id: PackageId });
 export const VersionParams = z.object({ id: PackageId, vid: VersionId });
@@ -223,7 +53,7 @@ const reason = z.string().trim().min(1).max(1000);
 
 export const CreatePackageBody = z
   .strictObject({
-    appId: AppIdParams.shape.id.meta({ description: "An app of your account; its runtime serves the package's capabilities." }),
+    appId: AppId.meta({ description: "An app of your account; its runtime serves the package's capabilities." }),
     name: name.meta({ example: "Acme Weather" }),
     slug,
     description,
@@ -238,7 +68,18 @@ export const CreatePackageBody = z
   })
   .meta({ id: "CreatePackageRequest" });
 
-export const UpdatePackageBody = readOnlyFields(["id", "slug", "status", "riskTier", "currentVersion", "latestVersion", "installCount", "versions", "createdAt", "updatedAt"])
+export const UpdatePackageBody = readOnlyFields([
+  "id",
+  "slug",
+  "status",
+  "riskTier",
+  "currentVersion",
+  "latestVersion",
+  "installCount",
+  "versions",
+  "createdAt",
+  "updatedAt",
+])
   .pipe(
     z
       .strictObject({
@@ -248,7 +89,7 @@ export const UpdatePackageBody = readOnlyFields(["id", "slug", "status", "riskTi
         images: ImagesBody.optional(),
         privacyPolicyUrl: secureUrl().nullable().optional(),
         supportUrl: secureUrl().nullable().optional(),
-        appId: AppIdParams.shape.id.optional().meta({ description: "Moves the package to another app of yours (re-homes an orphaned package)." }),
+        appId: AppId.optional().meta({ description: "Moves the package to another app of yours (re-homes an orphaned package)." }),
       })
       .refine((v) => Object.keys(v).length > 0, { message: "Provide at least one field to update" }),
   )
@@ -309,8 +150,6 @@ export const RejectBody = z
 
 // ---------- Responses ----------
 
-const isoDate = z.iso.datetime();
-
 const ImagesOut = z.object({ icon: z.string().nullable(), screenshots: z.array(z.string()) }).meta({ id: "PackageImages" });
 
 export const PackageOut = z
@@ -330,10 +169,10 @@ export const PackageOut = z
     latestVersion: z.string(),
     installCount: z.number().int(),
     orphaned: z.boolean(),
-    catalogRemovalDueAt: isoDate.nullable().meta({ description: "When an orphaned package leaves the catalog." }),
-    deprecation: z.object({ reason: z.string(), successorPackageId: z.string().nullable(), deprecatedAt: isoDate }).nullable(),
-    createdAt: isoDate,
-    updatedAt: isoDate,
+    catalogRemovalDueAt: IsoDate.nullable().meta({ description: "When an orphaned package leaves the catalog." }),
+    deprecation: z.object({ reason: z.string(), successorPackageId: z.string().nullable(), deprecatedAt: IsoDate }).nullable(),
+    createdAt: IsoDate,
+    updatedAt: IsoDate,
   })
   .meta({ id: "Package" });
 
@@ -341,13 +180,21 @@ export const TransitionOut = z
   .object({
     from: VersionState.nullable(),
     to: VersionState,
-    at: isoDate,
-    actor: z.object({ type: Actor.shape.type, id: z.string().nullable().meta({ description: "Your uid, or a job's name; reviewers stay anonymous." }) }),
+    at: IsoDate,
+    actor: z.object({
+      type: Actor.shape.type,
+      id: z.string().nullable().meta({ description: "Your uid, or a job's name; reviewers stay anonymous." }),
+    }),
     reason: z.string(),
   })
   .meta({ id: "VersionTransition" });
 
-const ScoreOut = z.object({ overall: z.number().int(), dimensions: z.object(Object.fromEntries(DIMENSIONS.map((d) => [d, z.number().int()])) as Record<Dimension, z.ZodNumber>) }).meta({ id: "ConformanceScore" });
+const ScoreOut = z
+  .object({
+    overall: z.number().int(),
+    dimensions: z.object(Object.fromEntries(DIMENSIONS.map((d) => [d, z.number().int()])) as Record<Dimension, z.ZodNumber>),
+  })
+  .meta({ id: "ConformanceScore" });
 
 export const VersionSummaryOut = z
   .object({
@@ -358,7 +205,13 @@ export const VersionSummaryOut = z
     changelog: z.string().nullable(),
     capabilityCount: z.number().int(),
     validation: z
-      .object({ runId: z.string(), status: RunStatus, score: z.number().int().nullable(), passed: z.boolean().nullable(), finishedAt: isoDate.nullable() })
+      .object({
+        runId: z.string(),
+        status: RunStatus,
+        score: z.number().int().nullable(),
+        passed: z.boolean().nullable(),
+        finishedAt: IsoDate.nullable(),
+      })
       .nullable(),
     review: z
       .object({
@@ -366,17 +219,19 @@ export const VersionSummaryOut = z
         reasons: z.array(ReviewReason),
         notes: z.string().nullable(),
         decidedBy: z.enum(["system", "reviewer"]).nullable(),
-        queuedAt: isoDate.nullable(),
-        decidedAt: isoDate.nullable(),
+        queuedAt: IsoDate.nullable(),
+        decidedAt: IsoDate.nullable(),
         queuePosition: z.number().int().nullable().meta({ description: "1 = next to be reviewed (queued versions only)." }),
-        expectedReviewBy: isoDate.nullable().meta({ description: "Expected decision time for queued versions (docs/packages.md#expected-review-time)." }),
+        expectedReviewBy: IsoDate.nullable().meta({
+          description: "Expected decision time for queued versions (docs/packages.md#expected-review-time).",
+        }),
       })
       .nullable(),
-    publishedAt: isoDate.nullable(),
-    deprecation: z.object({ reason: z.string(), successorVersionId: z.string().nullable(), deprecatedAt: isoDate }).nullable(),
+    publishedAt: IsoDate.nullable(),
+    deprecation: z.object({ reason: z.string(), successorVersionId: z.string().nullable(), deprecatedAt: IsoDate }).nullable(),
     history: z.array(TransitionOut).meta({ description: "Every state change, oldest first." }),
-    createdAt: isoDate,
-    updatedAt: isoDate,
+    createdAt: IsoDate,
+    updatedAt: IsoDate,
   })
   .meta({ id: "VersionSummary" });
 
@@ -403,10 +258,10 @@ export const RunOut = z
     probes: z.array(ProbeSummary),
     failure: z.string().nullable(),
     attempt: z.number().int(),
-    requestedAt: isoDate,
-    startedAt: isoDate.nullable(),
-    finishedAt: isoDate.nullable(),
-    leaseExpiresAt: isoDate,
+    requestedAt: IsoDate,
+    startedAt: IsoDate.nullable(),
+    finishedAt: IsoDate.nullable(),
+    leaseExpiresAt: IsoDate,
   })
   .meta({ id: "ValidationRun" });
 
@@ -420,11 +275,11 @@ export const ReviewOut = z
     version: z.string(),
     riskTier: RiskTier,
     status: ReviewStatus,
-    queuedAt: isoDate,
+    queuedAt: IsoDate,
     claimedBy: z.string().nullable(),
-    claimedAt: isoDate.nullable(),
-    claimExpiresAt: isoDate.nullable(),
-    decidedAt: isoDate.nullable(),
+    claimedAt: IsoDate.nullable(),
+    claimExpiresAt: IsoDate.nullable(),
+    decidedAt: IsoDate.nullable(),
     decidedBy: z.string().nullable(),
     reasons: z.array(ReviewReason),
     notes: z.string().nullable(),
@@ -456,23 +311,20 @@ export const toPackageOut = (p: Package, installCount: number): z.input<typeof P
   installCount,
   orphaned: p.orphanedAt !== null,
   catalogRemovalDueAt: isoOrNull(p.catalogRemovalDueAt),
-  deprecation: p.deprecation ? { reason: p.deprecation.reason, successorPackageId: p.deprecation.successorPackageId, deprecatedAt: iso(p.deprecation.at) } : null,
+  deprecation: p.deprecation
+    ? { reason: p.deprecation.reason, successorPackageId: p.deprecation.successorPackageId, deprecatedAt: iso(p.deprecation.at) }
+    : null,
   createdAt: iso(p.createdAt),
   updatedAt: iso(p.updatedAt),
 });
 
-export const toTransitionOut = (t: TransitionDoc): z.input<typeof TransitionOut> => ({
+const toTransitionOut = (t: TransitionDoc): z.input<typeof TransitionOut> => ({
   from: t.from,
   to: t.to,
   at: iso(t.at),
   actor: { type: t.actor.type, id: t.actor.type === "reviewer" ? null : t.actor.id },
   reason: t.reason,
 });
-
-export interface QueueEstimate {
-  position: number;
-  expectedReviewBy: Date;
-}
 
 export const toVersionSummaryOut = (v: Version, history: TransitionDoc[], estimate: QueueEstimate | null): z.input<typeof VersionSummaryOut> => ({
   id: v.id,
@@ -482,7 +334,13 @@ export const toVersionSummaryOut = (v: Version, history: TransitionDoc[], estima
   changelog: v.changelog,
   capabilityCount: parseCapabilities(v.capabilitiesJson).length,
   validation: v.validation
-    ? { runId: v.validation.runId, status: v.validation.status, score: v.validation.overall, passed: v.validation.passed, finishedAt: isoOrNull(v.validation.finishedAt) }
+    ? {
+        runId: v.validation.runId,
+        status: v.validation.status,
+        score: v.validation.overall,
+        passed: v.validation.passed,
+        finishedAt: isoOrNull(v.validation.finishedAt),
+      }
     : null,
   review: v.review
     ? {
@@ -497,7 +355,9 @@ export const toVersionSummaryOut = (v: Version, history: TransitionDoc[], estima
       }
     : null,
   publishedAt: isoOrNull(v.publishedAt),
-  deprecation: v.deprecation ? { reason: v.deprecation.reason, successorVersionId: v.deprecation.successorVersionId, deprecatedAt: iso(v.deprecation.at) } : null,
+  deprecation: v.deprecation
+    ? { reason: v.deprecation.reason, successorVersionId: v.deprecation.successorVersionId, deprecatedAt: iso(v.deprecation.at) }
+    : null,
   history: [...history].sort((a, b) => a.seq - b.seq).map(toTransitionOut),
   createdAt: iso(v.createdAt),
   updatedAt: iso(v.updatedAt),
@@ -546,6 +406,3 @@ export const toReviewOut = (r: Review): z.input<typeof ReviewOut> => ({
   reasons: r.reasons,
   notes: r.notes,
 });
-
-/** Stored descriptors were validated on the way in; parse again so a corrupted document cannot pass silently. */
-export const parseCapabilities = (json: string): CapabilityDescriptor[] => Capabilities.parse(JSON.parse(json));

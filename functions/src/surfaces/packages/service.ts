@@ -1,41 +1,65 @@
 import type { Transaction } from "firebase-admin/firestore";
-import { z } from "zod";
-import { Clock, systemClock } from "../../kernel/clock";
+import { type z } from "zod";
+import { type Clock, systemClock } from "../../kernel/clock";
 import { newId } from "../../kernel/crypto";
 import { ApiError, assert, conflict, notFound } from "../../kernel/errors";
 import { db } from "../../kernel/firebase";
 import type { Page } from "../../kernel/http/envelope";
 import { log } from "../../kernel/logger";
-import { Publisher, pubsubPublisher } from "../../kernel/pubsub";
-import { installCountsOf, markListingDeprecated, markListingRehomed, readListing } from "../catalog/listings";
-import { findOwnedApp } from "../console/repository";
-import type { Account } from "../console/schemas";
-import { compareSemVer, nextMinor } from "./descriptor";
-import { CONFORMANCE_TOPIC, RUNNER, SUBMISSIONS_TOPIC } from "./jobs";
-import { assertOpenForChanges, fingerprintOf, listingOf, RUN_LEASE_MS, SUBMISSION_RETRY_MS, VALIDATION_MAX_AGE_MS, WAIT_FOR_RUN_MS } from "./model";
-import { notifyProvider } from "./notify";
-import { applyPublish } from "./publishing";
-import * as repo from "./repository";
-import { estimateReview } from "./reviews";
+import { type Publisher, pubsubPublisher } from "../../kernel/pubsub";
+import { installCountsOf, markListingDeprecated, markListingRehomed, readListing } from "../../domain/catalog/listing";
+import { findOwnedApp } from "../../domain/accounts/app";
+import type { Account } from "../../domain/accounts/account";
+import { compareSemVer, nextMinor } from "../../domain/packages/descriptor";
 import {
-  CreatePackageBody,
-  CreateVersionBody,
-  DeprecatePackageBody,
-  DeprecateVersionBody,
-  Package,
-  PackageDoc,
-  PackageStatus,
-  QueueEstimate,
-  TransitionDoc,
-  UpdatePackageBody,
-  UpdateVersionBody,
-  ValidationRun,
-  ValidationRunDoc,
-  Version,
-  VersionDoc,
+  assertOpenForChanges,
+  listingOf,
+  findOwnedPackage,
+  listPackagesOfAccount,
+  packageSlugs,
+  packages,
+  type Package,
+  type PackageDoc,
+  type PackageStatus,
+} from "../../domain/packages/package";
+import {
+  fingerprintOf,
+  newVersionDoc,
+  findVersion,
+  listTransitions,
+  listVersions,
+  versions,
+  providerActor,
+  recordCreation,
+  systemActor,
+  VersionChange,
+} from "../../domain/packages/version";
+import {
+  CONFORMANCE_RUNNER,
+  conformanceRuns,
+  effectiveRun,
+  isFinished,
+  RUN_LEASE_MS,
+  findRun,
+  listRunsOfVersion,
+  validationRuns,
+} from "../../domain/conformance/validationRun";
+import { waitForDocument } from "../../kernel/firestore";
+import { packageSubmissions, SUBMISSION_RETRY_MS, VALIDATION_MAX_AGE_MS, estimateReview } from "../../domain/packages/review";
+import { notifyProvider } from "../../domain/packages/notices";
+import { applyPublish } from "../../domain/catalog/publishing";
+import {
+  type CreatePackageBody,
+  type CreateVersionBody,
+  type DeprecatePackageBody,
+  type DeprecateVersionBody,
+  type UpdatePackageBody,
+  type UpdateVersionBody,
 } from "./schemas";
-import { illegalTransition } from "./stateMachine";
-import { providerActor, recordCreation, systemActor, VersionChange } from "./transitions";
+import { type QueueEstimate } from "../../domain/packages/review";
+import { type TransitionDoc, type Version } from "../../domain/packages/version";
+import { type ValidationRun, type ValidationRunDoc } from "../../domain/conformance/validationRun";
+import { illegalTransition } from "../../domain/packages/versionStates";
 
 /** A package with everything GET /manage/:id shows. */
 export interface PackageView {
@@ -50,15 +74,8 @@ export interface VersionView {
   estimate: QueueEstimate | null;
 }
 
-/** A run as the API shows it: an unfinished run whose lease expired is reported failed (it was abandoned). */
-export function effectiveRun(run: ValidationRun, now: Date): ValidationRun {
-  if ((run.status === "queued" || run.status === "running") && run.leaseExpiresAt <= now) {
-    return { ...run, status: "failed", failure: "The run did not finish before its lease expired; validate the version again" };
-  }
-  return run;
-}
-
-const isFinished = (run: ValidationRun) => run.status === "passed" || run.status === "failed";
+/** How long `?wait=true` waits for a run to finish. */
+const WAIT_FOR_RUN_MS = 30_000;
 
 export class PackagesService {
   private readonly clock: Clock;
@@ -100,61 +117,50 @@ export class PackagesService {
       createdAt: now,
       updatedAt: now,
     };
-    const version = this.newVersionDoc(id, account.id, semver, body.riskTier, body.capabilities, body.changelog ?? null, now);
+    const version = newVersionDoc(
+      {
+        packageId: id,
+        accountId: account.id,
+        version: semver,
+        riskTier: body.riskTier,
+        capabilities: body.capabilities,
+        changelog: body.changelog ?? null,
+      },
+      now,
+    );
     await db().runTransaction(async (tx) => {
       assert(await findOwnedApp(account.id, body.appId, tx), notFound("app", body.appId));
-      const slugRef = repo.packageSlugs().doc(body.slug);
+      const slugRef = packageSlugs().doc(body.slug);
       if ((await tx.get(slugRef)).exists) throw conflict(`Slug '${body.slug}' is already taken`);
       tx.create(slugRef, { packageId: id, createdAt: now });
-      tx.create(repo.packages().doc(id), pkg);
-      tx.create(repo.versions(id).doc(versionId), version);
+      tx.create(packages().doc(id), pkg);
+      tx.create(versions(id).doc(versionId), version);
       recordCreation(tx, id, versionId, semver, providerActor(account.id), now);
     });
     return this.view({ id, ...pkg });
   }
 
-  private newVersionDoc(packageId: string, accountId: string, semver: string, riskTier: VersionDoc["riskTier"], capabilities: unknown[], changelog: string | null, now: Date): VersionDoc {
-    return {
-      packageId,
-      accountId,
-      version: semver,
-      riskTier,
-      capabilitiesJson: JSON.stringify(capabilities),
-      changelog,
-      state: "draft",
-      stateChangedAt: now,
-      transitionCount: 1,
-      validation: null,
-      listing: null,
-      submission: null,
-      review: null,
-      publishedAt: null,
-      deprecation: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-  }
-
   private async ownedPackage(account: Account, packageId: string, tx?: Transaction): Promise<Package> {
-    const pkg = await repo.findOwnedPackage(account.id, packageId, tx);
+    const pkg = await findOwnedPackage(account.id, packageId, tx);
     assert(pkg, notFound("package", packageId));
     return pkg;
   }
 
   private async ownedVersion(account: Account, packageId: string, versionId: string, tx?: Transaction): Promise<{ pkg: Package; version: Version }> {
     const pkg = await this.ownedPackage(account, packageId, tx);
-    const version = await repo.findVersion(packageId, versionId, tx);
+    const version = await findVersion(packageId, versionId, tx);
     assert(version, notFound("version", versionId));
     return { pkg, version };
   }
 
   private async versionView(version: Version, history: TransitionDoc[]): Promise<VersionView> {
-    const estimate = version.review?.status === "queued" && version.review.queuedAt ? await estimateReview(version.review.queuedAt, this.clock.now()) : null;
+    const estimate =
+      version.review?.status === "queued" && version.review.queuedAt ? await estimateReview(version.review.queuedAt, this.clock.now()) : null;
     return { version, history: history.filter((t) => t.versionId === version.id), estimate };
   }
 
   private async view(pkg: Package): Promise<PackageView> {
-    const [versions, history, counts] = await Promise.all([repo.listVersions(pkg.id), repo.listTransitions(pkg.id), installCountsOf([pkg.id])]);
+    const [versions, history, counts] = await Promise.all([listVersions(pkg.id), listTransitions(pkg.id), installCountsOf([pkg.id])]);
     versions.sort((a, b) => compareSemVer(b.version, a.version));
     return { pkg, installCount: counts.get(pkg.id) ?? 0, versions: await Promise.all(versions.map((v) => this.versionView(v, history))) };
   }
@@ -163,8 +169,13 @@ export class PackagesService {
     return this.view(await this.ownedPackage(account, packageId));
   }
 
-  async listPackages(account: Account, status: PackageStatus | undefined, limit: number, offset: number): Promise<Page<{ pkg: Package; installCount: number }>> {
-    const { items, total } = await repo.listPackagesOfAccount(account.id, status, limit, offset);
+  async listPackages(
+    account: Account,
+    status: PackageStatus | undefined,
+    limit: number,
+    offset: number,
+  ): Promise<Page<{ pkg: Package; installCount: number }>> {
+    const { items, total } = await listPackagesOfAccount(account.id, status, limit, offset);
     const counts = await installCountsOf(items.map((p) => p.id));
     return { items: items.map((pkg) => ({ pkg, installCount: counts.get(pkg.id) ?? 0 })), total, limit, offset };
   }
@@ -194,7 +205,7 @@ export class PackagesService {
       if (body.privacyPolicyUrl !== undefined) update.privacyPolicyUrl = body.privacyPolicyUrl;
       if (body.supportUrl !== undefined) update.supportUrl = body.supportUrl;
       if (listing) markListingRehomed(tx, listing, body.appId!, now);
-      tx.update(repo.packages().doc(packageId), update);
+      tx.update(packages().doc(packageId), update);
       return { ...current, ...update };
     });
     return this.view(pkg);
@@ -209,22 +220,26 @@ export class PackagesService {
       const pkg = await this.ownedPackage(account, packageId, tx);
       if (pkg.deprecation) throw conflict(`Package ${packageId} is deprecated`);
       const semver = body.version ?? nextMinor(pkg.latestVersion);
-      if (compareSemVer(semver, pkg.latestVersion) <= 0) throw conflict(`Version ${semver} must be greater than the latest version, ${pkg.latestVersion}`);
+      if (compareSemVer(semver, pkg.latestVersion) <= 0)
+        throw conflict(`Version ${semver} must be greater than the latest version, ${pkg.latestVersion}`);
       const riskTier = body.riskTier ?? pkg.riskTier;
-      const doc = this.newVersionDoc(packageId, account.id, semver, riskTier, body.capabilities, body.changelog ?? null, now);
-      tx.create(repo.versions(packageId).doc(versionId), doc);
+      const doc = newVersionDoc(
+        { packageId, accountId: account.id, version: semver, riskTier, capabilities: body.capabilities, changelog: body.changelog ?? null },
+        now,
+      );
+      tx.create(versions(packageId).doc(versionId), doc);
       recordCreation(tx, packageId, versionId, semver, providerActor(account.id), now);
       const update: Partial<PackageDoc> = { latestVersion: semver, versionCount: pkg.versionCount + 1, updatedAt: now };
       if (!pkg.currentVersionId) update.riskTier = riskTier; // the package's tier follows its newest version until one is published
-      tx.update(repo.packages().doc(packageId), update);
+      tx.update(packages().doc(packageId), update);
       return { id: versionId, ...doc };
     });
-    return this.versionView(version, await repo.listTransitions(packageId));
+    return this.versionView(version, await listTransitions(packageId));
   }
 
   async getVersion(account: Account, packageId: string, versionId: string): Promise<VersionView> {
     const { version } = await this.ownedVersion(account, packageId, versionId);
-    return this.versionView(version, await repo.listTransitions(packageId));
+    return this.versionView(version, await listTransitions(packageId));
   }
 
   /** Drafts (and validated versions, which return to draft) may change; submitted versions are immutable. */
@@ -233,19 +248,21 @@ export class PackagesService {
     const version = await db().runTransaction(async (tx) => {
       const { pkg, version } = await this.ownedVersion(account, packageId, versionId, tx);
       if (version.state === "validating") throw conflict(`Version ${version.version} is being validated; wait for the run to finish`);
-      if (version.state !== "draft" && version.state !== "validated") throw conflict(`Version ${version.version} is ${version.state}: versions are immutable once submitted; create a new version`);
+      if (version.state !== "draft" && version.state !== "validated")
+        throw conflict(`Version ${version.version} is ${version.state}: versions are immutable once submitted; create a new version`);
       const change = new VersionChange(packageId, version, now);
       if (version.state === "validated") change.to("draft", providerActor(account.id), "Edited after validation; validate again", "edit");
       if (body.capabilities !== undefined) change.set({ capabilitiesJson: JSON.stringify(body.capabilities) });
       if (body.changelog !== undefined) change.set({ changelog: body.changelog });
       if (body.riskTier !== undefined) {
         change.set({ riskTier: body.riskTier });
-        if (!pkg.currentVersionId && version.version === pkg.latestVersion) tx.update(repo.packages().doc(packageId), { riskTier: body.riskTier, updatedAt: now });
+        if (!pkg.currentVersionId && version.version === pkg.latestVersion)
+          tx.update(packages().doc(packageId), { riskTier: body.riskTier, updatedAt: now });
       }
       change.write(tx);
       return change.version;
     });
-    return this.versionView(version, await repo.listTransitions(packageId));
+    return this.versionView(version, await listTransitions(packageId));
   }
 
   // ---------- validation ----------
@@ -260,22 +277,24 @@ export class PackagesService {
     const runId = newId("run");
     const run = await db().runTransaction(async (tx) => {
       const { pkg, version } = await this.ownedVersion(account, packageId, versionId, tx);
-      const previous = version.validation ? await repo.findRun(packageId, versionId, version.validation.runId, tx) : null;
+      const previous = version.validation ? await findRun(packageId, versionId, version.validation.runId, tx) : null;
       assertOpenForChanges(pkg);
       const change = new VersionChange(packageId, version, now);
       if (version.state === "validating") {
         if (previous && previous.leaseExpiresAt > now) {
-          throw conflict(`Validation run ${previous.id} is still in progress; read it with GET /v1/providers/packages/manage/${packageId}/versions/${versionId}/validations/${previous.id}`);
+          throw conflict(
+            `Validation run ${previous.id} is still in progress; read it with GET /v1/providers/packages/manage/${packageId}/versions/${versionId}/validations/${previous.id}`,
+          );
         }
         if (previous) {
-          tx.update(repo.validationRuns(packageId, versionId).doc(previous.id), {
+          tx.update(validationRuns(packageId, versionId).doc(previous.id), {
             status: "failed",
             failure: "The run did not finish before its lease expired; it was abandoned",
             finishedAt: now,
             attemptId: null,
           });
         }
-        change.to("draft", systemActor(RUNNER), `Validation run ${previous?.id ?? "(unknown)"} abandoned: its lease expired`, "validate");
+        change.to("draft", systemActor(CONFORMANCE_RUNNER), `Validation run ${previous?.id ?? "(unknown)"} abandoned: its lease expired`, "validate");
       }
       change.to("validating", providerActor(account.id), `Validation requested (${runId})`, "validate");
       const listing = listingOf(pkg);
@@ -299,15 +318,15 @@ export class PackagesService {
         report: null,
         failure: null,
       };
-      tx.create(repo.validationRuns(packageId, versionId).doc(runId), doc);
+      tx.create(validationRuns(packageId, versionId).doc(runId), doc);
       change.set({ validation: { runId, status: "queued", leaseExpiresAt, fingerprint, overall: null, passed: null, finishedAt: null } });
       change.write(tx);
       return { id: runId, ...doc };
     });
     try {
-      await this.publisher.publish(CONFORMANCE_TOPIC, { packageId, versionId, runId });
+      await this.publisher.publish(conformanceRuns, { packageId, versionId, runId });
     } catch (error) {
-      log.publishFailed(CONFORMANCE_TOPIC, runId, error);
+      log.publishFailed(conformanceRuns.name, runId, error);
       await this.abandonUnqueuedRun(packageId, versionId, runId);
       throw new ApiError("SERVICE_UNAVAILABLE", "The conformance runner could not be reached; validate again shortly");
     }
@@ -318,12 +337,12 @@ export class PackagesService {
   private async abandonUnqueuedRun(packageId: string, versionId: string, runId: string): Promise<void> {
     const now = this.clock.now();
     await db().runTransaction(async (tx) => {
-      const version = await repo.findVersion(packageId, versionId, tx);
-      const run = await repo.findRun(packageId, versionId, runId, tx);
+      const version = await findVersion(packageId, versionId, tx);
+      const run = await findRun(packageId, versionId, runId, tx);
       if (!version || !run || run.status !== "queued" || version.state !== "validating" || version.validation?.runId !== runId) return;
-      tx.update(repo.validationRuns(packageId, versionId).doc(runId), { status: "failed", failure: "The run could not be queued", finishedAt: now });
+      tx.update(validationRuns(packageId, versionId).doc(runId), { status: "failed", failure: "The run could not be queued", finishedAt: now });
       new VersionChange(packageId, version, now)
-        .to("draft", systemActor(RUNNER), `Validation run ${runId} could not be queued`, "abandon validation")
+        .to("draft", systemActor(CONFORMANCE_RUNNER), `Validation run ${runId} could not be queued`, "abandon validation")
         .set({ validation: { ...version.validation, status: "failed", finishedAt: now } })
         .write(tx);
     });
@@ -331,49 +350,23 @@ export class PackagesService {
 
   /** Waits (bounded) until the run finishes; returns the run as it is then. */
   async waitForRun(packageId: string, versionId: string, runId: string, timeoutMs = WAIT_FOR_RUN_MS): Promise<ValidationRun> {
-    const ref = repo.validationRuns(packageId, versionId).doc(runId);
-    const finished = await new Promise<ValidationRun | null>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        unsubscribe();
-        resolve(null);
-      }, timeoutMs);
-      const unsubscribe = ref.onSnapshot(
-        (snap) => {
-          try {
-            const data = snap.data();
-            if (data && isFinished({ id: runId, ...data })) {
-              clearTimeout(timer);
-              unsubscribe();
-              resolve({ id: runId, ...data });
-            }
-          } catch (error) {
-            clearTimeout(timer);
-            unsubscribe();
-            reject(error);
-          }
-        },
-        (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
-    if (finished) return finished;
-    const run = await repo.findRun(packageId, versionId, runId);
+    const settled = await waitForDocument(validationRuns(packageId, versionId).doc(runId), (run) => run !== undefined && isFinished(run), timeoutMs);
+    if (settled && settled !== "timeout") return { id: runId, ...settled };
+    const run = await findRun(packageId, versionId, runId);
     assert(run, notFound("validation run", runId));
     return effectiveRun(run, this.clock.now());
   }
 
   async getRun(account: Account, packageId: string, versionId: string, runId: string): Promise<ValidationRun> {
     await this.ownedVersion(account, packageId, versionId);
-    const run = await repo.findRun(packageId, versionId, runId);
+    const run = await findRun(packageId, versionId, runId);
     assert(run, notFound("validation run", runId));
     return effectiveRun(run, this.clock.now());
   }
 
   async listRuns(account: Account, packageId: string, versionId: string, limit: number, offset: number): Promise<Page<ValidationRun>> {
     await this.ownedVersion(account, packageId, versionId);
-    const { items, total } = await repo.listRunsOfVersion(packageId, versionId, limit, offset);
+    const { items, total } = await listRunsOfVersion(packageId, versionId, limit, offset);
     const now = this.clock.now();
     return { items: items.map((r) => effectiveRun(r, now)), total, limit, offset };
   }
@@ -399,7 +392,8 @@ export class PackagesService {
       const change = new VersionChange(packageId, version, now);
       change.to("submitted", providerActor(account.id), "Submitted for review", "submit");
       const validation = version.validation;
-      if (!validation || validation.status !== "passed" || !validation.finishedAt) throw conflict(`Version ${version.version} has no passing validation; validate it first`);
+      if (!validation || validation.status !== "passed" || !validation.finishedAt)
+        throw conflict(`Version ${version.version} has no passing validation; validate it first`);
       const listing = listingOf(pkg);
       if (fingerprintOf(version, listing) !== validation.fingerprint) {
         throw conflict(`The package's listing changed after version ${version.version} was validated; validate it again`);
@@ -414,17 +408,23 @@ export class PackagesService {
         review: { reviewId: null, status: "pending", queuedAt: null, decidedAt: null, decidedBy: null, reasons: [], notes: null },
       });
       change.write(tx);
-      notifyProvider(tx, account, pkg.appId, { type: "package.version.submitted", data: { packageId, versionId, version: version.version, riskTier: version.riskTier } }, now);
+      notifyProvider(
+        tx,
+        account,
+        pkg.appId,
+        { type: "package.version.submitted", data: { packageId, versionId, version: version.version, riskTier: version.riskTier } },
+        now,
+      );
       return { version: change.version, message: { packageId, versionId, submissionId } };
     });
     try {
-      await this.publisher.publish(SUBMISSIONS_TOPIC, message);
+      await this.publisher.publish(packageSubmissions, message);
     } catch (error) {
       // The version stays submitted; submitting again after SUBMISSION_RETRY_MS re-sends the message.
-      log.publishFailed(SUBMISSIONS_TOPIC, message.submissionId, error);
+      log.publishFailed(packageSubmissions.name, message.submissionId, error);
       throw new ApiError("SERVICE_UNAVAILABLE", `The review pipeline could not be reached; submit again in ${SUBMISSION_RETRY_MS / 60_000} minutes`);
     }
-    return this.versionView(version, await repo.listTransitions(packageId));
+    return this.versionView(version, await listTransitions(packageId));
   }
 
   /** Makes an approved version the catalog's current version, immediately. */
@@ -437,15 +437,23 @@ export class PackagesService {
     return this.makeCurrent(account, packageId, versionId, "rollback", reason);
   }
 
-  private async makeCurrent(account: Account, packageId: string, versionId: string, mode: "publish" | "rollback", reason?: string): Promise<VersionView> {
+  private async makeCurrent(
+    account: Account,
+    packageId: string,
+    versionId: string,
+    mode: "publish" | "rollback",
+    reason?: string,
+  ): Promise<VersionView> {
     const now = this.clock.now();
     const version = await db().runTransaction(async (tx) => {
       const { pkg, version } = await this.ownedVersion(account, packageId, versionId, tx);
-      const current = pkg.currentVersionId && pkg.currentVersionId !== versionId ? await repo.findVersion(packageId, pkg.currentVersionId, tx) : null;
+      const current = pkg.currentVersionId && pkg.currentVersionId !== versionId ? await findVersion(packageId, pkg.currentVersionId, tx) : null;
       const listing = await readListing(tx, packageId);
       assertOpenForChanges(pkg);
       if (mode === "publish" && version.state === "superseded") {
-        throw conflict(`Version ${version.version} was published before; roll back to it with POST /v1/providers/packages/manage/${packageId}/versions/${versionId}/rollback`);
+        throw conflict(
+          `Version ${version.version} was published before; roll back to it with POST /v1/providers/packages/manage/${packageId}/versions/${versionId}/rollback`,
+        );
       }
       if (mode === "rollback" && version.state !== "superseded") {
         throw conflict(
@@ -468,7 +476,10 @@ export class PackagesService {
         listing,
         providerName: account.companyName,
         actor: providerActor(account.id),
-        reason: mode === "publish" ? "Published by the provider" : `Rolled back from ${current?.version ?? "no current version"}${reason ? `: ${reason}` : ""}`,
+        reason:
+          mode === "publish"
+            ? "Published by the provider"
+            : `Rolled back from ${current?.version ?? "no current version"}${reason ? `: ${reason}` : ""}`,
         now,
       });
       notifyProvider(
@@ -477,13 +488,20 @@ export class PackagesService {
         pkg.appId,
         {
           type: "package.version.published",
-          data: { packageId, versionId, version: version.version, riskTier: version.riskTier, rollback: mode === "rollback", previousVersion: current?.version ?? null },
+          data: {
+            packageId,
+            versionId,
+            version: version.version,
+            riskTier: version.riskTier,
+            rollback: mode === "rollback",
+            previousVersion: current?.version ?? null,
+          },
         },
         now,
       );
       return target.version;
     });
-    return this.versionView(version, await repo.listTransitions(packageId));
+    return this.versionView(version, await listTransitions(packageId));
   }
 
   // ---------- deprecation ----------
@@ -493,7 +511,7 @@ export class PackagesService {
     const now = this.clock.now();
     const version = await db().runTransaction(async (tx) => {
       const { pkg, version } = await this.ownedVersion(account, packageId, versionId, tx);
-      const successor = body.successorVersionId ? await repo.findVersion(packageId, body.successorVersionId, tx) : null;
+      const successor = body.successorVersionId ? await findVersion(packageId, body.successorVersionId, tx) : null;
       if (body.successorVersionId && !successor) throw notFound("version", body.successorVersionId);
       if (pkg.currentVersionId === versionId) {
         throw conflict(`Version ${version.version} is the current version; publish or roll back to another version first, or deprecate the package`);
@@ -501,14 +519,24 @@ export class PackagesService {
       const change = new VersionChange(packageId, version, now).to("deprecated", providerActor(account.id), body.reason, "deprecate");
       if (successor) {
         if (successor.id === versionId) throw conflict("A version cannot succeed itself");
-        if (!["approved", "published", "superseded"].includes(successor.state)) throw conflict(`Successor version ${successor.version} is ${successor.state}; it must be approved or published`);
+        if (!["approved", "published", "superseded"].includes(successor.state))
+          throw conflict(`Successor version ${successor.version} is ${successor.state}; it must be approved or published`);
       }
       change.set({ deprecation: { reason: body.reason, successorVersionId: successor?.id ?? null, at: now } });
       change.write(tx);
-      notifyProvider(tx, account, pkg.appId, { type: "package.version.deprecated", data: { packageId, versionId, version: version.version, reason: body.reason, successorVersionId: successor?.id ?? null } }, now);
+      notifyProvider(
+        tx,
+        account,
+        pkg.appId,
+        {
+          type: "package.version.deprecated",
+          data: { packageId, versionId, version: version.version, reason: body.reason, successorVersionId: successor?.id ?? null },
+        },
+        now,
+      );
       return change.version;
     });
-    return this.versionView(version, await repo.listTransitions(packageId));
+    return this.versionView(version, await listTransitions(packageId));
   }
 
   /** Deprecates the package: its listing stays for existing installs, flagged and not installable. */
@@ -516,8 +544,8 @@ export class PackagesService {
     const now = this.clock.now();
     const pkg = await db().runTransaction(async (tx) => {
       const pkg = await this.ownedPackage(account, packageId, tx);
-      const versions = await repo.listVersions(packageId, tx);
-      const successor = body.successorPackageId ? await repo.findOwnedPackage(account.id, body.successorPackageId, tx) : null;
+      const versions = await listVersions(packageId, tx);
+      const successor = body.successorPackageId ? await findOwnedPackage(account.id, body.successorPackageId, tx) : null;
       const listing = await readListing(tx, packageId);
       if (body.successorPackageId && !successor) throw notFound("package", body.successorPackageId);
       if (pkg.deprecation) throw conflict(`Package ${packageId} is already deprecated`);
@@ -527,11 +555,24 @@ export class PackagesService {
       if (inReview) throw conflict(`Version ${inReview.version} is under review; wait for the decision before deprecating the package`);
 
       const current = versions.find((v) => v.id === pkg.currentVersionId);
-      if (current) new VersionChange(packageId, current, now).to("deprecated", providerActor(account.id), `Package deprecated: ${body.reason}`, "deprecate").write(tx);
+      if (current)
+        new VersionChange(packageId, current, now)
+          .to("deprecated", providerActor(account.id), `Package deprecated: ${body.reason}`, "deprecate")
+          .write(tx);
       if (listing) markListingDeprecated(tx, listing, successor?.id ?? null, now);
-      const update: Partial<PackageDoc> = { status: "deprecated", deprecation: { reason: body.reason, successorPackageId: successor?.id ?? null, at: now }, updatedAt: now };
-      tx.update(repo.packages().doc(packageId), update);
-      notifyProvider(tx, account, pkg.appId, { type: "package.deprecated", data: { packageId, reason: body.reason, successorPackageId: successor?.id ?? null } }, now);
+      const update: Partial<PackageDoc> = {
+        status: "deprecated",
+        deprecation: { reason: body.reason, successorPackageId: successor?.id ?? null, at: now },
+        updatedAt: now,
+      };
+      tx.update(packages().doc(packageId), update);
+      notifyProvider(
+        tx,
+        account,
+        pkg.appId,
+        { type: "package.deprecated", data: { packageId, reason: body.reason, successorPackageId: successor?.id ?? null } },
+        now,
+      );
       return { ...pkg, ...update };
     });
     return this.view(pkg);

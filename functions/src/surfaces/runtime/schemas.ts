@@ -1,145 +1,32 @@
 import { z } from "zod";
-import { PROVIDER_EVENT_TYPES } from "../../kernel/events";
-import { iso, isoOrNull, zDate } from "../../kernel/firestore";
-import { PageQuery } from "../../kernel/http/envelope";
+import { PROVIDER_EVENT_TYPES } from "../../domain/events/providerEvents";
+import { iso, isoOrNull, PageQuery, IsoDate } from "../../kernel/http/envelope";
 import { jsonSchemaProblem } from "../../kernel/jsonSchema";
 import { secureUrl } from "../../kernel/urls";
-import { AppIdParams } from "../console/schemas";
-
-// ---------- Stored documents ----------
-
-/** A secret sealed with kernel/secretBox, and the hint shown instead of it. */
-const SealedSecret = z.object({ sealed: z.string(), hint: z.string() });
-export type SealedSecret = z.infer<typeof SealedSecret>;
-
-export const TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post"] as const;
-
-export const AuthProfileDoc = z.discriminatedUnion("type", [
-  z.object({
-    type: z.literal("oauth2"),
-    tokenUrl: z.string(),
-    clientId: z.string(),
-    clientSecret: SealedSecret,
-    scope: z.string().nullable(),
-    tokenEndpointAuthMethod: z.enum(TOKEN_AUTH_METHODS),
-    updatedAt: zDate,
-  }),
-  z.object({ type: z.literal("api_key"), headerName: z.string(), value: SealedSecret, updatedAt: zDate }),
-  z.object({ type: z.literal("custom"), headers: z.record(z.string(), z.string()), secrets: z.record(z.string(), SealedSecret), updatedAt: zDate }),
-]);
-export type AuthProfileDoc = z.infer<typeof AuthProfileDoc>;
-
-export const SURFACES = ["widget", "chat", "notification", "voice"] as const;
-
-/** JSON Schemas are stored as JSON text: Firestore cannot hold every JSON shape (nested arrays, empty keys). */
-const StoredCapability = z.object({
-  name: z.string(),
-  description: z.string(),
-  inputSchema: z.string().nullable(),
-  outputSchema: z.string(),
-  refreshIntervalSeconds: z.number().int(),
-  actions: z.array(z.object({ name: z.string(), description: z.string(), inputSchema: z.string(), outputSchema: z.string().nullable() })),
-  surfaceGuidance: z.object({
-    surfaces: z.array(z.enum(SURFACES)),
-    summary: z.string().nullable(),
-    priority: z.enum(["low", "normal", "high"]),
-    notes: z.string().nullable(),
-  }),
-});
-
-export const CapabilityTemplateDoc = z.object({ capabilities: z.array(StoredCapability), updatedAt: zDate });
-export type CapabilityTemplateDoc = z.infer<typeof CapabilityTemplateDoc>;
-
-export const RetryPolicy = z.object({ maxAttempts: z.number().int(), initialDelaySeconds: z.number().int(), maxDelaySeconds: z.number().int() });
-export type RetryPolicy = z.infer<typeof RetryPolicy>;
-
-export const WebhookProfileDoc = z.object({
-  url: z.string(),
-  /** Subscribed event types; `*` subscribes to all. */
-  events: z.array(z.string()),
-  retryPolicy: RetryPolicy,
-  status: z.enum(["enabled", "disabled"]),
-  disabledAt: zDate.nullable(),
-  disabledReason: z.string().nullable(),
-  updatedAt: zDate,
-});
-export type WebhookProfileDoc = z.infer<typeof WebhookProfileDoc>;
-
-/** A webhook signing secret; a replaced one keeps signing until `expiresAt` (the grace period). */
-export const SigningSecretDoc = z.object({ sealed: z.string(), createdAt: zDate, expiresAt: zDate.nullable() });
-export type SigningSecretDoc = z.infer<typeof SigningSecretDoc>;
-
-export const RUNTIME_APP_STATUSES = ["active", "paused"] as const;
-
-/** runtimeApps/{id}: a provider's service endpoint bound to one console app, and how to reach it. */
-export const RuntimeAppDoc = z.object({
-  accountId: z.string(),
-  appId: z.string(),
-  displayName: z.string(),
-  endpointUrl: z.string(),
-  status: z.enum(RUNTIME_APP_STATUSES),
-  authProfile: AuthProfileDoc.nullable(),
-  capabilityTemplate: CapabilityTemplateDoc.nullable(),
-  webhookProfile: WebhookProfileDoc.nullable(),
-  /** Newest first. */
-  signingSecrets: z.array(SigningSecretDoc),
-  lastInvokedAt: zDate.nullable(),
-  createdAt: zDate,
-  updatedAt: zDate,
-});
-export type RuntimeAppDoc = z.infer<typeof RuntimeAppDoc>;
-export type RuntimeApp = RuntimeAppDoc & { id: string };
-
-export const DELIVERY_STATUSES = ["pending", "retrying", "succeeded", "failed", "cancelled"] as const;
-export const ATTEMPT_OUTCOMES = ["succeeded", "http_error", "gone", "timeout", "connection_refused", "network", "too_large", "url_rejected"] as const;
-
-export const DeliveryAttemptDoc = z.object({
-  attempt: z.number().int(),
-  startedAt: zDate,
-  durationMs: z.number().int(),
-  statusCode: z.number().int().nullable(),
-  outcome: z.enum(ATTEMPT_OUTCOMES),
-  error: z.string().nullable(),
-});
-export type DeliveryAttemptDoc = z.infer<typeof DeliveryAttemptDoc>;
-
-/** webhookDeliveries/{msg_id}: one event for one endpoint; the id is the `webhook-id` of every attempt. */
-export const WebhookDeliveryDoc = z.object({
-  accountId: z.string(),
-  runtimeAppId: z.string(),
-  eventId: z.string(),
-  type: z.string(),
-  url: z.string(),
-  /** The exact bytes sent (and signed) on every attempt. */
-  body: z.string(),
-  retryPolicy: RetryPolicy,
-  status: z.enum(DELIVERY_STATUSES),
-  /** The attempt number the next message must carry; older numbers are duplicates. */
-  nextAttempt: z.number().int(),
-  /** When the next attempt is due; null once the delivery is final. */
-  nextAttemptAt: zDate.nullable(),
-  /** Set while a worker holds the attempt; a lapsed lease lets the pump retry a crashed attempt. */
-  leaseUntil: zDate.nullable(),
-  attempts: z.array(DeliveryAttemptDoc),
-  createdAt: zDate,
-  updatedAt: zDate,
-  completedAt: zDate.nullable(),
-});
-export type WebhookDeliveryDoc = z.infer<typeof WebhookDeliveryDoc>;
-export type WebhookDelivery = WebhookDeliveryDoc & { id: string };
+import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES } from "../../domain/runtime/webhookDelivery";
+import { AppId } from "../../domain/accounts/app";
+import { type AuthProfileDoc, type CapabilityTemplateDoc, type RuntimeApp, type WebhookProfileDoc } from "../../domain/runtime/runtimeApp";
+import { RUNTIME_APP_STATUSES, RetryPolicy, SURFACES, TEMPLATE_PLACEHOLDER, TOKEN_AUTH_METHODS } from "../../domain/runtime/runtimeApp";
+import { type WebhookDelivery } from "../../domain/runtime/webhookDelivery";
 
 // ---------- Requests ----------
 
 export const RuntimeAppIdParams = z.object({
-  id: z.string().regex(/^rt_[0-9A-Za-z]{20}$/).meta({ example: "rt_3ZkQ8bW1mN0pR5sT7vX9" }),
+  id: z
+    .string()
+    .regex(/^rt_[0-9A-Za-z]{20}$/)
+    .meta({ example: "rt_3ZkQ8bW1mN0pR5sT7vX9" }),
 });
 
 const displayName = z.string().trim().min(1).max(80);
-const endpointUrl = secureUrl().meta({ description: "Base URL of your runtime (https; http://localhost is accepted on the emulators only).", example: "https://runtime.acme.example" });
+const endpointUrl = secureUrl().meta({
+  description: "Base URL of your runtime (https; http://localhost is accepted on the emulators only).",
+  example: "https://runtime.acme.example",
+});
 
 export const RegisterRuntimeAppBody = z
   .strictObject({
-    appId: AppIdParams.shape.id.meta({ description: "The console app (POST /v1/providers/apps) this runtime serves; it must belong to your account." }),
+    appId: AppId.meta({ description: "The console app (POST /v1/providers/apps) this runtime serves; it must belong to your account." }),
     endpointUrl,
     displayName: displayName.optional().meta({ description: "Defaults to the console app's name." }),
     status: z.enum(RUNTIME_APP_STATUSES).optional().meta({ description: "Default `active`; `paused` stops invocations." }),
@@ -153,8 +40,17 @@ export const UpdateRuntimeAppBody = z
 
 /** Headers the platform sets itself, which an auth profile may not override. */
 const RESERVED_HEADERS = new Set([
-  "host", "content-length", "content-type", "connection", "transfer-encoding", "user-agent", "accept-encoding",
-  "webhook-id", "webhook-timestamp", "webhook-signature", "aiffinity-request-id",
+  "host",
+  "content-length",
+  "content-type",
+  "connection",
+  "transfer-encoding",
+  "user-agent",
+  "accept-encoding",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+  "aiffinity-request-id",
 ]);
 const headerName = z
   .string()
@@ -162,11 +58,16 @@ const headerName = z
   .max(64)
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "Must be an HTTP header name (token characters only)")
   .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), { message: "This header is set by the platform and cannot be configured" });
-const headerValue = z.string().min(1).max(4096).regex(/^[\t\x20-\x7e]*$/, "Must be printable ASCII (no line breaks)");
-const secretValue = z.string().min(1).max(4096).regex(/^[\x20-\x7e]+$/, "Must be printable ASCII");
-
-/** Placeholders a custom header template may use. */
-export const TEMPLATE_PLACEHOLDER = /\{\{\s*([a-zA-Z][\w.]*)\s*\}\}/g;
+const headerValue = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^[\t\x20-\x7e]*$/, "Must be printable ASCII (no line breaks)");
+const secretValue = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(/^[\x20-\x7e]+$/, "Must be printable ASCII");
 
 export const AuthProfileBody = z
   .discriminatedUnion("type", [
@@ -175,8 +76,16 @@ export const AuthProfileBody = z
       tokenUrl: secureUrl(),
       clientId: z.string().min(1).max(512),
       clientSecret: secretValue,
-      scope: z.string().min(1).max(1024).regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, "Must be space-separated scope tokens").optional(),
-      tokenEndpointAuthMethod: z.enum(TOKEN_AUTH_METHODS).optional().meta({ description: "How the client authenticates to your token URL (default client_secret_basic)." }),
+      scope: z
+        .string()
+        .min(1)
+        .max(1024)
+        .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, "Must be space-separated scope tokens")
+        .optional(),
+      tokenEndpointAuthMethod: z
+        .enum(TOKEN_AUTH_METHODS)
+        .optional()
+        .meta({ description: "How the client authenticates to your token URL (default client_secret_basic)." }),
     }),
     z.strictObject({
       type: z.literal("api_key").meta({ description: "A static key sent in a header of your choice." }),
@@ -185,8 +94,12 @@ export const AuthProfileBody = z
     }),
     z
       .strictObject({
-        type: z.literal("custom").meta({ description: "Header templates; `{{secret.NAME}}`, `{{timestamp}}` and `{{requestId}}` are substituted per request." }),
-        headers: z.record(headerName, headerValue).refine((h) => Object.keys(h).length >= 1 && Object.keys(h).length <= 10, { message: "Give 1 to 10 headers" }),
+        type: z
+          .literal("custom")
+          .meta({ description: "Header templates; `{{secret.NAME}}`, `{{timestamp}}` and `{{requestId}}` are substituted per request." }),
+        headers: z
+          .record(headerName, headerValue)
+          .refine((h) => Object.keys(h).length >= 1 && Object.keys(h).length <= 10, { message: "Give 1 to 10 headers" }),
         secrets: z
           .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,31}$/, "Secret names are letters, digits and _"), secretValue)
           .refine((s) => Object.keys(s).length <= 10, { message: "At most 10 secrets" })
@@ -210,7 +123,8 @@ const jsonSchema = (description: string) =>
   z
     .record(z.string(), z.unknown())
     .superRefine((schema, ctx) => {
-      if (JSON.stringify(schema).length > MAX_SCHEMA_CHARS) return void ctx.addIssue({ code: "custom", message: `Schema must be at most ${MAX_SCHEMA_CHARS} characters of JSON` });
+      if (JSON.stringify(schema).length > MAX_SCHEMA_CHARS)
+        return void ctx.addIssue({ code: "custom", message: `Schema must be at most ${MAX_SCHEMA_CHARS} characters of JSON` });
       const problem = jsonSchemaProblem(schema);
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     })
@@ -218,7 +132,7 @@ const jsonSchema = (description: string) =>
 
 const capabilityName = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "Lowercase letters, digits and _, starting with a letter");
 
-export const REFRESH_INTERVAL_BOUNDS = { min: 60, max: 86_400 };
+const REFRESH_INTERVAL_BOUNDS = { min: 60, max: 86_400 };
 
 const uniqueNames = <T extends { name: string }>(items: T[], ctx: z.RefinementCtx) => {
   const seen = new Set<string>();
@@ -287,7 +201,10 @@ export const WebhookProfileBody = z
         initialDelaySeconds: z.number().int().min(1).max(3600).default(DEFAULT_RETRY_POLICY.initialDelaySeconds),
         maxDelaySeconds: z.number().int().min(1).max(86_400).default(DEFAULT_RETRY_POLICY.maxDelaySeconds),
       })
-      .refine((p) => p.maxDelaySeconds >= p.initialDelaySeconds, { message: "maxDelaySeconds must be at least initialDelaySeconds", path: ["maxDelaySeconds"] })
+      .refine((p) => p.maxDelaySeconds >= p.initialDelaySeconds, {
+        message: "maxDelaySeconds must be at least initialDelaySeconds",
+        path: ["maxDelaySeconds"],
+      })
       .optional()
       .meta({ description: "Attempts in all (first included) and the exponential backoff between them (with jitter)." }),
   })
@@ -296,11 +213,7 @@ export type WebhookProfileBody = z.output<typeof WebhookProfileBody>;
 
 export const CredentialSecretBody = z
   .strictObject({
-    secret: z
-      .string()
-      .max(200)
-      .optional()
-      .meta({ description: "Your own `whsec_` secret (24–64 bytes, base64). Omit to have one generated." }),
+    secret: z.string().max(200).optional().meta({ description: "Your own `whsec_` secret (24–64 bytes, base64). Omit to have one generated." }),
     gracePeriodSeconds: z
       .number()
       .int()
@@ -317,8 +230,6 @@ export const DeliveriesQuery = PageQuery.extend({
 
 // ---------- Responses ----------
 
-const isoDate = z.iso.datetime();
-
 export const AuthProfileOut = z
   .discriminatedUnion("type", [
     z.object({
@@ -328,14 +239,14 @@ export const AuthProfileOut = z
       clientSecret: z.string().meta({ description: "Masked." }),
       scope: z.string().nullable(),
       tokenEndpointAuthMethod: z.enum(TOKEN_AUTH_METHODS),
-      updatedAt: isoDate,
+      updatedAt: IsoDate,
     }),
-    z.object({ type: z.literal("api_key"), headerName: z.string(), value: z.string().meta({ description: "Masked." }), updatedAt: isoDate }),
+    z.object({ type: z.literal("api_key"), headerName: z.string(), value: z.string().meta({ description: "Masked." }), updatedAt: IsoDate }),
     z.object({
       type: z.literal("custom"),
       headers: z.record(z.string(), z.string()).meta({ description: "The templates, as configured." }),
       secrets: z.record(z.string(), z.string()).meta({ description: "Secret names, values masked." }),
-      updatedAt: isoDate,
+      updatedAt: IsoDate,
     }),
   ])
   .meta({ id: "AuthProfile" });
@@ -350,7 +261,12 @@ export const CapabilityTemplateOut = z
         outputSchema: z.record(z.string(), z.unknown()),
         refreshIntervalSeconds: z.number().int(),
         actions: z.array(
-          z.object({ name: z.string(), description: z.string(), inputSchema: z.record(z.string(), z.unknown()), outputSchema: z.record(z.string(), z.unknown()).nullable() }),
+          z.object({
+            name: z.string(),
+            description: z.string(),
+            inputSchema: z.record(z.string(), z.unknown()),
+            outputSchema: z.record(z.string(), z.unknown()).nullable(),
+          }),
         ),
         surfaceGuidance: z.object({
           surfaces: z.array(z.enum(SURFACES)),
@@ -360,7 +276,7 @@ export const CapabilityTemplateOut = z
         }),
       }),
     ),
-    updatedAt: isoDate,
+    updatedAt: IsoDate,
   })
   .meta({ id: "CapabilityTemplate" });
 
@@ -369,10 +285,12 @@ export const WebhookProfileOut = z
     url: z.string(),
     events: z.array(z.string()),
     retryPolicy: RetryPolicy,
-    status: z.enum(["enabled", "disabled"]).meta({ description: "`disabled` after the endpoint answered 410 Gone; PUT the profile again to re-enable it." }),
-    disabledAt: isoDate.nullable(),
+    status: z
+      .enum(["enabled", "disabled"])
+      .meta({ description: "`disabled` after the endpoint answered 410 Gone; PUT the profile again to re-enable it." }),
+    disabledAt: IsoDate.nullable(),
     disabledReason: z.string().nullable(),
-    updatedAt: isoDate,
+    updatedAt: IsoDate,
   })
   .meta({ id: "WebhookProfile" });
 
@@ -383,19 +301,21 @@ export const WebhookProfileResultOut = WebhookProfileOut.extend({
     .meta({ description: "Present only when this request created the app's first signing secret: store it now, it is never shown again." }),
 }).meta({ id: "WebhookProfileResult" });
 
-export const CredentialSecretStateOut = z
+const CredentialSecretStateOut = z
   .object({
     configured: z.boolean(),
-    createdAt: isoDate.nullable(),
-    previousSecretExpiresAt: isoDate.nullable().meta({ description: "While set, the previous secret still signs too." }),
+    createdAt: IsoDate.nullable(),
+    previousSecretExpiresAt: IsoDate.nullable().meta({ description: "While set, the previous secret still signs too." }),
   })
   .meta({ id: "CredentialSecretState" });
 
 export const CredentialSecretOut = z
   .object({
-    secret: z.string().meta({ description: "The new signing secret, shown only in this response.", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
-    createdAt: isoDate,
-    previousSecretExpiresAt: isoDate.nullable(),
+    secret: z
+      .string()
+      .meta({ description: "The new signing secret, shown only in this response.", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
+    createdAt: IsoDate,
+    previousSecretExpiresAt: IsoDate.nullable(),
   })
   .meta({ id: "CredentialSecret" });
 
@@ -410,9 +330,9 @@ export const RuntimeAppOut = z
     capabilityTemplate: CapabilityTemplateOut.nullable(),
     webhookProfile: WebhookProfileOut.nullable(),
     credentialSecret: CredentialSecretStateOut,
-    lastInvokedAt: isoDate.nullable(),
-    createdAt: isoDate,
-    updatedAt: isoDate,
+    lastInvokedAt: IsoDate.nullable(),
+    createdAt: IsoDate,
+    updatedAt: IsoDate,
   })
   .meta({ id: "RuntimeApp" });
 
@@ -420,10 +340,11 @@ export const HealthOut = z
   .object({
     runtimeAppId: z.string(),
     status: z.enum(["healthy", "degraded", "unreachable"]).meta({
-      description: "`healthy`: the health endpoint answered 2xx with valid JSON and every registered capability; `degraded`: it answered, but not like that; `unreachable`: no answer (or our credentials for it could not be obtained).",
+      description:
+        "`healthy`: the health endpoint answered 2xx with valid JSON and every registered capability; `degraded`: it answered, but not like that; `unreachable`: no answer (or our credentials for it could not be obtained).",
     }),
     runtimeStatus: z.enum(RUNTIME_APP_STATUSES),
-    checkedAt: isoDate,
+    checkedAt: IsoDate,
     endpoint: z.object({
       url: z.string(),
       reachable: z.boolean(),
@@ -437,7 +358,7 @@ export const HealthOut = z
       missing: z.array(z.string()).meta({ description: "Registered but not reported by the provider." }),
     }),
     uptimeSeconds: z.number().nullable().meta({ description: "As reported by the provider's health endpoint." }),
-    lastInvokedAt: isoDate.nullable(),
+    lastInvokedAt: IsoDate.nullable(),
   })
   .meta({ id: "RuntimeHealth" });
 
@@ -450,19 +371,19 @@ export const WebhookDeliveryOut = z
     status: z.enum(DELIVERY_STATUSES),
     attemptCount: z.number().int(),
     maxAttempts: z.number().int(),
-    nextAttemptAt: isoDate.nullable(),
+    nextAttemptAt: IsoDate.nullable(),
     attempts: z.array(
       z.object({
         attempt: z.number().int(),
-        startedAt: isoDate,
+        startedAt: IsoDate,
         durationMs: z.number().int(),
         statusCode: z.number().int().nullable(),
         outcome: z.enum(ATTEMPT_OUTCOMES),
         error: z.string().nullable(),
       }),
     ),
-    createdAt: isoDate,
-    completedAt: isoDate.nullable(),
+    createdAt: IsoDate,
+    completedAt: IsoDate.nullable(),
   })
   .meta({ id: "WebhookDelivery" });
 
@@ -500,7 +421,15 @@ export function toAuthProfileOut(p: AuthProfileDoc): z.input<typeof AuthProfileO
   const updatedAt = iso(p.updatedAt);
   switch (p.type) {
     case "oauth2":
-      return { type: "oauth2", tokenUrl: p.tokenUrl, clientId: p.clientId, clientSecret: p.clientSecret.hint, scope: p.scope, tokenEndpointAuthMethod: p.tokenEndpointAuthMethod, updatedAt };
+      return {
+        type: "oauth2",
+        tokenUrl: p.tokenUrl,
+        clientId: p.clientId,
+        clientSecret: p.clientSecret.hint,
+        scope: p.scope,
+        tokenEndpointAuthMethod: p.tokenEndpointAuthMethod,
+        updatedAt,
+      };
     case "api_key":
       return { type: "api_key", headerName: p.headerName, value: p.value.hint, updatedAt };
     case "custom":
@@ -515,7 +444,12 @@ export const toCapabilityTemplateOut = (t: CapabilityTemplateDoc): z.input<typeo
     inputSchema: c.inputSchema === null ? null : parseSchema(c.inputSchema),
     outputSchema: parseSchema(c.outputSchema),
     refreshIntervalSeconds: c.refreshIntervalSeconds,
-    actions: c.actions.map((a) => ({ name: a.name, description: a.description, inputSchema: parseSchema(a.inputSchema), outputSchema: a.outputSchema === null ? null : parseSchema(a.outputSchema) })),
+    actions: c.actions.map((a) => ({
+      name: a.name,
+      description: a.description,
+      inputSchema: parseSchema(a.inputSchema),
+      outputSchema: a.outputSchema === null ? null : parseSchema(a.outputSchema),
+    })),
     surfaceGuidance: c.surfaceGuidance,
   })),
   updatedAt: iso(t.updatedAt),

@@ -1,7 +1,7 @@
 import type { Transaction } from "firebase-admin/firestore";
-import { z } from "zod";
-import type { OAuthAppPrincipal } from "../../kernel/auth/oauthApp";
-import { Clock, DAY, systemClock } from "../../kernel/clock";
+import { type z } from "zod";
+import type { OAuthAppPrincipal } from "../../domain/accounts/principals";
+import { type Clock, DAY, systemClock } from "../../kernel/clock";
 import { newId } from "../../kernel/crypto";
 import { ApiError, assert, conflict, notFound } from "../../kernel/errors";
 import { db } from "../../kernel/firebase";
@@ -10,48 +10,57 @@ import { log } from "../../kernel/logger";
 import { OutboundError } from "../../kernel/outbound";
 import { seal, secretHint } from "../../kernel/secretBox";
 import { newSigningSecret, signingKeyBytes } from "../../kernel/standardWebhooks";
-import { findOwnedApp } from "../console/repository";
-import { callProvider, ProviderAuthError, sealContext } from "./providerClient";
-import * as repo from "./repository";
+import { findOwnedApp } from "../../domain/accounts/app";
+import { callProvider, ProviderAuthError, sealContext } from "../../domain/runtime/providerClient";
 import {
-  AuthProfileBody,
-  AuthProfileDoc,
-  CapabilityTemplateBody,
-  CapabilityTemplateDoc,
-  CredentialSecretBody,
+  findOwnedRuntimeApp,
+  runtimeAppOf,
+  listRuntimeAppsOfAccount,
+  runtimeApps,
+  type AuthProfileDoc,
+  type CapabilityTemplateDoc,
+  type RuntimeApp,
+  type RuntimeAppDoc,
+  type SigningSecretDoc,
+  type WebhookProfileDoc,
+} from "../../domain/runtime/runtimeApp";
+import { listDeliveries, createTestDelivery } from "../../domain/runtime/webhookDelivery";
+import {
+  type AuthProfileBody,
+  type CapabilityTemplateBody,
+  type CredentialSecretBody,
   DEFAULT_RETRY_POLICY,
-  HealthOut,
-  RegisterRuntimeAppBody,
-  RuntimeApp,
-  RuntimeAppDoc,
-  SigningSecretDoc,
-  UpdateRuntimeAppBody,
-  WebhookDelivery,
-  WebhookProfileBody,
-  WebhookProfileDoc,
+  type HealthOut,
+  type RegisterRuntimeAppBody,
+  type UpdateRuntimeAppBody,
+  type WebhookProfileBody,
 } from "./schemas";
-import { createTestDelivery } from "./webhooks";
+import { type WebhookDelivery } from "../../domain/runtime/webhookDelivery";
 
 /** The probe of GET .../health: bounded well below the API's own timeout. */
-export const HEALTH_TIMEOUT_MS = 5_000;
-export const DEFAULT_GRACE_SECONDS = DAY / 1000;
+const HEALTH_TIMEOUT_MS = 5_000;
+const DEFAULT_GRACE_SECONDS = DAY / 1000;
 
 export class RuntimeService {
   constructor(private readonly clock: Clock = systemClock) {}
 
   private async owned(principal: OAuthAppPrincipal, id: string, tx?: Transaction): Promise<RuntimeApp> {
-    const app = await repo.findOwnedRuntimeApp(principal.accountId, id, tx);
+    const app = await findOwnedRuntimeApp(principal.accountId, id, tx);
     assert(app, notFound("runtime app", id));
     return app;
   }
 
   /** Reads, changes and writes one runtime app in a transaction. */
-  private async change(principal: OAuthAppPrincipal, id: string, update: (app: RuntimeApp, now: Date) => Partial<RuntimeAppDoc>): Promise<RuntimeApp> {
+  private async change(
+    principal: OAuthAppPrincipal,
+    id: string,
+    update: (app: RuntimeApp, now: Date) => Partial<RuntimeAppDoc>,
+  ): Promise<RuntimeApp> {
     const now = this.clock.now();
     return db().runTransaction(async (tx) => {
       const app = await this.owned(principal, id, tx);
       const changes = { ...update(app, now), updatedAt: now };
-      tx.update(repo.runtimeApps().doc(id), changes);
+      tx.update(runtimeApps().doc(id), changes);
       return { ...app, ...changes };
     });
   }
@@ -62,8 +71,8 @@ export class RuntimeService {
     const app = await db().runTransaction(async (tx) => {
       const consoleApp = await findOwnedApp(principal.accountId, input.appId, tx);
       assert(consoleApp, notFound("app", input.appId));
-      const existing = await repo.findRuntimeAppsOfApp(input.appId, tx);
-      if (existing.length) throw conflict(`App ${input.appId} already has a runtime app (${existing[0]!.id}); update it with PATCH instead`);
+      const existing = await runtimeAppOf(input.appId, tx);
+      if (existing) throw conflict(`App ${input.appId} already has a runtime app (${existing.id}); update it with PATCH instead`);
       const doc: RuntimeAppDoc = {
         accountId: principal.accountId,
         appId: input.appId,
@@ -78,7 +87,7 @@ export class RuntimeService {
         createdAt: now,
         updatedAt: now,
       };
-      tx.create(repo.runtimeApps().doc(id), doc);
+      tx.create(runtimeApps().doc(id), doc);
       return { id, ...doc };
     });
     log.runtimeAppRegistered(principal.accountId, id, input.appId);
@@ -86,7 +95,7 @@ export class RuntimeService {
   }
 
   async list(principal: OAuthAppPrincipal, limit: number, offset: number): Promise<Page<RuntimeApp>> {
-    const { items, total } = await repo.listRuntimeAppsOfAccount(principal.accountId, limit, offset);
+    const { items, total } = await listRuntimeAppsOfAccount(principal.accountId, limit, offset);
     return { items, total, limit, offset };
   }
 
@@ -148,7 +157,12 @@ export class RuntimeService {
           inputSchema: json(c.inputSchema),
           outputSchema: JSON.stringify(c.outputSchema),
           refreshIntervalSeconds: c.refreshIntervalSeconds,
-          actions: (c.actions ?? []).map((a) => ({ name: a.name, description: a.description, inputSchema: JSON.stringify(a.inputSchema), outputSchema: json(a.outputSchema) })),
+          actions: (c.actions ?? []).map((a) => ({
+            name: a.name,
+            description: a.description,
+            inputSchema: JSON.stringify(a.inputSchema),
+            outputSchema: json(a.outputSchema),
+          })),
           surfaceGuidance: {
             surfaces: c.surfaceGuidance.surfaces,
             summary: c.surfaceGuidance.summary ?? null,
@@ -164,7 +178,11 @@ export class RuntimeService {
   }
 
   /** Upserts the profile (re-enabling a disabled endpoint); creates the first signing secret if there is none. */
-  async putWebhookProfile(principal: OAuthAppPrincipal, id: string, input: WebhookProfileBody): Promise<{ profile: WebhookProfileDoc; newSecret: string | null }> {
+  async putWebhookProfile(
+    principal: OAuthAppPrincipal,
+    id: string,
+    input: WebhookProfileBody,
+  ): Promise<{ profile: WebhookProfileDoc; newSecret: string | null }> {
     let newSecret: string | null = null;
     const app = await this.change(principal, id, (current, now) => {
       const profile: WebhookProfileDoc = {
@@ -211,9 +229,15 @@ export class RuntimeService {
     return createTestDelivery(app, this.clock);
   }
 
-  async deliveries(principal: OAuthAppPrincipal, id: string, status: string | undefined, limit: number, offset: number): Promise<Page<WebhookDelivery>> {
+  async deliveries(
+    principal: OAuthAppPrincipal,
+    id: string,
+    status: string | undefined,
+    limit: number,
+    offset: number,
+  ): Promise<Page<WebhookDelivery>> {
     await this.owned(principal, id);
-    const { items, total } = await repo.listDeliveries(id, status, limit, offset);
+    const { items, total } = await listDeliveries(id, status, limit, offset);
     return { items, total, limit, offset };
   }
 
@@ -222,12 +246,25 @@ export class RuntimeService {
     const app = await this.owned(principal, id);
     const registered = (app.capabilityTemplate?.capabilities ?? []).flatMap((c) => [c.name, ...c.actions.map((a) => `${c.name}.${a.name}`)]);
     const checkedAt = this.clock.now();
-    const endpoint = { url: `${app.endpointUrl.replace(/\/+$/, "")}/health`, reachable: false, statusCode: null as number | null, latencyMs: null as number | null, error: null as { kind: string; message: string } | null };
+    const endpoint = {
+      url: `${app.endpointUrl.replace(/\/+$/, "")}/health`,
+      reachable: false,
+      statusCode: null as number | null,
+      latencyMs: null as number | null,
+      error: null as { kind: string; message: string } | null,
+    };
     let reported: string[] | null = null;
     let uptimeSeconds: number | null = null;
     let status: "healthy" | "degraded" | "unreachable" = "unreachable";
     try {
-      const response = await callProvider(app, { path: "/health", method: "GET", requestId, clock: this.clock, timeoutMs: HEALTH_TIMEOUT_MS, maxResponseBytes: 64 * 1024 });
+      const response = await callProvider(app, {
+        path: "/health",
+        method: "GET",
+        requestId,
+        clock: this.clock,
+        timeoutMs: HEALTH_TIMEOUT_MS,
+        maxResponseBytes: 64 * 1024,
+      });
       endpoint.reachable = true;
       endpoint.statusCode = response.status;
       endpoint.latencyMs = response.durationMs;
@@ -239,7 +276,8 @@ export class RuntimeService {
         if (typeof body !== "object" || body === null) throw new OutboundError("bad_body", "Health response is not a JSON object");
         if (typeof body.uptimeSeconds === "number" && body.uptimeSeconds >= 0) uptimeSeconds = body.uptimeSeconds;
         if (Array.isArray(body.capabilities)) reported = body.capabilities.filter((c): c is string => typeof c === "string");
-        if (body.status !== "ok") endpoint.error = { kind: "bad_body", message: `Health response status is ${JSON.stringify(body.status ?? null)}, not "ok"` };
+        if (body.status !== "ok")
+          endpoint.error = { kind: "bad_body", message: `Health response status is ${JSON.stringify(body.status ?? null)}, not "ok"` };
         else status = "healthy";
       }
     } catch (error) {
@@ -267,16 +305,4 @@ export class RuntimeService {
       lastInvokedAt: app.lastInvokedAt ? app.lastInvokedAt.toISOString() : null,
     };
   }
-}
-
-/**
- * Deleting a console app removes its runtime app too, in the console's transaction (reads first,
- * as Firestore requires; the returned function does the writes). Past deliveries stay in the log.
- */
-export async function removeRuntimeAppsOfApp(tx: Transaction, appId: string): Promise<() => number> {
-  const runtime = await repo.findRuntimeAppsOfApp(appId, tx);
-  return () => {
-    for (const app of runtime) tx.delete(repo.runtimeApps().doc(app.id));
-    return runtime.length;
-  };
 }

@@ -1,29 +1,30 @@
 import type { z } from "zod";
-import type { OAuthAppPrincipal } from "../../../kernel/auth/oauthApp";
-import { Clock, systemClock } from "../../../kernel/clock";
+import type { OAuthAppPrincipal } from "../../../domain/accounts/principals";
+import { type Clock, systemClock } from "../../../kernel/clock";
 import { notFound } from "../../../kernel/errors";
 import { db } from "../../../kernel/firebase";
-import { iso, isoOrNull, pageOf } from "../../../kernel/firestore";
+import { iso, isoOrNull } from "../../../kernel/http/envelope";
+import { pageOf } from "../../../kernel/firestore";
 import type { Page } from "../../../kernel/http/envelope";
-import { packages, versions } from "../../packages/repository";
-import { Package, parseCapabilities, Version } from "../../packages/schemas";
-import { capabilityKey, capabilityRef } from "../model";
-import { conditionOf, METRIC_UNIT } from "./alerts";
-import { conformanceBasisOf, deadlinesOf, LIVE_MIN_INVOCATIONS, recentChanges, scoreCertification } from "./certification";
-import { alerts, certifications } from "./repository";
-import { baselineWindow, statsOfWindow } from "./rollups";
+import { packages, type Package } from "../../../domain/packages/package";
+import { versions } from "../../../domain/packages/version";
+import { parseCapabilities, type Version } from "../../../domain/packages/version";
+import { capabilityKey, capabilityRef } from "../../../domain/capabilities/naming";
+import { conditionOf, METRIC_UNIT } from "../../../domain/quality/alerts";
+import { conformanceBasisOf, deadlinesOf, LIVE_MIN_INVOCATIONS, recentChanges, scoreCertification } from "../../../domain/quality/certification";
+import { alerts, certifications, type CertificationDoc } from "../../../domain/quality/records";
+import { baselineWindow, statsOfWindow } from "../../../domain/quality/rollups";
 import {
-  AlertOut,
-  AlertsQuery,
-  BaselineOut,
-  BaselinesQuery,
-  CertificationDoc,
-  CertificationOut,
-  CertificationQuery,
+  type AlertOut,
+  type AlertsQuery,
+  type BaselineOut,
+  type BaselinesQuery,
+  type CertificationOut,
+  type CertificationQuery,
   toAlertOut,
   toBaselineOut,
 } from "./schemas";
-import { summarize } from "./stats";
+import { summarize } from "../../../domain/quality/stats";
 
 interface PublishedPackage {
   pkg: Package;
@@ -31,7 +32,12 @@ interface PublishedPackage {
   capabilities: { id: string; deadlineMs: number }[];
 }
 
-const page = <T>(items: T[], limit: number, offset: number): Page<T> => ({ items: items.slice(offset, offset + limit), total: items.length, limit, offset });
+const page = <T>(items: T[], limit: number, offset: number): Page<T> => ({
+  items: items.slice(offset, offset + limit),
+  total: items.length,
+  limit,
+  offset,
+});
 
 /**
  * The Certification endpoints of the Capabilities API. A provider app sees the packages of its own
@@ -62,7 +68,9 @@ export class QualityService {
   async baselines(principal: OAuthAppPrincipal, query: z.output<typeof BaselinesQuery>): Promise<Page<z.input<typeof BaselineOut>>> {
     const published = await this.publishedPackages(principal.appId, query.packageId);
     let capabilities = published
-      .flatMap(({ pkg, capabilities }) => capabilities.map((c) => ({ pkg, ...c, ref: capabilityRef(pkg.slug, c.id), key: capabilityKey(pkg.id, c.id) })))
+      .flatMap(({ pkg, capabilities }) =>
+        capabilities.map((c) => ({ pkg, ...c, ref: capabilityRef(pkg.slug, c.id), key: capabilityKey(pkg.id, c.id) })),
+      )
       .sort((a, b) => a.ref.localeCompare(b.ref));
     if (query.capability) {
       capabilities = capabilities.filter((c) => c.ref === query.capability);
@@ -70,11 +78,21 @@ export class QualityService {
     }
     const selected = page(capabilities, query.limit, query.offset);
     const window = baselineWindow(this.clock.now());
-    const stats = await statsOfWindow(selected.items.map((c) => c.key), window);
+    const stats = await statsOfWindow(
+      selected.items.map((c) => c.key),
+      window,
+    );
     return {
       ...selected,
       items: selected.items.map((c) =>
-        toBaselineOut({ capability: c.ref, packageId: c.pkg.id, capabilityId: c.id, deadlineMs: c.deadlineMs, window, summary: summarize(stats.get(c.key)!) }),
+        toBaselineOut({
+          capability: c.ref,
+          packageId: c.pkg.id,
+          capabilityId: c.id,
+          deadlineMs: c.deadlineMs,
+          window,
+          summary: summarize(stats.get(c.key)!),
+        }),
       ),
     };
   }
@@ -92,7 +110,13 @@ export class QualityService {
     );
     const selected = page(query.tier ? views.filter((v) => v.tier === query.tier) : views, query.limit, query.offset);
     const changes = await Promise.all(selected.items.map((v) => recentChanges(v.packageId)));
-    return { ...selected, items: selected.items.map((v, i) => ({ ...v, changes: changes[i]!.map((c) => ({ from: c.from, to: c.to, at: iso(c.at), reason: c.reason, overall: c.overall })) })) };
+    return {
+      ...selected,
+      items: selected.items.map((v, i) => ({
+        ...v,
+        changes: changes[i]!.map((c) => ({ from: c.from, to: c.to, at: iso(c.at), reason: c.reason, overall: c.overall })),
+      })),
+    };
   }
 
   async alerts(principal: OAuthAppPrincipal, query: z.output<typeof AlertsQuery>): Promise<Page<z.input<typeof AlertOut>>> {
@@ -124,23 +148,34 @@ const roundScores = (dimensions: Record<string, number>) =>
   Object.fromEntries(Object.entries(dimensions).map(([d, v]) => [d, Math.round(v)])) as CertificationView["score"]["dimensions"];
 
 /** Why the package has its tier, in words. */
-function reasonsOf(doc: Pick<CertificationDoc, "tier" | "tierSince" | "clearSince" | "causes" | "overall" | "sources">): { code: string; message: string }[] {
+function reasonsOf(
+  doc: Pick<CertificationDoc, "tier" | "tierSince" | "clearSince" | "causes" | "overall" | "sources">,
+): { code: string; message: string }[] {
   const reasons: { code: string; message: string }[] = doc.causes.map((c) => ({ code: c.code, message: c.message }));
   const { graceEndsAt, restoresAt } = deadlinesOf(doc);
   if (doc.tier === "certified") {
     reasons.push({ code: "meets_thresholds", message: `Overall score ${doc.overall} is at least 80 and no critical alert has lasted 30 minutes` });
   }
   if (doc.tier === "warning" && graceEndsAt && doc.causes.length) {
-    reasons.push({ code: "grace_period", message: `In warning since ${iso(doc.tierSince)}; revoked at ${iso(graceEndsAt)} if a cause is still present then` });
+    reasons.push({
+      code: "grace_period",
+      message: `In warning since ${iso(doc.tierSince)}; revoked at ${iso(graceEndsAt)} if a cause is still present then`,
+    });
   }
   if (doc.tier === "revoked") {
-    reasons.push({ code: "revoked", message: `Revoked at ${iso(doc.tierSince)}: hidden from the catalog for new installs; existing installs keep working` });
+    reasons.push({
+      code: "revoked",
+      message: `Revoked at ${iso(doc.tierSince)}: hidden from the catalog for new installs; existing installs keep working`,
+    });
   }
   if (restoresAt && doc.clearSince) {
     reasons.push({ code: "recovering", message: `No cause since ${iso(doc.clearSince)}: certified again at ${iso(restoresAt)} unless one returns` });
   }
   if (doc.sources.reliability === "conformance" && doc.sources.performance === "conformance") {
-    reasons.push({ code: "conformance_only", message: `Reliability and performance come from the validation run until there are ${LIVE_MIN_INVOCATIONS} invocations in 30 days` });
+    reasons.push({
+      code: "conformance_only",
+      message: `Reliability and performance come from the validation run until there are ${LIVE_MIN_INVOCATIONS} invocations in 30 days`,
+    });
   }
   return reasons;
 }
@@ -153,7 +188,12 @@ interface ViewState {
   evaluatedAt: Date | null;
 }
 
-function certificationView(p: PublishedPackage, state: ViewState, score: Pick<CertificationDoc, "overall" | "dimensions" | "sources">, runId: string | null): CertificationView {
+function certificationView(
+  p: PublishedPackage,
+  state: ViewState,
+  score: Pick<CertificationDoc, "overall" | "dimensions" | "sources">,
+  runId: string | null,
+): CertificationView {
   const timed = { ...state, ...score, tierSince: state.tierSince ?? new Date(0) }; // tierSince is only read for a warning, which implies a stored evaluation
   const { graceEndsAt, restoresAt } = deadlinesOf(timed);
   return {

@@ -34,7 +34,8 @@ export function valueAt(root: unknown, segments: PathSegment[]): { found: boolea
       if (!Array.isArray(current) || segment >= current.length) return { found: false };
       current = current[segment];
     } else {
-      if (typeof current !== "object" || current === null || Array.isArray(current) || !Object.prototype.hasOwnProperty.call(current, segment)) return { found: false };
+      if (typeof current !== "object" || current === null || Array.isArray(current) || !Object.prototype.hasOwnProperty.call(current, segment))
+        return { found: false };
       current = (current as Record<string, unknown>)[segment];
     }
   }
@@ -48,11 +49,14 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((v, i) => deepEqual(v, (b as unknown[])[i]));
   const ka = Object.keys(a as object);
   const kb = Object.keys(b as object);
-  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
 }
 
 /** Patterns come from providers: run them with a time limit, so a catastrophic one cannot stall the API. */
-export const REGEX_TIME_LIMIT_MS = 50;
+const REGEX_TIME_LIMIT_MS = 50;
 
 export function regexMatches(pattern: string, subject: string): boolean | "timeout" {
   try {
@@ -113,7 +117,9 @@ export const Assertion = z
         message: "Give exactly one of equals, exists or matches",
       }),
     z.strictObject({
-      type: z.literal("outputSchema").meta({ description: "The response's `data` validates against the capability's outputSchema (invoke scenarios)." }),
+      type: z
+        .literal("outputSchema")
+        .meta({ description: "The response's `data` validates against the capability's outputSchema (invoke scenarios)." }),
     }),
   ])
   .meta({ id: "SandboxAssertion" });
@@ -148,24 +154,46 @@ const short = (value: unknown): unknown => {
 };
 
 export function evaluate(assertion: Assertion, index: number, o: Observation): AssertionResult {
-  const result = (passed: boolean, expected: string, actual: unknown, message: string): AssertionResult => ({ index, type: assertion.type, passed, expected, actual: short(actual), message });
+  const result = (passed: boolean, expected: string, actual: unknown, message: string): AssertionResult => ({
+    index,
+    type: assertion.type,
+    passed,
+    expected,
+    actual: short(actual),
+    message,
+  });
   switch (assertion.type) {
     case "status": {
       const allowed = assertion.in ?? [assertion.equals!];
       const expected = allowed.length === 1 ? `status ${allowed[0]}` : `status in ${allowed.join(", ")}`;
       const passed = o.httpStatus !== null && allowed.includes(o.httpStatus);
-      return result(passed, expected, o.httpStatus, passed ? `Answered ${o.httpStatus}` : o.httpStatus === null ? "The runtime did not answer" : `Answered ${o.httpStatus}`);
+      return result(
+        passed,
+        expected,
+        o.httpStatus,
+        passed ? `Answered ${o.httpStatus}` : o.httpStatus === null ? "The runtime did not answer" : `Answered ${o.httpStatus}`,
+      );
     }
     case "latency": {
       const passed = o.httpStatus !== null && o.latencyMs < assertion.lessThanMs;
-      return result(passed, `latency under ${assertion.lessThanMs} ms`, o.latencyMs, o.httpStatus === null ? "The runtime did not answer" : `Answered in ${o.latencyMs} ms`);
+      return result(
+        passed,
+        `latency under ${assertion.lessThanMs} ms`,
+        o.latencyMs,
+        o.httpStatus === null ? "The runtime did not answer" : `Answered in ${o.latencyMs} ms`,
+      );
     }
     case "jsonPath": {
       const expected =
-        assertion.exists !== undefined ? `${assertion.path} ${assertion.exists ? "exists" : "does not exist"}` : assertion.matches !== undefined ? `${assertion.path} matches /${assertion.matches}/` : `${assertion.path} equals ${JSON.stringify(assertion.equals)}`;
+        assertion.exists !== undefined
+          ? `${assertion.path} ${assertion.exists ? "exists" : "does not exist"}`
+          : assertion.matches !== undefined
+            ? `${assertion.path} matches /${assertion.matches}/`
+            : `${assertion.path} equals ${JSON.stringify(assertion.equals)}`;
       if (o.body === undefined) return result(false, expected, null, "The response body is not JSON");
       const { found, value } = valueAt(o.body, parseJsonPath(assertion.path)!);
-      if (assertion.exists !== undefined) return result(found === assertion.exists, expected, found ? value : null, found ? "The path has a value" : "Nothing at this path");
+      if (assertion.exists !== undefined)
+        return result(found === assertion.exists, expected, found ? value : null, found ? "The path has a value" : "Nothing at this path");
       if (!found) return result(false, expected, null, "Nothing at this path");
       if (assertion.matches !== undefined) {
         const matched = regexMatches(assertion.matches, typeof value === "string" ? value : JSON.stringify(value));

@@ -1,4 +1,4 @@
-import { oauthApp } from "../../../kernel/auth/oauthApp";
+import { oauthApp } from "../../../domain/accounts/principals";
 import { listRoute, route, type AnyRoute } from "../../../kernel/http/route";
 import { CreateScenarioBody, RunBody, ScenarioOut, ScenariosQuery, TraceOut, TracesQuery } from "./schemas";
 import { SandboxService } from "./service";
@@ -11,6 +11,7 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
   return [
     route({
       method: "post",
+      operationId: "createSandboxScenario",
       path: `${SANDBOX}/scenarios`,
       summary: "Create a test scenario",
       description:
@@ -27,6 +28,7 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
     }),
     listRoute({
       method: "get",
+      operationId: "listSandboxScenarios",
       path: `${SANDBOX}/scenarios`,
       summary: "List your test scenarios",
       description: "The scenarios of your app's capabilities, newest first. `?capability` filters; `?limit` and `?offset` paginate.",
@@ -38,6 +40,7 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
     }),
     route({
       method: "post",
+      operationId: "runSandboxScenario",
       path: `${SANDBOX}/run`,
       summary: "Run a scenario against your runtime",
       description:
@@ -52,9 +55,11 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
     }),
     listRoute({
       method: "get",
+      operationId: "listSandboxTraces",
       path: `${SANDBOX}/traces`,
       summary: "Execution traces of sandbox runs",
-      description: "Newest first, each with the request and response payloads, the handler's duration, errors and assertion results. `?since` (ISO 8601), `?capability`, `?limit` and `?offset`. Kept 30 days.",
+      description:
+        "Newest first, each with the request and response payloads, the handler's duration, errors and assertion results. `?since` (ISO 8601), `?capability`, `?limit` and `?offset`. Kept 30 days.",
       tags,
       auth: oauthApp,
       query: TracesQuery,

@@ -1,65 +1,10 @@
 import { z } from "zod";
-import { iso, zDate } from "../../../kernel/firestore";
-import { PageQuery } from "../../../kernel/http/envelope";
-import { INVOCATION_ERROR_CLASSES } from "../model";
+import { iso, PageQuery, IsoDate } from "../../../kernel/http/envelope";
 import { CapabilityRefField, MockUser } from "../schemas";
-import { Assertion, AssertionResult } from "./assertions";
-
-/** Sandbox failures: the invocation classes, and input the version's schema rejects (nothing was sent). */
-export const SANDBOX_ERROR_CLASSES = [...INVOCATION_ERROR_CLASSES, "input_invalid"] as const;
-export type SandboxErrorClass = (typeof SANDBOX_ERROR_CLASSES)[number];
-
-// ---------- Stored documents ----------
-
-/** sandboxScenarios/{id}: a provider's test of one capability, owned by the app whose package it is. */
-export const SandboxScenarioDoc = z.object({
-  accountId: z.string(),
-  appId: z.string(),
-  packageId: z.string(),
-  capabilityKey: z.string(),
-  capabilityRef: z.string(),
-  name: z.string(),
-  description: z.string().nullable(),
-  /** A version of the package, or null: the newest version at run time. */
-  versionId: z.string().nullable(),
-  kind: z.enum(["invoke", "action"]),
-  action: z.string().nullable(),
-  user: z.object({ id: z.string(), locale: z.string().optional(), timezone: z.string().optional() }),
-  /** Invocation parameters or action input, as JSON text (any JSON shape). */
-  inputJson: z.string(),
-  assertionsJson: z.string(),
-  createdAt: zDate,
-  updatedAt: zDate,
-});
-export type SandboxScenarioDoc = z.infer<typeof SandboxScenarioDoc>;
-export type SandboxScenario = SandboxScenarioDoc & { id: string };
-
-/** sandboxTraces/{id}: one run of a scenario, with the full (redacted) exchange. Kept 30 days (TTL on expiresAt). */
-export const SandboxTraceDoc = z.object({
-  accountId: z.string(),
-  appId: z.string(),
-  capabilityKey: z.string(),
-  capabilityRef: z.string(),
-  scenarioId: z.string(),
-  scenarioName: z.string(),
-  versionId: z.string(),
-  kind: z.enum(["invoke", "action"]),
-  action: z.string().nullable(),
-  passed: z.boolean(),
-  latencyMs: z.number().min(0),
-  errorClass: z.enum(SANDBOX_ERROR_CLASSES).nullable(),
-  errorMessage: z.string().nullable(),
-  /** Assertion results and the request/response trace, as JSON text. */
-  assertionsJson: z.string(),
-  traceJson: z.string(),
-  createdAt: zDate,
-  expiresAt: zDate,
-});
-export type SandboxTraceDoc = z.infer<typeof SandboxTraceDoc>;
-export type SandboxTrace = SandboxTraceDoc & { id: string };
+import { Assertion, type AssertionResult } from "./assertions";
+import { SANDBOX_ERROR_CLASSES, type SandboxScenario, type SandboxTrace } from "../../../domain/capabilities/sandbox";
 
 // ---------- Requests ----------
-
 
 export const CreateScenarioBody = z
   .strictObject({
@@ -74,29 +19,45 @@ export const CreateScenarioBody = z
     kind: z.enum(["invoke", "action"]).default("invoke"),
     action: z.string().min(1).max(64).optional().meta({ description: "Action scenarios: the declared action to run." }),
     user: MockUser.meta({ description: "The mock user context sent to your runtime." }),
-    parameters: z.record(z.string(), z.unknown()).optional().meta({ description: "Invoke scenarios: the parameters (validated against the inputSchema)." }),
-    input: z.record(z.string(), z.unknown()).optional().meta({ description: "Action scenarios: the action's input (validated against its inputSchema)." }),
+    parameters: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "Invoke scenarios: the parameters (validated against the inputSchema)." }),
+    input: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "Action scenarios: the action's input (validated against its inputSchema)." }),
     assertions: z.array(Assertion).min(1).max(50).meta({ description: "What the run must observe (docs/sandbox.md)." }),
   })
   .superRefine((s, ctx) => {
     if (s.kind === "invoke") {
       if (s.action !== undefined) ctx.addIssue({ code: "custom", path: ["action"], message: "Only for action scenarios" });
-      if (s.input !== undefined) ctx.addIssue({ code: "custom", path: ["input"], message: "Only for action scenarios (invoke scenarios use parameters)" });
+      if (s.input !== undefined)
+        ctx.addIssue({ code: "custom", path: ["input"], message: "Only for action scenarios (invoke scenarios use parameters)" });
     } else {
       if (s.action === undefined) ctx.addIssue({ code: "custom", path: ["action"], message: "Required for action scenarios" });
-      if (s.parameters !== undefined) ctx.addIssue({ code: "custom", path: ["parameters"], message: "Only for invoke scenarios (action scenarios use input)" });
+      if (s.parameters !== undefined)
+        ctx.addIssue({ code: "custom", path: ["parameters"], message: "Only for invoke scenarios (action scenarios use input)" });
       s.assertions.forEach((a, i) => {
-        if (a.type === "outputSchema") ctx.addIssue({ code: "custom", path: ["assertions", i, "type"], message: "outputSchema assertions apply to invoke scenarios only" });
+        if (a.type === "outputSchema")
+          ctx.addIssue({ code: "custom", path: ["assertions", i, "type"], message: "outputSchema assertions apply to invoke scenarios only" });
       });
     }
   })
   .meta({ id: "CreateSandboxScenarioRequest" });
 export type CreateScenarioBody = z.output<typeof CreateScenarioBody>;
 
-export const ScenariosQuery = PageQuery.extend({ capability: CapabilityRefField.optional().meta({ description: "Only this capability's scenarios." }) });
+export const ScenariosQuery = PageQuery.extend({
+  capability: CapabilityRefField.optional().meta({ description: "Only this capability's scenarios." }),
+});
 
 export const RunBody = z
-  .strictObject({ scenarioId: z.string().regex(/^scn_[0-9A-Za-z]{20}$/, "Must be a scenario id").meta({ example: "scn_3ZkQ8bW1mN0pR5sT7vX9" }) })
+  .strictObject({
+    scenarioId: z
+      .string()
+      .regex(/^scn_[0-9A-Za-z]{20}$/, "Must be a scenario id")
+      .meta({ example: "scn_3ZkQ8bW1mN0pR5sT7vX9" }),
+  })
   .meta({ id: "SandboxRunRequest" });
 
 export const TracesQuery = PageQuery.extend({
@@ -105,8 +66,6 @@ export const TracesQuery = PageQuery.extend({
 });
 
 // ---------- Responses ----------
-
-const isoDate = z.iso.datetime();
 
 export const ScenarioOut = z
   .object({
@@ -121,7 +80,7 @@ export const ScenarioOut = z
     parameters: z.record(z.string(), z.unknown()).nullable(),
     input: z.record(z.string(), z.unknown()).nullable(),
     assertions: z.array(z.record(z.string(), z.unknown())),
-    createdAt: isoDate,
+    createdAt: IsoDate,
   })
   .meta({ id: "SandboxScenario" });
 
@@ -153,11 +112,17 @@ export const TraceOut = z
         .nullable()
         .meta({ description: "What was sent; credentials and signatures read `[redacted]`. Null when nothing was sent." }),
       response: z
-        .object({ status: z.number().int(), headers: z.record(z.string(), z.string()), body: z.unknown(), bodyBytes: z.number().int(), truncated: z.boolean() })
+        .object({
+          status: z.number().int(),
+          headers: z.record(z.string(), z.string()),
+          body: z.unknown(),
+          bodyBytes: z.number().int(),
+          truncated: z.boolean(),
+        })
         .nullable()
         .meta({ description: "What your runtime answered: the body as JSON when it is JSON, else as text (at most 256 KiB kept)." }),
     }),
-    createdAt: isoDate,
+    createdAt: IsoDate,
   })
   .meta({ id: "SandboxTrace" });
 

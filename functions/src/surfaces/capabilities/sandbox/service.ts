@@ -1,27 +1,34 @@
 import type { z } from "zod";
-import type { OAuthAppPrincipal } from "../../../kernel/auth/oauthApp";
-import { Clock, DAY, systemClock } from "../../../kernel/clock";
+import type { OAuthAppPrincipal } from "../../../domain/accounts/principals";
+import { type Clock, DAY, systemClock } from "../../../kernel/clock";
 import { newId } from "../../../kernel/crypto";
 import { ApiError } from "../../../kernel/errors";
 import type { Page } from "../../../kernel/http/envelope";
 import { log } from "../../../kernel/logger";
-import { CallResult, callCapability, CallTarget } from "../call";
-import { runtimeOf } from "../engine";
-import { assertValid, capabilityInVersion, CompiledCapability, findVisibleCapability, latestVersionId, schemaProblem } from "../resolve";
-import { Assertion, evaluate, Observation } from "./assertions";
-import { findScenario, listScenarios, listTraces, sandboxScenarios, sandboxTraces } from "./repository";
+import { type CallResult, callCapability, type CallTarget } from "../../../domain/capabilities/runtimeCall";
+import { runtimeAppOf } from "../../../domain/runtime/runtimeApp";
+import { assertValid, capabilityInVersion, findVisibleCapability, latestVersionId } from "../resolve";
+import { type CompiledCapability, schemaProblem } from "../../../domain/capabilities/compiled";
+import { type Assertion, evaluate, type Observation } from "./assertions";
 import {
-  CreateScenarioBody,
-  SandboxErrorClass,
-  SandboxScenarioDoc,
-  SandboxTraceDoc,
-  ScenarioOut,
-  ScenariosQuery,
+  findScenario,
+  listScenarios,
+  listTraces,
+  sandboxScenarios,
+  sandboxTraces,
+  type SandboxErrorClass,
+  type SandboxScenarioDoc,
+  type SandboxTraceDoc,
+} from "../../../domain/capabilities/sandbox";
+import {
+  type CreateScenarioBody,
+  type ScenarioOut,
+  type ScenariosQuery,
   toScenarioOut,
   toTraceOut,
-  TraceOut,
-  TraceRecord,
-  TracesQuery,
+  type TraceOut,
+  type TraceRecord,
+  type TracesQuery,
 } from "./schemas";
 
 /**
@@ -31,14 +38,22 @@ import {
  * as a trace with its credentials redacted.
  */
 
-export const TRACE_RETENTION_MS = 30 * DAY;
+const TRACE_RETENTION_MS = 30 * DAY;
 /** Response bodies kept in a trace (a Firestore document holds 1 MiB). */
-export const MAX_TRACE_BODY_BYTES = 256 * 1024;
+const MAX_TRACE_BODY_BYTES = 256 * 1024;
 
 /** Request headers shown as sent; every other header (credentials, signatures) reads `[redacted]`. */
-const VISIBLE_REQUEST_HEADERS = new Set(["accept", "content-type", "content-length", "user-agent", "aiffinity-request-id", "webhook-id", "webhook-timestamp"]);
+const VISIBLE_REQUEST_HEADERS = new Set([
+  "accept",
+  "content-type",
+  "content-length",
+  "user-agent",
+  "aiffinity-request-id",
+  "webhook-id",
+  "webhook-timestamp",
+]);
 const HIDDEN_RESPONSE_HEADERS = new Set(["set-cookie", "authorization", "proxy-authorization"]);
-export const REDACTED = "[redacted]";
+const REDACTED = "[redacted]";
 
 const redact = (headers: Record<string, string>, visible: (name: string) => boolean) =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), visible(name.toLowerCase()) ? value : REDACTED]));
@@ -51,7 +66,7 @@ const parseOr = (text: string) => {
   }
 };
 
-export function traceOf(result: CallResult | null): TraceRecord {
+function traceOf(result: CallResult | null): TraceRecord {
   const sent = result?.sent ?? null;
   const received = result?.received ?? null;
   let response: TraceRecord["response"] = null;
@@ -67,7 +82,9 @@ export function traceOf(result: CallResult | null): TraceRecord {
     };
   }
   return {
-    request: sent ? { method: sent.method, url: sent.url, headers: redact(sent.headers, (name) => VISIBLE_REQUEST_HEADERS.has(name)), body: parseOr(sent.body) } : null,
+    request: sent
+      ? { method: sent.method, url: sent.url, headers: redact(sent.headers, (name) => VISIBLE_REQUEST_HEADERS.has(name)), body: parseOr(sent.body) }
+      : null,
     response,
   };
 }
@@ -82,7 +99,10 @@ export class SandboxService {
     if (body.kind === "invoke") assertValid(capability.input, input, "parameters", "input");
     else {
       const action = capability.actions.get(body.action!);
-      if (!action) throw new ApiError("VALIDATION_ERROR", `action: Not declared by this capability in version ${capability.version.version}`, { details: [{ field: "action", message: "Not declared by this capability" }] });
+      if (!action)
+        throw new ApiError("VALIDATION_ERROR", `action: Not declared by this capability in version ${capability.version.version}`, {
+          details: [{ field: "action", message: "Not declared by this capability" }],
+        });
       assertValid(action.input, input, "input", "action's input");
     }
     const now = this.clock.now();
@@ -114,7 +134,12 @@ export class SandboxService {
   }
 
   async listTraces(principal: OAuthAppPrincipal, query: z.output<typeof TracesQuery>): Promise<Page<z.input<typeof TraceOut>>> {
-    const { items, total } = await listTraces(principal.appId, { capabilityRef: query.capability, since: query.since ? new Date(query.since) : undefined }, query.limit, query.offset);
+    const { items, total } = await listTraces(
+      principal.appId,
+      { capabilityRef: query.capability, since: query.since ? new Date(query.since) : undefined },
+      query.limit,
+      query.offset,
+    );
     return { items: items.map(toTraceOut), total, limit: query.limit, offset: query.offset };
   }
 
@@ -132,14 +157,23 @@ export class SandboxService {
     const inputProblem = this.inputProblem(capability, scenario, input);
     if (inputProblem) error = { class: "input_invalid", message: inputProblem };
     else {
-      const runtime = await runtimeOf(handle.pkg.appId);
+      const runtime = await runtimeAppOf(handle.pkg.appId);
       if (!runtime) error = { class: "runtime_paused", message: `No runtime app is registered for app ${handle.pkg.appId}` };
       else {
         const context = { surface: "api", source: "api", sandbox: true };
         const target: CallTarget =
           scenario.kind === "invoke"
-            ? { kind: "invoke", capability, body: { requestId, capability: capability.descriptor.id, parameters: input, user: scenario.user, context } }
-            : { kind: "action", capability, action: scenario.action!, body: { requestId, capability: capability.descriptor.id, action: scenario.action, input, user: scenario.user, context } };
+            ? {
+                kind: "invoke",
+                capability,
+                body: { requestId, capability: capability.descriptor.id, parameters: input, user: scenario.user, context },
+              }
+            : {
+                kind: "action",
+                capability,
+                action: scenario.action!,
+                body: { requestId, capability: capability.descriptor.id, action: scenario.action, input, user: scenario.user, context },
+              };
         result = await callCapability(runtime, target, { requestId, clock: this.clock });
         if (!result.ok) error = { class: result.errorClass, message: result.errorMessage };
       }

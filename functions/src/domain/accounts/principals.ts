@@ -1,0 +1,54 @@
+import type { Request } from "express";
+import { InvalidAccessToken, verifyAccessToken } from "../../kernel/auth/accessTokens";
+import { bearerToken, unauthenticated, verifyFirebaseUser } from "../../kernel/auth/firebaseUser";
+import type { AppPrincipal, DeveloperPrincipal, Authenticator } from "../../kernel/auth/principal";
+import { type Clock, systemClock } from "../../kernel/clock";
+import { ApiError } from "../../kernel/errors";
+import { type Account, findAccount } from "./account";
+import { type App, apps } from "./app";
+
+/** A signed-in developer with a provider account (Developer Console and Package Management APIs). */
+export type ProviderPrincipal = DeveloperPrincipal<Account>;
+
+/** A provider app calling with an OAuth 2.1 access token (Provider Runtime and Capabilities APIs). */
+export type OAuthAppPrincipal = AppPrincipal<Account, App>;
+
+const suspended = () => new ApiError("FORBIDDEN", "This developer account is suspended; contact support");
+
+export const providerAccount: Authenticator<ProviderPrincipal> = {
+  scheme: "firebaseIdToken",
+  async authenticate(req) {
+    const user = await verifyFirebaseUser(req);
+    const account = await findAccount(user.uid);
+    if (!account) throw new ApiError("FORBIDDEN", "This user has no developer account; create one with POST /v1/providers/account");
+    if (account.status === "suspended") throw suspended();
+    return { kind: "provider", user, account };
+  },
+};
+
+/**
+ * Verifies the JWT locally against the signing keys, then reads the app and its account: a deleted
+ * app's tokens stop working at once, and a suspended account's apps are refused.
+ */
+async function verifyOAuthApp(req: Request, clock: Clock = systemClock): Promise<OAuthAppPrincipal> {
+  const token = bearerToken(req);
+  let claims;
+  try {
+    claims = await verifyAccessToken(token, clock);
+  } catch (error) {
+    if (error instanceof InvalidAccessToken) throw unauthenticated(error.message, "invalid_token");
+    throw error;
+  }
+  const [snap, account] = await Promise.all([apps().doc(claims.appId).get(), findAccount(claims.accountId)]);
+  const app = snap.data();
+  if (!app || app.accountId !== claims.accountId || app.clientId !== claims.clientId || !account) {
+    throw unauthenticated("Access token belongs to an app that no longer exists", "invalid_token");
+  }
+  if (account.status === "suspended") throw suspended();
+  return { kind: "app", appId: snap.id, app: { id: snap.id, ...app }, accountId: account.id, account, tokenId: claims.tokenId };
+}
+
+export const oauthApp: Authenticator<OAuthAppPrincipal> = {
+  scheme: "oauth2ClientCredentials",
+  authenticate: (req) => verifyOAuthApp(req),
+};

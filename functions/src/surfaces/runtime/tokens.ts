@@ -1,0 +1,97 @@
+import type { Request } from "express";
+import { type z } from "zod";
+import { issueAccessToken, signingKeys } from "../../kernel/auth/accessTokens";
+import { type Clock, MINUTE, systemClock } from "../../kernel/clock";
+import { secretMatches, sha256Hex } from "../../kernel/crypto";
+import { ApiError, type OAuthErrorCode } from "../../kernel/errors";
+import { log } from "../../kernel/logger";
+import { SigningKeyConfigError } from "../../kernel/auth/signingKeys";
+import { FailureThrottle } from "../../kernel/throttle";
+import { findAccount } from "../../domain/accounts/account";
+import { findAppByClientId } from "../../domain/accounts/app";
+import { type TokenOut, type TokenRequestBody } from "./schemas";
+
+const BASIC_CHALLENGE = 'Basic realm="aiffinity", charset="UTF-8"';
+
+const oauthError = (error: OAuthErrorCode, description: string, extra: { headers?: Record<string, string> } = {}) => {
+  const code = error === "invalid_client" ? "UNAUTHENTICATED" : "VALIDATION_ERROR";
+  return new ApiError(code, description, { oauthError: error, ...extra });
+};
+
+/** Form-urlencoded parts of HTTP Basic credentials (RFC 6749 §2.3.1). */
+function basicCredentials(header: string): { clientId: string; clientSecret: string } | null {
+  const match = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header);
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return null;
+  try {
+    const part = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
+    return { clientId: part(decoded.slice(0, colon)), clientSecret: part(decoded.slice(colon + 1)) };
+  } catch {
+    return null;
+  }
+}
+
+/** The OAuth 2.1 token endpoint: client credentials grant only. */
+export class TokenService {
+  /** Failed client authentications per client_id: 10 within 15 minutes block it for 15 minutes. */
+  readonly throttle: FailureThrottle;
+
+  constructor(private readonly clock: Clock = systemClock) {
+    this.throttle = new FailureThrottle({ scope: "oauth-token", maxFailures: 10, windowMs: 15 * MINUTE, blockMs: 15 * MINUTE }, clock);
+  }
+
+  async issue(req: Request, body: z.output<typeof TokenRequestBody>): Promise<z.input<typeof TokenOut>> {
+    const header = req.headers.authorization;
+    // A 401 always names the scheme (HTTP requires it), whether the client tried Basic or the body.
+    const challenge = { headers: { "WWW-Authenticate": BASIC_CHALLENGE } };
+    let clientId = body.client_id;
+    let clientSecret = body.client_secret;
+    if (header !== undefined) {
+      const basic = basicCredentials(header);
+      if (!basic)
+        throw oauthError("invalid_client", "Authorization header must be HTTP Basic with the form-urlencoded client_id and client_secret", challenge);
+      if (clientSecret !== undefined)
+        throw oauthError("invalid_request", "Send the client credentials either in the Authorization header or in the body, not both");
+      if (clientId !== undefined && clientId !== basic.clientId)
+        throw oauthError("invalid_request", "client_id in the body differs from the one in the Authorization header");
+      ({ clientId, clientSecret } = basic);
+    }
+    if (!body.grant_type) throw oauthError("invalid_request", "grant_type is required (use client_credentials)");
+    if (!clientId || !clientSecret)
+      throw oauthError("invalid_client", "Client authentication is required: client_id and client_secret in the body, or HTTP Basic", challenge);
+    if (body.grant_type !== "client_credentials")
+      throw oauthError("unsupported_grant_type", `grant_type '${body.grant_type.slice(0, 50)}' is not supported; use client_credentials`);
+    if (body.scope !== undefined && body.scope.trim() !== "")
+      throw oauthError("invalid_scope", "This server defines no scopes; omit scope (a token grants access to your app's provider APIs)");
+
+    const clientHash = sha256Hex(clientId);
+    await this.throttle.check(clientId);
+    const app = await findAppByClientId(clientId);
+    if (!app || !secretMatches(clientSecret, app.clientSecretHash)) {
+      const blocked = await this.throttle.fail(clientId);
+      log.tokenRefused(blocked ? "throttled" : "invalid_client", clientHash);
+      if (blocked) throw blocked;
+      throw oauthError("invalid_client", "Unknown client or wrong client secret", challenge);
+    }
+    const account = await findAccount(app.accountId);
+    if (!account || account.status === "suspended") {
+      log.tokenRefused("account_suspended", clientHash);
+      throw oauthError("unauthorized_client", "This client's developer account is suspended; contact support");
+    }
+    try {
+      const keys = await signingKeys();
+      const { token, expiresIn } = await issueAccessToken({ id: app.id, accountId: app.accountId, clientId: app.clientId }, this.clock, keys);
+      log.tokenIssued(app.id, keys.signer.kid);
+      return { access_token: token, token_type: "Bearer", expires_in: expiresIn };
+    } catch (error) {
+      if (error instanceof SigningKeyConfigError) log.signingKeysInvalid(error.message);
+      throw error;
+    }
+  }
+
+  async jwks() {
+    return (await signingKeys()).jwks(this.clock.now());
+  }
+}
