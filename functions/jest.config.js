@@ -15,7 +15,12 @@ const tooling = {
   rootDir: "..",
   roots: ["<rootDir>/sdk/test", "<rootDir>/cli/test", "<rootDir>/provider-sdk/test"],
   // Resolved from here: the repository's root has no ts-jest of its own.
-  transform: { "^.+\\.ts$": [require.resolve("ts-jest"), { diagnostics: false, tsconfig: { module: "commonjs", target: "ES2022", esModuleInterop: true, isolatedModules: true } }] },
+  transform: {
+    "^.+\\.ts$": [
+      require.resolve("ts-jest"),
+      { diagnostics: false, tsconfig: { module: "commonjs", target: "ES2022", esModuleInterop: true, isolatedModules: true } },
+    ],
+  },
   // Sources written for Node's ESM resolution import "./x.js"; jest finds x.ts.
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   moduleFileExtensions: ["ts", "js", "json"],
@@ -30,6 +35,11 @@ module.exports = {
     // The SDK, the CLI and the provider SDK (packages at the repository's root): unit tests, and
     // end-to-end tests against the same emulator suite. The SDK and CLI are tested as built.
     { ...tooling, displayName: "tooling-unit", testMatch: ["<rootDir>/{sdk,cli,provider-sdk}/test/unit/**/*.test.ts"] },
-    { ...tooling, displayName: "tooling-e2e", testMatch: ["<rootDir>/{sdk,cli,provider-sdk}/test/e2e/**/*.test.ts"], setupFiles: ["<rootDir>/functions/test/helpers/requireEmulators.ts"] },
+    {
+      ...tooling,
+      displayName: "tooling-e2e",
+      testMatch: ["<rootDir>/{sdk,cli,provider-sdk}/test/e2e/**/*.test.ts"],
+      setupFiles: [require.resolve("./test/helpers/requireEmulators.ts")],
+    },
   ],
 };

@@ -10,7 +10,7 @@ export type { RetryOptions } from "./transport.js";
 export { SECURITY, API_VERSION } from "./generated/operations.js";
 export { ENUMS } from "./generated/enums.js";
 export type { SecurityScheme } from "./generated/operations.js";
-export type { ApiErrorCode, ApiErrorBody, CallArgs, CallOptions, RequestBody, SuccessBody, ClientCredentials, Data, ItemOf, ListPaths, Method, PathsFor, Session, paths, components } from "./types.js";
+export type { ApiErrorCode, ApiErrorBody, CallArgs, CallOptions, RequestBody, SuccessBody, ClientCredentials, Data, ItemOf, ListPaths, Method, PathsFor, Session, paths, components, webhooks, WebhookEvent, WebhookEvents } from "./types.js";
 
 /** Shorthand for a schema of the API's document: `Schema<"App">`. */
 import type { components } from "./generated/api.js";

@@ -1,13 +1,20 @@
 import type { FetchOptions } from "openapi-fetch";
 import type { FilterKeys, HttpMethod, PathsWithMethod, RequiredKeysOf, SuccessResponse, ResponseObjectMap, ErrorResponse } from "openapi-typescript-helpers";
-import type { components, paths } from "./generated/api.js";
+import type { components, paths, webhooks } from "./generated/api.js";
 
 /**
  * Type helpers over the generated `paths`: every call is typed by its path template and method,
  * so operation names and schema names can change in the document without breaking callers.
  */
 
-export type { paths, components };
+export type { paths, components, webhooks };
+
+/** Each webhook event's body, by type, from the document's `webhooks` (docs/webhooks.md). */
+export type WebhookEvents = {
+  [T in keyof webhooks]: webhooks[T] extends { post: { requestBody: { content: { "application/json": infer Body } } } } ? Body : never;
+};
+/** Any webhook event: narrow it on `type`. */
+export type WebhookEvent = WebhookEvents[keyof WebhookEvents];
 export type Method = Extract<HttpMethod, "get" | "post" | "put" | "patch" | "delete">;
 export type PathsFor<M extends Method> = PathsWithMethod<paths, M>;
 export type Operation<P extends keyof paths, M extends Method> = FilterKeys<paths[P], M>;
