@@ -61,6 +61,13 @@ prepare() {
   # The SDK's types are generated from the functions' OpenAPI document, so this comes second.
   log "building the SDK, the CLI and the provider SDK"
   (cd "$ROOT" && npm run --silent build:tooling)
+  # The developer console (console/, served by Hosting from console/dist) is built on the SDK.
+  node "$ROOT/console/scripts/build-if-stale.mjs"
+}
+
+# After the port offset is known: tells the console served locally where the Auth emulator is.
+write_console_config() {
+  node "$ROOT/console/scripts/local-config.mjs" "$AIFFINITY_FIREBASE_CONFIG" "$AIFFINITY_PROJECT"
 }
 
 # AIFFINITY_PORT_OFFSET=N runs a second suite beside the first (another checkout, a benchmark):
