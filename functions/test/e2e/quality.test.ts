@@ -118,8 +118,16 @@ describe("baselines", () => {
         invocations: inDay.length,
         errors: inDay.filter((c) => c.errorClass).length,
       });
-      if (inDay.length === 0) expect(day).toEqual({ date: day.date, invocations: 0, errors: 0, latencyMs: null, errorRatePercent: null, availabilityPercent: null });
-      else expectPercentile(day.latencyMs.p95, exactPercentile(inDay.filter((c) => !c.errorClass).map((c) => c.latencyMs), 95));
+      if (inDay.length === 0)
+        expect(day).toEqual({ date: day.date, invocations: 0, errors: 0, latencyMs: null, errorRatePercent: null, availabilityPercent: null });
+      else
+        expectPercentile(
+          day.latencyMs.p95,
+          exactPercentile(
+            inDay.filter((c) => !c.errorClass).map((c) => c.latencyMs),
+            95,
+          ),
+        );
     }
 
     // The rollups hold it all: no shard is left, and the day rollups add up to the invocations.

@@ -170,7 +170,8 @@ async function rollupsOfWindow(capabilityKeys: string[], window: Window): Promis
   return result;
 }
 
-const mergeRollups = (docs: (RollupDoc | undefined)[]) => mergeStats(emptyStats(), ...docs.filter((d): d is RollupDoc => d !== undefined).map(statsOf));
+const mergeRollups = (docs: (RollupDoc | undefined)[]) =>
+  mergeStats(emptyStats(), ...docs.filter((d): d is RollupDoc => d !== undefined).map(statsOf));
 
 /** Merges the rollups of `window` for each capability. */
 export async function statsOfWindow(capabilityKeys: string[], window: Window): Promise<Map<string, Stats>> {
@@ -182,7 +183,10 @@ export async function statsOfWindow(capabilityKeys: string[], window: Window): P
  * The same read, merged per UTC day as well (the partial first and last days from their hours):
  * the whole window and its daily series, every day of it, with or without invocations.
  */
-export async function dailyStatsOfWindow(capabilityKeys: string[], window: Window): Promise<Map<string, { total: Stats; days: { day: Date; stats: Stats }[] }>> {
+export async function dailyStatsOfWindow(
+  capabilityKeys: string[],
+  window: Window,
+): Promise<Map<string, { total: Stats; days: { day: Date; stats: Stats }[] }>> {
   const read = await rollupsOfWindow(capabilityKeys, window);
   const days: number[] = [];
   for (let t = floorTo(window.from, DAY).getTime(); t < window.to.getTime(); t += DAY) days.push(t);

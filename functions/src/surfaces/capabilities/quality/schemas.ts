@@ -73,7 +73,10 @@ export const BaselineOut = z
     availabilityPercent: percent.nullable().meta({
       description: "Invocations not failing with timeout, connection_refused, network or http_5xx, as a percentage; null without invocations.",
     }),
-    daily: z.array(DailyBaselineOut).optional().meta({ description: "With `?series=daily`: each UTC day of the window, oldest first, days without invocations included." }),
+    daily: z
+      .array(DailyBaselineOut)
+      .optional()
+      .meta({ description: "With `?series=daily`: each UTC day of the window, oldest first, days without invocations included." }),
   })
   .meta({ id: "CapabilityBaseline" });
 
