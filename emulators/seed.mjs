@@ -60,6 +60,7 @@ async function main() {
   console.log(`\n${line}
  Aiffinity API running on the emulators
  Base URL        ${BASE}          (OpenAPI: ${BASE}/v1/openapi.json)
+ Console         ${BASE}/         (the developer console: sign in as the demo provider or the demo reviewer)
  Demo provider   ${DEMO.email} / ${DEMO.password}
  Demo app        ${app.id}
    client_id     ${app.client_id}

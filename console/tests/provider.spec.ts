@@ -134,6 +134,8 @@ test("a provider goes from sign-up to a listed package with quality charts", asy
     await expect(icon).toContainText("warning");
     await expect(icon.getByRole("cell").nth(1)).toHaveText(/^listing\.\w+/);
     await expect(icon.getByRole("cell").nth(3)).toHaveText("null");
+    // Findings about the runtime sit next to the runtime's current value.
+    await expect(findings.getByRole("row").filter({ hasText: "$.runtime.endpointUrl" }).getByRole("cell").nth(3)).toHaveText(JSON.stringify(sample.url));
     await checkPage(page, "package-validation", { screenshot: "both" });
   });
 
@@ -178,11 +180,12 @@ test("a provider goes from sign-up to a listed package with quality charts", asy
     // The chart's data, as a table: one row per day of the 30-day window, the recorded days filled in.
     const latency = capability.getByRole("figure", { name: `Latency of ${slug}.weather_forecast` });
     await latency.getByText("the data as a table").click();
-    const days = await latency.getByRole("region", { name: /: data$/ }).locator("tbody tr").evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+    const days = await latency.getByRole("region", { name: /: data$/ }).locator("tbody tr").evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll("td"), (td) => td.textContent ?? "")));
     expect(days.length).toBeGreaterThanOrEqual(30);
     const measured = days.filter((cells) => cells.every((v) => v !== "—")).map((cells) => cells.map(Number));
     expect(measured.length).toBeGreaterThanOrEqual(5);
     for (const [p50, p95, p99] of measured) expect(p50! <= p95! && p95! <= p99!, JSON.stringify(days)).toBe(true);
+    await latency.getByText("the data as a table").click();
     await expect(page.getByRole("heading", { name: "Certification" })).toBeVisible();
     await page.getByLabel("Status").selectOption("active");
     await expect(page.getByText("No alerts match.")).toBeVisible();

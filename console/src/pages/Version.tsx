@@ -8,6 +8,7 @@ import {
   getVersion,
   publishVersion,
   rollBackVersion,
+  runtimeOfApp,
   type Schema,
   startValidation,
   submitVersion,
@@ -122,6 +123,9 @@ export function VersionPage() {
   const queryClient = useQueryClient();
   const version = useQuery({ queryKey: ["version", packageId, versionId], queryFn: () => getVersion(packageId, versionId) });
   const pkg = useQuery({ queryKey: ["package", packageId], queryFn: () => getPackage(packageId) });
+  // Findings about $.runtime.* point at the runtime of the package's app.
+  const appId = pkg.data?.appId;
+  const runtime = useQuery({ queryKey: ["runtime", appId], queryFn: () => runtimeOfApp(appId!), enabled: !!appId && !pkg.data?.orphaned });
   const [runId, setRunId] = useState<string | null>(null);
   useEffect(() => {
     if (!runId && version.data?.validation) setRunId(version.data.validation.runId);
@@ -168,7 +172,8 @@ export function VersionPage() {
     return () => clearInterval(t);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [v?.state]);
-  const subject = v && pkg.data ? { package: pkg.data, version: { riskTier: v.riskTier, changelog: v.changelog, capabilities: v.capabilities } } : null;
+  const subject =
+    v && pkg.data ? { package: pkg.data, version: { riskTier: v.riskTier, changelog: v.changelog, capabilities: v.capabilities }, runtime: runtime.data ?? undefined } : null;
   const finished = run.data && (run.data.status === "passed" || run.data.status === "failed");
 
   return (
