@@ -132,7 +132,7 @@ describe("catalog browse and search", () => {
     expect(idsOf(await marketplace(token, { q: tag.slice(0, 6) })).sort()).toEqual(named("A", "B", "C", "D", "F").sort());
     // A word no listing holds matches nothing, unless it is a typo of one (docs/catalog.md#search).
     expect(idsOf(await marketplace(token, { q: `${tag}xyz` }))).toEqual([]);
-    const at = [...tag].findIndex((c, i) => i > 0 && c !== tag[i + 1]); // two neighbours that differ, swapped
+    const at = [...tag].findIndex((c, i) => i > 0 && i + 1 < tag.length && c !== tag[i + 1]); // two neighbours that differ, swapped
     const swapped = tag.slice(0, at) + tag[at + 1] + tag[at] + tag.slice(at + 2);
     expect(idsOf(await marketplace(token, { q: `${swapped} weather` }))).toEqual(named("A"));
   });
