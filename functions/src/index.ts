@@ -48,8 +48,8 @@ export const capabilitiesApi = onRequest(
   { ...http, timeoutSeconds: 3600, secrets: [secrets.tokenSigningKeys, secrets.dataEncryptionKey] },
   createSurfaceApp(surfaces.capabilities),
 );
-/** Catalog & Install API (the key derives the pseudonymous user ids providers see). */
-export const catalogApi = onRequest({ ...http, secrets: [secrets.dataEncryptionKey] }, createSurfaceApp(surfaces.catalog));
+/** Catalog & Install API (the key derives the pseudonymous user ids providers see; each instance holds the catalog's read model). */
+export const catalogApi = onRequest({ ...http, memory: "512MiB", secrets: [secrets.dataEncryptionKey] }, createSurfaceApp(surfaces.catalog));
 
 // ---------- Packages: validation and review ----------
 

@@ -105,8 +105,12 @@ export const log = {
   installDeleted(packageId: string, installId: string) {
     logger.info("catalog.install_deleted", { packageId, installId });
   },
-  catalogSearchTruncated(words: number, candidates: number, cap: number) {
-    logger.info("catalog.search_truncated", { words, candidates, cap });
+  catalogIndexFailed(error: unknown) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    logger.error("catalog.index_listener_failed", { errorName: err.name, errorMessage: err.message });
+  },
+  catalogSearchCorrected(words: number) {
+    logger.info("catalog.search_corrected", { words });
   },
   countersFolded(packages: number, at: string) {
     logger.info("catalog.counters_folded", { packages, at });

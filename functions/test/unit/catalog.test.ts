@@ -1,8 +1,6 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { ratingScore } from "../../src/domain/catalog/counters";
-import { listingFlags } from "../../src/domain/catalog/listing";
-import { browseSpec, countOf, type QuerySpec, type SortKey, termSpec, tierSpec } from "../../src/surfaces/catalog/queries";
+import { type CatalogListingDoc, listingFlags, searchFieldsOf } from "../../src/domain/catalog/listing";
+import { editDistance, ListingIndex } from "../../src/surfaces/catalog/listingIndex";
 import { buildSearchIndex, MAX_TERMS, normalize, queryTerms, relevanceScore, tierOf, words } from "../../src/domain/catalog/search";
 
 describe("catalog search: normalisation and tokens", () => {
@@ -99,56 +97,100 @@ describe("catalog listing flags", () => {
   });
 });
 
-/**
- * Firestore answers a query only from an index that has its equality and array-contains fields
- * (in any order) followed by its order fields; the emulator never checks. Every query the catalog
- * can make must find its composite index in firestore.indexes.json.
- */
-describe("firestore.indexes.json serves every catalog query", () => {
-  type Field = { fieldPath: string; order?: string; arrayConfig?: string };
-  const declared = (
-    JSON.parse(readFileSync(join(__dirname, "../../../firestore.indexes.json"), "utf8")).indexes as { collectionGroup: string; fields: Field[] }[]
-  ).filter((i) => i.collectionGroup === "catalogListings");
-  const key = (f: Field) => `${f.fieldPath}:${f.arrayConfig ?? f.order}`;
+/** The catalog's read model, fed with listing changes as the Firestore listener would deliver them. */
+describe("the catalog's in-memory read model", () => {
+  const base = {
+    accountId: "acc",
+    appId: "app",
+    slug: "s",
+    description: "",
+    category: "weather",
+    images: { icon: null, screenshots: [] },
+    privacyPolicyUrl: null,
+    supportUrl: null,
+    currentVersionId: "ver",
+    currentVersion: "1.0.0",
+    riskTier: "data_only",
+    capabilities: [] as CatalogListingDoc["capabilities"],
+    dataCategories: [],
+    ratingAverage: null,
+    ratingCount: 0,
+    countersReadAt: null,
+    versionPublishedAt: new Date(0),
+    updatedAt: new Date(0),
+    orphaned: false,
+    installable: true,
+    deprecated: false,
+    successorPackageId: null,
+    certificationTier: "certified" as const,
+    visible: true,
+    hiddenReason: null,
+  };
+  const listing = (packageId: string, name: string, more: Partial<CatalogListingDoc> = {}): CatalogListingDoc => {
+    const l = { ...base, packageId, name, providerName: "Acme", installCount: 0, ratingScore: 0, publishedAt: new Date(0), searchKeys: [], ...more };
+    return { ...l, ...searchFieldsOf(l) };
+  };
+  type Change = { type: "added" | "modified" | "removed"; listing: CatalogListingDoc };
+  let deliver: (changes: Change[]) => void = () => undefined;
+  const source = () =>
+    ({
+      onSnapshot(next: (s: unknown) => void) {
+        deliver = (changes) =>
+          next({ docChanges: () => changes.map((c) => ({ type: c.type, doc: { id: c.listing.packageId, data: () => c.listing } })) });
+        deliver([]);
+        return () => undefined;
+      },
+    }) as never;
+  const page = (
+    index: ListingIndex,
+    q: string,
+    more: { sort?: "popular" | "recent" | "rating" | "relevance"; category?: string; limit?: number; offset?: number } = {},
+  ) =>
+    index
+      .page({
+        terms: q ? queryTerms(q) : [],
+        category: more.category,
+        sort: more.sort ?? (q ? "relevance" : "popular"),
+        limit: more.limit ?? 20,
+        offset: more.offset ?? 0,
+      })
+      .then((h) => ({ ids: h.listings.map((l) => l.packageId), total: h.total }));
 
-  function served(spec: QuerySpec): boolean {
-    const filters = new Set([...spec.equals.map(([f]) => `${f}:ASCENDING`), ...(spec.contains ? ["searchKeys:CONTAINS"] : [])]);
-    const orders = spec.orderBy.length ? [...spec.orderBy.map((f) => `${f}:DESCENDING`), "__name__:DESCENDING"] : [];
-    return declared.some((index) => {
-      const fields = index.fields.map(key);
-      const head = new Set(fields.slice(0, filters.size));
-      if (head.size !== filters.size || ![...filters].every((f) => head.has(f))) return false;
-      const rest = fields.slice(filters.size);
-      return spec.orderBy.length ? JSON.stringify(rest) === JSON.stringify(orders) : true;
-    });
-  }
+  it("ranks by tier then popularity, filters by category, pages, and follows every change", async () => {
+    const index = new ListingIndex(source);
+    await page(index, ""); // the first snapshot
+    deliver([
+      { type: "added", listing: listing("p1", "Weather Now", { installCount: 10 }) },
+      { type: "added", listing: listing("p2", "Weatherly", { installCount: 500 }) },
+      { type: "added", listing: listing("p3", "Rain Radar", { installCount: 900, description: "Weather maps for your region." }) },
+      { type: "added", listing: listing("p4", "Tasks", { installCount: 50, category: "productivity" }) },
+    ]);
+    expect(await page(index, "weather")).toEqual({ ids: ["p1", "p2", "p3"], total: 3 }); // whole name word, name prefix, description
+    expect(await page(index, "wea", { sort: "popular" })).toEqual({ ids: ["p3", "p2", "p1"], total: 3 });
+    expect(await page(index, "", { category: "productivity" })).toEqual({ ids: ["p4"], total: 1 });
+    expect(await page(index, "", { limit: 2, offset: 1 })).toEqual({ ids: ["p2", "p4"], total: 4 });
+    expect(await page(index, "rain weather")).toEqual({ ids: ["p3"], total: 1 });
 
-  const sorts: SortKey[] = ["popular", "recent", "rating"];
-  const cases: [string, QuerySpec][] = [];
-  for (const category of [undefined, "weather"]) {
-    for (const sort of sorts) {
-      cases.push([`browse category=${category} sort=${sort}`, browseSpec(category, sort)]);
-      cases.push([`q (one or more words) category=${category} sort=${sort}`, termSpec("wea", category, sort)]);
-    }
-    for (const tier of [1, 2, 3] as const) cases.push([`q relevance tier ${tier} category=${category}`, tierSpec(tier, "wea", category)]);
-  }
-
-  it.each(cases)("%s", (_name, spec) => {
-    expect(served(spec)).toBe(true);
-    expect(served(countOf(spec))).toBe(true);
+    deliver([
+      { type: "modified", listing: listing("p1", "Sunny Now", { installCount: 10 }) },
+      { type: "removed", listing: listing("p2", "Weatherly") },
+    ]);
+    expect(await page(index, "weather")).toEqual({ ids: ["p3"], total: 1 });
+    expect(await page(index, "sunny")).toEqual({ ids: ["p1"], total: 1 });
   });
 
-  it("would notice a missing index", () => {
-    expect(served({ equals: [["visible", true]], contains: { op: "array-contains", value: "1:x" }, orderBy: ["updatedAt"] })).toBe(false);
-    expect(
-      served({
-        equals: [
-          ["visible", true],
-          ["riskTier", "data_only"],
-        ],
-        contains: null,
-        orderBy: ["installCount"],
-      }),
-    ).toBe(false);
+  it("reads a word that matches nothing as the nearest word of the catalog", async () => {
+    const index = new ListingIndex(source);
+    await page(index, "");
+    deliver([
+      { type: "added", listing: listing("p1", "Forecast Pro", { installCount: 3 }) },
+      { type: "added", listing: listing("p2", "Marathon Trainer") },
+    ]);
+    expect((await page(index, "forcast")).ids).toEqual(["p1"]);
+    expect((await page(index, "marahton trainer")).ids).toEqual(["p2"]);
+    expect((await page(index, "zzzz")).total).toBe(0);
+    expect(editDistance("forcast", "forecast", 1)).toBe(1);
+    expect(editDistance("marahton", "marathon", 2)).toBe(1); // a swap is one edit
+    expect(editDistance("abc", "xyz", 1)).toBe(2); // cut off above the bound
   });
 });

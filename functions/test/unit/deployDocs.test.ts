@@ -20,7 +20,8 @@ describe("deploy documentation", () => {
     const architecture = readFileSync(join(ROOT, "docs", "architecture.md"), "utf8");
     const background = Object.entries(manifest.endpoints).filter(([, e]) => !e.httpsTrigger);
     expect(background.length).toBeGreaterThan(5);
-    for (const [name] of background) expect(architecture).toContain(`| \`${name}\` |`);
+    const firstCells = architecture.split("\n").map((line) => line.split("|")[1]?.trim());
+    for (const [name] of background) expect(firstCells).toContain(`\`${name}\``);
   });
 
   it("ships the TTL policy of every expiring collection with firebase deploy", () => {

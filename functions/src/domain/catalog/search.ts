@@ -1,11 +1,9 @@
 /**
- * Catalog search without a search engine (docs/catalog.md#search). Firestore has no full-text
- * search, so each listing carries its own index: the normalised terms (whole words and their
- * prefixes) of its name, provider, capability names and description, each stored once as a key
- * `<tier>:<term>` in `searchKeys`, where the relevance tier (1, 2 or 3) says how telling the best
- * occurrence of the term is. Every query is then an `array-contains` (one tier) or an
- * `array-contains-any` (the three keys of a term: any tier) on that one indexed array. This module
- * is pure: it builds the keys and parses queries; the service turns them into Firestore queries.
+ * The catalog's search terms (docs/catalog.md#search): the normalised terms (whole words and
+ * their prefixes) of a listing's name, provider, capability names and description, each stored
+ * once on the listing as a key `<tier>:<term>` in `searchKeys`, where the relevance tier (1, 2 or
+ * 3) says how telling the best occurrence of the term is; and the parsing and scoring of queries.
+ * Pure: the catalog's read model (surfaces/catalog/listingIndex.ts) indexes the keys in memory.
  */
 
 /** Shortest prefix indexed: one-letter prefixes would match most of the catalog. */
@@ -75,10 +73,10 @@ export interface SearchSource {
 }
 
 export type SearchTier = 1 | 2 | 3;
-export const TIERS: readonly SearchTier[] = [1, 2, 3];
+const TIERS: readonly SearchTier[] = [1, 2, 3];
 
 /** The key of `term` in tier `tier`. */
-export const tierKey = (tier: SearchTier, term: string) => `${tier}:${term}`;
+const tierKey = (tier: SearchTier, term: string) => `${tier}:${term}`;
 /** The keys `term` may be stored under (a listing holds exactly one of them, or none). */
 export const termKeys = (term: string) => TIERS.map((t) => tierKey(t, term));
 

@@ -14,19 +14,13 @@ import type { CapabilityDescriptor } from "../../domain/packages/descriptor";
 import { findVersion, parseCapabilities } from "../../domain/packages/version";
 import { bumpCounters, countersOf, ratingAverage } from "../../domain/catalog/counters";
 import { type CatalogListingDoc, catalogListings, readListing } from "../../domain/catalog/listing";
-import { browseSpec, countOf, type QuerySpec, type SortKey, termSpec, tierSpec, toQuery } from "./queries";
+import { ListingIndex } from "./listingIndex";
 import { findInstall, installDocId, installedAmong, installs, listActiveInstalls, type InstallDoc } from "../../domain/catalog/install";
 import { findRating, listRatingsOf, ratingDocId, ratings } from "../../domain/catalog/rating";
 import { type InstallBody, type ListingView, type MarketplaceQuery, type RatingBody } from "./schemas";
 import { type RatingDoc } from "../../domain/catalog/rating";
 import { deleteBindingState } from "../../domain/capabilities/invoker";
-import { queryTerms, relevanceScore, tierOf, TIERS } from "../../domain/catalog/search";
-
-/**
- * A query of several words reads at most this many candidates (the listings holding its rarest
- * word, in the requested order) and keeps those holding every word (docs/catalog.md#search).
- */
-const MAX_CANDIDATES = 1000;
+import { queryTerms } from "../../domain/catalog/search";
 
 /** An install with its capability bindings (by id), as the install routes answer it. */
 export interface InstallView {
@@ -34,125 +28,36 @@ export interface InstallView {
   bindings: Map<string, Binding>;
 }
 
-interface Hits {
-  ids: string[];
-  /** Listings already read, by id (the rest are fetched). */
-  docs: Map<string, CatalogListingDoc>;
-  total: number;
-}
+/** One read model per instance, shared by every request (and started by the first). */
+let shared: ListingIndex | undefined;
+const sharedIndex = () => (shared ??= new ListingIndex());
 
 export class CatalogService {
-  constructor(private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly clock: Clock = systemClock,
+    private readonly index: ListingIndex = sharedIndex(),
+  ) {}
 
   // ---------- browse and search ----------
 
+  /** Browse (no `q`) and search, from the in-memory read model of the catalog (listingIndex.ts). */
   async browse(user: FirebaseUser, query: MarketplaceQuery): Promise<Page<ListingView>> {
     const { limit, offset, category } = query;
     const terms = query.q ? queryTerms(query.q) : [];
     const sort = query.sort ?? (terms.length ? "relevance" : "popular");
-    let hits: Hits;
-    if (terms.length === 0) hits = await this.indexedPage(browseSpec(category, sort as SortKey), limit, offset);
-    else if (terms.length === 1 && sort === "relevance") hits = await this.tieredPage(terms[0]!, category, limit, offset);
-    else if (terms.length === 1) hits = await this.indexedPage(termSpec(terms[0]!, category, sort as SortKey), limit, offset);
-    else hits = await this.candidatePage(terms, category, sort, limit, offset);
-    return { items: await this.views(hits, user.uid), total: hits.total, limit, offset };
-  }
-
-  private async indexedPage(spec: QuerySpec, limit: number, offset: number): Promise<Hits> {
-    const [page, count] = await Promise.all([toQuery(spec).offset(offset).limit(limit).get(), toQuery(countOf(spec)).count().get()]);
-    return { ids: page.docs.map((d) => d.id), docs: new Map(page.docs.map((d) => [d.id, d.data()])), total: count.data().count };
-  }
-
-  /**
-   * One word, by relevance: tier 1 matches, then tier 2, then tier 3, each most installed first.
-   * A tier is counted only when the offset may pass it; the total is the count of every tier.
-   */
-  private async tieredPage(term: string, category: string | undefined, limit: number, offset: number): Promise<Hits> {
-    const total = toQuery(countOf(termSpec(term, category, "popular")))
-      .count()
-      .get()
-      .then((c) => c.data().count);
-    const hits: Hits = { ids: [], docs: new Map(), total: 0 };
-    const counted: number[] = [];
-    let skip = offset;
-    for (const tier of TIERS) {
-      const want = limit - hits.ids.length;
-      if (want <= 0) break;
-      if (skip > 0) {
-        // Earlier tiers were all counted (skip only shrinks by counts): the last tier is what is left.
-        const count =
-          tier === 3
-            ? (await total) - counted.reduce((a, b) => a + b, 0)
-            : (
-                await toQuery(countOf(tierSpec(tier, term, category)))
-                  .count()
-                  .get()
-              ).data().count;
-        counted.push(count);
-        if (skip >= count) {
-          skip -= count;
-          continue;
-        }
-      }
-      const page = await toQuery(tierSpec(tier, term, category))
-        .offset(skip)
-        .limit(want)
-        .get();
-      for (const doc of page.docs) {
-        hits.ids.push(doc.id);
-        hits.docs.set(doc.id, doc.data());
-      }
-      skip = 0;
-    }
-    hits.total = await total;
-    return hits;
-  }
-
-  /**
-   * Several words: the rarest one (by indexed counts) selects the candidates, in the requested
-   * order (most installed first for relevance), at most MAX_CANDIDATES of them; those holding every
-   * other word are kept, and re-ranked by relevance when asked.
-   */
-  private async candidatePage(terms: string[], category: string | undefined, sort: string, limit: number, offset: number): Promise<Hits> {
-    const order: SortKey = sort === "relevance" ? "popular" : (sort as SortKey);
-    const counts = await Promise.all(
-      terms.map(
-        async (t) =>
-          (
-            await toQuery(countOf(termSpec(t, category, order)))
-              .count()
-              .get()
-          ).data().count,
-      ),
-    );
-    const rarest = counts.indexOf(Math.min(...counts));
-    if (counts[rarest] === 0) return { ids: [], docs: new Map(), total: 0 };
-    if (counts[rarest]! > MAX_CANDIDATES) log.catalogSearchTruncated(terms.length, counts[rarest]!, MAX_CANDIDATES);
-    const candidates = await toQuery(termSpec(terms[rarest]!, category, order))
-      .select("searchKeys")
-      .limit(MAX_CANDIDATES)
-      .get();
-    const matches = candidates.docs
-      .map((d, position) => ({ id: d.id, position, keys: d.get("searchKeys") as string[] }))
-      .filter((c) => terms.every((t) => tierOf(c.keys, t) !== null))
-      .map((c) => ({ ...c, score: sort === "relevance" ? relevanceScore(c.keys, terms) : 0 }))
-      .sort((a, b) => b.score - a.score || a.position - b.position);
-    return { ids: matches.slice(offset, offset + limit).map((c) => c.id), docs: new Map(), total: matches.length };
+    const hits = await this.index.page({ terms, category, sort: terms.length === 0 && sort === "relevance" ? "popular" : sort, limit, offset });
+    return { items: await this.views(hits.listings, user.uid), total: hits.total, limit, offset };
   }
 
   /** Listings with their exact counters and whether the user installed them. */
-  private async views(hits: Hits, uid: string): Promise<ListingView[]> {
-    const missing = hits.ids.filter((id) => !hits.docs.has(id));
-    if (missing.length) {
-      const snaps = await catalogListings().firestore.getAll(...missing.map((id) => catalogListings().doc(id)));
-      for (const snap of snaps) if (snap.exists) hits.docs.set(snap.id, snap.data() as CatalogListingDoc);
-    }
-    const ids = hits.ids.filter((id) => hits.docs.has(id));
+  private async views(listings: CatalogListingDoc[], uid: string): Promise<ListingView[]> {
+    const ids = listings.map((l) => l.packageId);
     const [counters, installed] = await Promise.all([countersOf(ids), installedAmong(ids, uid)]);
-    return ids.map((id) => {
+    return listings.map((listing) => {
+      const id = listing.packageId;
       const c = counters.get(id)!;
       return {
-        listing: hits.docs.get(id)!,
+        listing,
         installs: c.installs,
         rating: { average: ratingAverage(c), count: c.ratings },
         installed: installed.has(id),
@@ -164,7 +69,7 @@ export class CatalogService {
   async getListing(user: FirebaseUser, packageId: string): Promise<ListingView> {
     const listing = (await catalogListings().doc(packageId).get()).data();
     assert(listing, notFound("package", packageId));
-    const [view] = await this.views({ ids: [packageId], docs: new Map([[packageId, listing]]), total: 1 }, user.uid);
+    const [view] = await this.views([listing], user.uid);
     assert(listing.visible || view!.installed, notFound("package", packageId));
     return view!;
   }
