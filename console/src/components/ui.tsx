@@ -152,6 +152,46 @@ export function Dialog({ open, title, onClose, children }: { open: boolean; titl
   );
 }
 
+/** Asks for the reason of a deprecation (packages and versions) and confirms it. */
+export function DeprecateDialog({
+  open,
+  title,
+  errorTitle,
+  reasonLabel,
+  mutation,
+  onClose,
+}: {
+  open: boolean;
+  title: string;
+  errorTitle: string;
+  reasonLabel: string;
+  mutation: { error: unknown; isPending: boolean; mutate: (reason: string) => void };
+  onClose: () => void;
+}) {
+  const [reason, setReason] = useState("");
+  return (
+    <Dialog open={open} title={title} onClose={onClose}>
+      <ErrorNotice error={mutation.error} title={errorTitle} />
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          mutation.mutate(reason);
+        }}
+      >
+        <Field label={reasonLabel}>{(p) => <input {...p} required value={reason} onChange={(e) => setReason(e.target.value)} />}</Field>
+        <div className="dialog-actions">
+          <button type="submit" className="danger" disabled={mutation.isPending}>
+            Deprecate
+          </button>
+          <button type="button" className="secondary" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
 export const formatDate = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "—");
 
 export function JsonBlock({ value, label }: { value: unknown; label: string }) {

@@ -15,7 +15,7 @@ import {
   type Schema,
   updatePackage,
 } from "../api";
-import { Dialog, ErrorNotice, Field, formatDate, Loading, Pager, StatusBadge, Success } from "../components/ui";
+import { DeprecateDialog, ErrorNotice, Field, formatDate, Loading, Pager, StatusBadge, Success } from "../components/ui";
 
 const STATUSES: (PackageStatus | "all")[] = ["all", "draft", "published", "deprecated"];
 
@@ -273,9 +273,8 @@ export function PackageDetailPage() {
     },
   });
   const [deprecating, setDeprecating] = useState(false);
-  const [reason, setReason] = useState("");
   const deprecate = useMutation({
-    mutationFn: () => deprecatePackage(packageId, reason),
+    mutationFn: (reason: string) => deprecatePackage(packageId, reason),
     onSuccess: () => {
       setDeprecating(false);
       void queryClient.invalidateQueries({ queryKey: ["package", packageId] });
@@ -399,25 +398,14 @@ export function PackageDetailPage() {
               </button>
             </section>
           )}
-          <Dialog open={deprecating} title={`Deprecate ${data.name}?`} onClose={() => setDeprecating(false)}>
-            <ErrorNotice error={deprecate.error} title="Could not deprecate" />
-            <form
-              onSubmit={(e) => {
-                e.preventDefault();
-                deprecate.mutate();
-              }}
-            >
-              <Field label="Reason (shown to users)">{(p) => <input {...p} required value={reason} onChange={(e) => setReason(e.target.value)} />}</Field>
-              <div className="dialog-actions">
-                <button type="submit" className="danger" disabled={deprecate.isPending}>
-                  Deprecate
-                </button>
-                <button type="button" className="secondary" onClick={() => setDeprecating(false)}>
-                  Cancel
-                </button>
-              </div>
-            </form>
-          </Dialog>
+          <DeprecateDialog
+            open={deprecating}
+            title={`Deprecate ${data.name}?`}
+            errorTitle="Could not deprecate"
+            reasonLabel="Reason (shown to users)"
+            mutation={deprecate}
+            onClose={() => setDeprecating(false)}
+          />
         </>
       )}
     </>

@@ -15,7 +15,7 @@ import {
   updateVersion,
   type UpdateVersionInput,
 } from "../api";
-import { Dialog, ErrorNotice, Field, formatDate, Loading, StatusBadge, Success } from "../components/ui";
+import { DeprecateDialog, ErrorNotice, Field, formatDate, Loading, StatusBadge, Success } from "../components/ui";
 
 const DIMENSIONS = ["schema", "listing", "security", "reliability", "performance", "privacy"] as const;
 
@@ -156,9 +156,8 @@ export function VersionPage() {
   const publish = useMutation({ mutationFn: () => publishVersion(packageId, versionId), onSuccess: refresh });
   const rollback = useMutation({ mutationFn: () => rollBackVersion(packageId, versionId, "Rolled back from the console"), onSuccess: refresh });
   const [deprecating, setDeprecating] = useState(false);
-  const [reason, setReason] = useState("");
   const deprecate = useMutation({
-    mutationFn: () => deprecateVersion(packageId, versionId, reason),
+    mutationFn: (reason: string) => deprecateVersion(packageId, versionId, reason),
     onSuccess: () => {
       setDeprecating(false);
       refresh();
@@ -335,25 +334,14 @@ export function VersionPage() {
               <ErrorNotice error={rollback.error} title="Could not roll back" />
             </section>
           )}
-          <Dialog open={deprecating} title={`Deprecate version ${v.version}?`} onClose={() => setDeprecating(false)}>
-            <ErrorNotice error={deprecate.error} title="Could not deprecate the version" />
-            <form
-              onSubmit={(e) => {
-                e.preventDefault();
-                deprecate.mutate();
-              }}
-            >
-              <Field label="Reason">{(p) => <input {...p} required value={reason} onChange={(e) => setReason(e.target.value)} />}</Field>
-              <div className="dialog-actions">
-                <button type="submit" className="danger" disabled={deprecate.isPending}>
-                  Deprecate
-                </button>
-                <button type="button" className="secondary" onClick={() => setDeprecating(false)}>
-                  Cancel
-                </button>
-              </div>
-            </form>
-          </Dialog>
+          <DeprecateDialog
+            open={deprecating}
+            title={`Deprecate version ${v.version}?`}
+            errorTitle="Could not deprecate the version"
+            reasonLabel="Reason"
+            mutation={deprecate}
+            onClose={() => setDeprecating(false)}
+          />
         </>
       )}
     </>
