@@ -12,7 +12,7 @@ describe("kernel: envelope, unknown routes, OpenAPI", () => {
     ["/v1/providers/runtime/unknown"],
     ["/v1/providers/capabilities/unknown"],
     ["/v1/providers/auth/unknown"],
-    ["/elsewhere"],
+    ["/v1/elsewhere"],
   ])("answers unknown path %s with 404 in the envelope", async (path) => {
     const res = await api.get(path);
     expect(expectError(res, 404, "NOT_FOUND").message).toContain(path);
