@@ -58,6 +58,16 @@ prepare() {
   ensure_local_secrets
   log "building functions"
   (cd "$ROOT/functions" && npm run --silent build)
+  # The SDK's types are generated from the functions' OpenAPI document, so this comes second.
+  log "building the SDK, the CLI and the provider SDK"
+  (cd "$ROOT" && npm run --silent build:tooling)
+  # The developer console (console/, served by Hosting from console/dist) is built on the SDK.
+  node "$ROOT/console/scripts/build-if-stale.mjs"
+}
+
+# After the port offset is known: tells the console served locally where the Auth emulator is.
+write_console_config() {
+  node "$ROOT/console/scripts/local-config.mjs" "$AIFFINITY_FIREBASE_CONFIG" "$AIFFINITY_PROJECT"
 }
 
 # AIFFINITY_PORT_OFFSET=N runs a second suite beside the first (another checkout, a benchmark):
@@ -70,8 +80,11 @@ if [ "${AIFFINITY_PORT_OFFSET:-0}" != "0" ]; then
     const config = JSON.parse(fs.readFileSync(src, "utf8"));
     for (const [name, e] of Object.entries(config.emulators)) if (e && typeof e.port === "number") e.port += Number(offset);
     // Some base ports are a multiple of 100 apart (hub 4400 / logging 4500, auth 9099 / eventarc 9299 /
-    // tasks 9499), so suites offset by 100s would collide on them: move those off the X00 grid.
+    // tasks 9499), so suites offset by 100s would collide on them, with each other and with a suite on
+    // the default ports (offset 400 put auth on the default tasks port): move those off the X00 grid.
     const o = Number(offset), e = config.emulators;
+    e.auth.port = 9109 + o;
+    e.hub.port = 4410 + o;
     e.logging = { ...(e.logging ?? {}), host: "127.0.0.1", port: 4450 + o };
     e.eventarc = { ...(e.eventarc ?? {}), host: "127.0.0.1", port: 9149 + o };
     e.tasks = { ...(e.tasks ?? {}), host: "127.0.0.1", port: 9159 + o };

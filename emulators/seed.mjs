@@ -54,11 +54,13 @@ async function main() {
   const userToken = await signIn(END_USER);
   await call("POST", `/v1/space/marketplace/${pkg}/install`, { parameters: { weather_forecast: { location: "Lisbon", days: 3 } } }, userToken);
   const scheduled = process.argv.includes("--hold") ? startLocalScheduler(root, PROJECT) : [];
+  if (process.argv.includes("--hold")) printNewMail();
 
   const line = "─".repeat(72);
   console.log(`\n${line}
  Aiffinity API running on the emulators
  Base URL        ${BASE}          (OpenAPI: ${BASE}/v1/openapi.json)
+ Console         ${BASE}/         (the developer console: sign in as the demo provider or the demo reviewer)
  Demo provider   ${DEMO.email} / ${DEMO.password}
  Demo app        ${app.id}
    client_id     ${app.client_id}
@@ -82,6 +84,22 @@ ${userToken}
  Mail outbox: Firestore collection 'mail' (Firestore emulator on ${config.emulators.firestore.host}:${config.emulators.firestore.port})
  Stop with Ctrl-C.
 ${line}\n`);
+}
+
+/**
+ * Locally no e-mail leaves the machine: print each new message of the outbox (the `mail` collection)
+ * here, so a provider who signs up on the local stack (`aiffinity signup`) sees its verification token.
+ */
+function printNewMail() {
+  const since = new Date();
+  db.collection("mail").where("createdAt", ">", since).onSnapshot((snapshot) => {
+    for (const change of snapshot.docChanges()) {
+      if (change.type !== "added") continue;
+      const mail = change.doc.data();
+      const token = /(vt_[0-9A-Za-z]+)/.exec(mail.message?.text ?? "")?.[1];
+      console.log(`[mail] to ${mail.to}: ${mail.message?.subject ?? ""}${token ? `  (verification token ${token})` : ""}`);
+    }
+  }, (error) => console.error("[mail] watching the outbox failed:", error.message));
 }
 
 /** Signs a Firebase user in on the Auth emulator (what an Aiffinity client app does) and answers its ID token. */

@@ -3,6 +3,7 @@
 # demo data, and prints the base URL and the demo credentials. Ctrl-C stops everything.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 prepare
+write_console_config
 cd "$ROOT"
 log "starting the emulator suite (auth, firestore, pubsub, functions, hosting)"
 firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting "node emulators/seed.mjs --hold"

@@ -1,17 +1,24 @@
-// A sample provider runtime implementing docs/provider-runtime.md, with no dependencies.
+// The sample provider runtime (docs/provider-runtime.md), built on @aiffinity/provider-sdk: the
+// same SDK and the same weather handler (the SDK's template, capabilities.js) that `aiffinity init`
+// gives a new provider. Its manifest is ./aiffinity.json.
 //
 // `npm start` runs one (emulators/seed.mjs) and registers it as the demo app's runtime; tests create
-// their own in-process with createSampleProvider() on a random port and use it as a real peer:
-// it checks the credentials Aiffinity sends (api_key, its own OAuth 2.0 token endpoint, custom
-// headers), verifies request signatures, receives webhooks, logs every request for assertions and
-// can be switched into failure modes (hang, 5xx, malformed body, a 10 MB body, slow answers, an answer
-// breaking the output schema, a redirect).
+// their own in-process with createSampleProvider() on a random port and use it as a real peer. On top
+// of what the SDK does (credentials of every auth mode: its API key, its own OAuth 2.0 token endpoint,
+// custom headers; request signatures; schema checks), it keeps what tests need: it accepts every auth
+// mode at once and records which one matched and whether the signature verified instead of refusing,
+// logs every request, receives webhooks with a configurable sequence of answers, and can be switched
+// into failure modes (hang, 5xx, malformed body, a 10 MB body, slow answers, an answer breaking the
+// output schema, a redirect).
 //
 // Run standalone: node emulators/sample-provider/index.js [--port 8787]
 "use strict";
 
 const http = require("node:http");
-const { createHmac, randomBytes, timingSafeEqual } = require("node:crypto");
+const { randomBytes } = require("node:crypto");
+const { createRuntime, readBody, RuntimeError, verifyWebhookSignature } = require("@aiffinity/provider-sdk");
+const { forecast, register: registerWeather } = require("@aiffinity/provider-sdk/template/capabilities.js");
+const manifest = require("./aiffinity.json");
 
 const DEFAULTS = {
   apiKeyHeader: "x-api-key",
@@ -23,37 +30,14 @@ const DEFAULTS = {
   tokenTtlSeconds: 3600,
 };
 
-/** Standard Webhooks verification: `v1,<base64 HMAC-SHA256(id.timestamp.body)>`, any of several. */
-function verifySignature(secrets, headers, body, toleranceSeconds = 300) {
-  const id = headers["webhook-id"];
-  const timestamp = headers["webhook-timestamp"];
-  const signatures = headers["webhook-signature"];
-  if (!id || !timestamp || !signatures) return false;
-  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > toleranceSeconds) return false;
-  return secrets.some((secret) => {
-    const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
-    const expected = Buffer.from(`v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`);
-    return signatures.split(" ").some((candidate) => {
-      const given = Buffer.from(candidate);
-      return given.length === expected.length && timingSafeEqual(given, expected);
-    });
-  });
-}
-
-/** A deterministic forecast: the same location and day always give the same weather. */
-function forecast(location, days, from = new Date()) {
-  const seed = [...location.toLowerCase()].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
-  const conditions = ["sunny", "partly_cloudy", "cloudy", "rain", "showers", "snow"];
-  const start = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate());
-  return Array.from({ length: days }, (_, i) => {
-    const date = new Date(start + i * 86_400_000).toISOString().slice(0, 10);
-    const h = (seed + (start / 86_400_000 + i) * 2654435761) >>> 0;
-    const high = 5 + (h % 25);
-    return { date, highC: high, lowC: high - 4 - (h % 6), condition: conditions[h % conditions.length] };
-  });
+/** Standard Webhooks verification (the SDK's, through the standardwebhooks package); any of several secrets. */
+function verifySignature(secrets, headers, body) {
+  return secrets.length > 0 && verifyWebhookSignature(secrets, headers, body);
 }
 
 const CAPABILITIES = ["weather_forecast", "task_list", "task_list.create_task"];
+
+const quiet = { info() {}, warn() {}, error: (message, fields) => console.error(`[sample provider] ${message}`, fields ?? "") };
 
 /**
  * Starts a sample provider. Options: port (0 = random), host, apiKey, apiKeyHeader, oauthClientId,
@@ -63,61 +47,46 @@ const CAPABILITIES = ["weather_forecast", "task_list", "task_list.create_task"];
  */
 async function createSampleProvider(options = {}) {
   const config = { ...DEFAULTS, ...options };
-  const startedAt = Date.now();
   const state = {
     requests: [],
     webhooks: [],
-    tokens: new Map(),
     tokensIssued: 0,
     failure: { mode: "none", delayMs: 0 },
     webhookResponses: [],
     signingSecrets: [...(config.signingSecrets ?? [])],
     tasks: new Map(),
-    lastInvocationAt: null,
   };
+
+  const runtime = createRuntime({
+    manifest,
+    version: "1.0.0",
+    auth: [
+      { type: "api_key", headerName: config.apiKeyHeader, value: config.apiKey },
+      { type: "oauth2", clientId: config.oauthClientId, clientSecret: config.oauthClientSecret, tokenTtlSeconds: config.tokenTtlSeconds },
+      { type: "custom", headers: { [config.customHeader]: "Token {{secret.token}}" }, secrets: { token: config.customSecret } },
+    ],
+    signingSecret: state.signingSecrets,
+    // Tests assert whether signatures verified; a real runtime refuses what does not (the default).
+    requireSignature: false,
+    logger: quiet,
+  });
+  runtime.onTokenIssued = () => state.tokensIssued++;
+  registerWeather(runtime);
+  runtime.capability("task_list", ({ user }) => ({ data: { tasks: state.tasks.get(user.id) ?? [] }, ttlSeconds: 60 }));
+  runtime.action("task_list", "create_task", ({ input, user }) => {
+    // The schema allows a blank title; this runtime refuses it itself (tests rely on a runtime's own 4xx).
+    const title = input.title.trim();
+    if (!title) throw new RuntimeError(422, "VALIDATION_ERROR", "input.title is required");
+    const task = { id: `task_${randomBytes(6).toString("hex")}`, title, done: false, createdAt: new Date().toISOString() };
+    state.tasks.set(user.id, [...(state.tasks.get(user.id) ?? []), task]);
+    return { result: { task }, status: 201 };
+  });
 
   const json = (res, status, body, headers = {}) => {
     const text = JSON.stringify(body);
     res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
     res.end(text);
   };
-
-  /** Which configured mechanism the request authenticated with, or null. */
-  function authOf(req) {
-    const h = req.headers;
-    if (h[config.apiKeyHeader.toLowerCase()] === config.apiKey) return "api_key";
-    const bearer = /^Bearer (.+)$/.exec(h.authorization ?? "");
-    if (bearer) {
-      const expires = state.tokens.get(bearer[1]);
-      if (expires && expires > Date.now()) return "oauth2";
-    }
-    if (h[config.customHeader.toLowerCase()] === `Token ${config.customSecret}`) return "custom";
-    return null;
-  }
-
-  function tokenEndpoint(req, res, body) {
-    let id;
-    let secret;
-    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? "");
-    const form = new URLSearchParams(body);
-    if (basic) {
-      const decoded = Buffer.from(basic[1], "base64").toString("utf8");
-      const colon = decoded.indexOf(":");
-      id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " "));
-      secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " "));
-    } else {
-      id = form.get("client_id");
-      secret = form.get("client_secret");
-    }
-    if (form.get("grant_type") !== "client_credentials") return json(res, 400, { error: "unsupported_grant_type" });
-    if (id !== config.oauthClientId || secret !== config.oauthClientSecret) {
-      return json(res, 401, { error: "invalid_client" }, { "www-authenticate": 'Basic realm="sample"' });
-    }
-    const token = randomBytes(24).toString("base64url");
-    state.tokens.set(token, Date.now() + config.tokenTtlSeconds * 1000);
-    state.tokensIssued++;
-    json(res, 200, { access_token: token, token_type: "Bearer", expires_in: config.tokenTtlSeconds });
-  }
 
   async function applyFailure(res) {
     const { mode, delayMs } = state.failure;
@@ -157,80 +126,36 @@ async function createSampleProvider(options = {}) {
     return false;
   }
 
-  function route(req, res, body, entry) {
-    const url = new URL(req.url, "http://sample");
-    const path = url.pathname;
-    if (req.method === "POST" && path === "/oauth/token") return tokenEndpoint(req, res, body);
-    if (req.method === "POST" && path === "/webhooks") {
-      const signatureValid = verifySignature(state.signingSecrets, req.headers, body);
-      let parsed = null;
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        /* recorded as null */
-      }
-      state.webhooks.push({ headers: { ...req.headers }, body, json: parsed, signatureValid, at: new Date().toISOString() });
-      const status = state.webhookResponses.length > 1 ? state.webhookResponses.shift() : (state.webhookResponses[0] ?? 204);
-      res.writeHead(status, { "content-length": 0 });
-      return res.end();
-    }
-
-    entry.auth = authOf(req);
-    entry.signatureValid = state.signingSecrets.length ? verifySignature(state.signingSecrets, req.headers, body) : null;
-    if (!entry.auth) return json(res, 401, { error: { code: "UNAUTHENTICATED", message: "Missing or wrong credentials" } });
-
-    if (req.method === "GET" && path === "/health") {
-      return json(res, 200, {
-        status: "ok",
-        version: "1.0.0",
-        uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-        capabilities: CAPABILITIES,
-        lastInvocationAt: state.lastInvocationAt,
-      });
-    }
-    let input;
+  function receiveWebhook(req, res, body) {
+    let parsed = null;
     try {
-      input = body ? JSON.parse(body) : {};
+      parsed = JSON.parse(body);
     } catch {
-      return json(res, 400, { error: { code: "INVALID_JSON", message: "Body is not JSON" } });
+      /* recorded as null */
     }
-    const userId = input.user?.id ?? "anonymous";
-    if (req.method === "POST" && path === "/capabilities/weather_forecast/invoke") {
-      state.lastInvocationAt = new Date().toISOString();
-      const location = String(input.parameters?.location ?? "Berlin");
-      const days = Math.min(7, Math.max(1, Number(input.parameters?.days ?? 3) || 3));
-      return json(res, 200, { data: { location, days: forecast(location, days) }, ttlSeconds: 1800 });
-    }
-    if (req.method === "POST" && path === "/capabilities/task_list/invoke") {
-      state.lastInvocationAt = new Date().toISOString();
-      return json(res, 200, { data: { tasks: state.tasks.get(userId) ?? [] }, ttlSeconds: 60 });
-    }
-    if (req.method === "POST" && path === "/capabilities/task_list/actions/create_task") {
-      state.lastInvocationAt = new Date().toISOString();
-      const title = typeof input.input?.title === "string" ? input.input.title.trim() : "";
-      if (!title) return json(res, 422, { error: { code: "VALIDATION_ERROR", message: "input.title is required" } });
-      const task = { id: `task_${randomBytes(6).toString("hex")}`, title, done: false, createdAt: new Date().toISOString() };
-      state.tasks.set(userId, [...(state.tasks.get(userId) ?? []), task]);
-      return json(res, 201, { result: { task } });
-    }
-    json(res, 404, { error: { code: "NOT_FOUND", message: `No handler for ${req.method} ${path}` } });
+    const signatureValid = verifySignature(state.signingSecrets, req.headers, body);
+    state.webhooks.push({ headers: { ...req.headers }, body, json: parsed, signatureValid, at: new Date().toISOString() });
+    const status = state.webhookResponses.length > 1 ? state.webhookResponses.shift() : (state.webhookResponses[0] ?? 204);
+    res.writeHead(status, { "content-length": 0 });
+    res.end();
   }
 
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", async () => {
-      const body = Buffer.concat(chunks).toString("utf8");
+  const server = http.createServer(async (req, res) => {
+    try {
+      const body = await readBody(req, 16 * 1024 * 1024);
       const path = new URL(req.url, "http://sample").pathname;
+      if (req.method === "POST" && path === "/webhooks") return receiveWebhook(req, res, body);
       const entry = { method: req.method, path, headers: { ...req.headers }, body, auth: null, signatureValid: null, at: new Date().toISOString() };
-      if (path !== "/webhooks") state.requests.push(entry);
-      try {
-        if (path !== "/oauth/token" && path !== "/webhooks" && (await applyFailure(res))) return;
-        route(req, res, body, entry);
-      } catch (error) {
-        if (!res.headersSent) json(res, 500, { error: { code: "INTERNAL", message: String(error) } });
-      }
-    });
+      state.requests.push(entry);
+      if (path !== "/oauth/token" && (await applyFailure(res))) return;
+      const answer = await runtime.handle({ method: req.method, path: req.url, headers: req.headers, body });
+      entry.auth = answer.verification.auth;
+      entry.signatureValid = answer.verification.signature;
+      res.writeHead(answer.status, { ...answer.headers, "content-length": Buffer.byteLength(answer.body) });
+      res.end(answer.body);
+    } catch (error) {
+      if (!res.headersSent) json(res, 500, { error: { code: "INTERNAL", message: String(error) } });
+    }
   });
   const sockets = new Set();
   server.on("connection", (s) => {
@@ -244,6 +169,7 @@ async function createSampleProvider(options = {}) {
     url: `http://${config.host ?? "127.0.0.1"}:${port}`,
     port,
     config,
+    runtime,
     requests: state.requests,
     webhooks: state.webhooks,
     get tokensIssued() {
@@ -259,6 +185,7 @@ async function createSampleProvider(options = {}) {
     },
     setSigningSecrets(secrets) {
       state.signingSecrets = [...secrets];
+      runtime.setSigningSecrets(state.signingSecrets);
     },
     reset() {
       state.requests.length = 0;

@@ -17,8 +17,10 @@ export const params = {
   webApiKey: defineString("WEB_API_KEY", { description: "Firebase Web API key (Project settings → General)" }),
   /** Public base URL of the API, e.g. https://api.aiffinity.me (issuer of tokens, links in e-mails). */
   publicBaseUrl: defineString("PUBLIC_BASE_URL", { description: "Public base URL of the API, e.g. https://api.aiffinity.me" }),
-  /** Developer console web app, where the verification link in e-mails lands. */
-  consoleUrl: defineString("CONSOLE_URL", { description: "Developer console URL, e.g. https://developers.aiffinity.me" }),
+  /** Developer console web app (served by Hosting at the API's origin), where the verification link in e-mails lands. */
+  consoleUrl: defineString("CONSOLE_URL", {
+    description: "Developer console URL (Hosting serves it at the API's origin), e.g. https://api.aiffinity.me",
+  }),
 };
 
 /**

@@ -102,6 +102,24 @@ describe("apps", () => {
     expect(res.body.data.client_id).toBe(app.client_id);
   });
 
+  it("issues an access token of the app to its signed-in owner, for the runtime and capabilities APIs", async () => {
+    const { token } = await verifiedProvider();
+    const app = await createApp(token);
+    const res = await api.post(`/v1/providers/apps/${app.id}/access-token`, undefined, { token });
+    expectStatus(200, res);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.body.data).toEqual({ access_token: expect.any(String), token_type: "Bearer", expires_in: 3600 });
+    const access = res.body.data.access_token as string;
+    // It is the app's token: the Provider Runtime API takes it (and a console ID token it does not).
+    expectStatus(200, await api.get("/v1/providers/runtime/apps", { token: access }));
+    expectError(await api.get("/v1/providers/runtime/apps", { token }), 401, "UNAUTHENTICATED");
+    // Not a console credential, and useless once the app is deleted.
+    expectError(await api.get("/v1/providers/apps", { token: access }), 401, "UNAUTHENTICATED");
+    expectStatus(200, await api.delete(`/v1/providers/apps/${app.id}`, { token }));
+    expectError(await api.get("/v1/providers/runtime/apps", { token: access }), 401, "UNAUTHENTICATED");
+    expectError(await api.post(`/v1/providers/apps/${app.id}/access-token`, undefined, { token }), 404, "NOT_FOUND");
+  });
+
   it("deletes an app", async () => {
     const { token } = await verifiedProvider();
     const app = await createApp(token);
@@ -121,6 +139,7 @@ describe("apps", () => {
       expectError(await api.get(path, { token: intruder.token }), 404, "NOT_FOUND");
       expectError(await api.patch(path, { name: "pwned" }, { token: intruder.token }), 404, "NOT_FOUND");
       expectError(await api.post(`${path}/rotate-secret`, undefined, { token: intruder.token }), 404, "NOT_FOUND");
+      expectError(await api.post(`${path}/access-token`, undefined, { token: intruder.token }), 404, "NOT_FOUND");
       expectError(await api.delete(path, { token: intruder.token }), 404, "NOT_FOUND");
       const list = await api.get("/v1/providers/apps", { token: intruder.token });
       expect(list.body.data).toEqual([]);
@@ -190,6 +209,7 @@ describe("apps", () => {
         ["GET", "/v1/providers/apps/app_00000000000000000000"],
         ["PATCH", "/v1/providers/apps/app_00000000000000000000"],
         ["DELETE", "/v1/providers/apps/app_00000000000000000000"],
+        ["POST", "/v1/providers/apps/app_00000000000000000000/access-token"],
       ] as const) {
         const res = await request(method, path, { body: method === "POST" || method === "PATCH" ? { name: "x" } : undefined });
         expectError(res, 401, "UNAUTHENTICATED");

@@ -12,7 +12,7 @@ describe("kernel: envelope, unknown routes, OpenAPI", () => {
     ["/v1/providers/runtime/unknown"],
     ["/v1/providers/capabilities/unknown"],
     ["/v1/providers/auth/unknown"],
-    ["/elsewhere"],
+    ["/v1/elsewhere"],
   ])("answers unknown path %s with 404 in the envelope", async (path) => {
     const res = await api.get(path);
     expect(expectError(res, 404, "NOT_FOUND").message).toContain(path);
@@ -73,7 +73,7 @@ describe("kernel: envelope, unknown routes, OpenAPI", () => {
     // Operations document their errors with the shared error schema.
     const create = doc.paths["/v1/providers/apps"].post;
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(["201", "400", "401", "413", "415", "429", "500"]));
-    expect(doc.components.schemas.Error).toBeDefined();
+    expect(doc.components.schemas.ApiError).toBeDefined();
   });
 });
 

@@ -99,6 +99,37 @@ describe("baselines", () => {
     expectPercentile(baseline.latencyMs.p99, exactPercentile(ok, 99));
     expect(baseline.latencyMs.mean).toBeCloseTo(ok.reduce((a, b) => a + b, 0) / ok.length, 1);
 
+    // The daily series (for charts): every UTC day of the window, adding up to the same figures.
+    expect(baseline.daily).toBeUndefined();
+    const series = await api.get(`${CAPABILITIES}/baselines?series=daily`, { token: owner.access });
+    expectStatus(200, series);
+    const [withDays] = series.body.data;
+    const { daily, ...summary } = withDays;
+    expect(summary).toEqual(baseline);
+    const firstDay = Math.floor((windowEnd - 30 * DAY) / DAY) * DAY;
+    const dayCount = Math.ceil((windowEnd - firstDay) / DAY);
+    expect(daily.map((d: { date: string }) => d.date)).toEqual(
+      Array.from({ length: dayCount }, (_, i) => new Date(firstDay + i * DAY).toISOString().slice(0, 10)),
+    );
+    for (const day of daily) {
+      const inDay = calls.filter((c) => c.at.toISOString().slice(0, 10) === day.date);
+      expect({ date: day.date, invocations: day.invocations, errors: day.errors }).toEqual({
+        date: day.date,
+        invocations: inDay.length,
+        errors: inDay.filter((c) => c.errorClass).length,
+      });
+      if (inDay.length === 0)
+        expect(day).toEqual({ date: day.date, invocations: 0, errors: 0, latencyMs: null, errorRatePercent: null, availabilityPercent: null });
+      else
+        expectPercentile(
+          day.latencyMs.p95,
+          exactPercentile(
+            inDay.filter((c) => !c.errorClass).map((c) => c.latencyMs),
+            95,
+          ),
+        );
+    }
+
     // The rollups hold it all: no shard is left, and the day rollups add up to the invocations.
     const shards = await adminDb().collection("qualityRollupShards").where("packageId", "==", owner.packageId).get();
     expect(shards.size).toBe(0);

@@ -51,6 +51,7 @@ describe("Capabilities API, certification routes: bad input", () => {
       ["certification?packageId=pkg_short", "query.packageId"],
       ["baselines?packageId=nope", "query.packageId"],
       ["baselines?capability=NoDotHere", "query.capability"],
+      ["baselines?series=hourly", "query.series"],
     ];
     for (const [path, field] of bad) {
       expect(expectError(await api.get(`${CAPABILITIES}/${path}`, { token: owner.access }), 400, "VALIDATION_ERROR").message).toMatch(

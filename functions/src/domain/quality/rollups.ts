@@ -159,20 +159,47 @@ export function slotWindow(end: Date, length: number): Window {
   return { from: new Date(end.getTime() - length), to: end, parts };
 }
 
-/** Merges the rollups of `window` for each capability: one batched read of known document ids, no query. */
-export async function statsOfWindow(capabilityKeys: string[], window: Window): Promise<Map<string, Stats>> {
+/** The rollups of `window` for each capability, in the order of `window.parts`: one batched read of known document ids, no query. */
+async function rollupsOfWindow(capabilityKeys: string[], window: Window): Promise<Map<string, (RollupDoc | undefined)[]>> {
   const refs = capabilityKeys.flatMap((key) => window.parts.map((p) => ({ key, ref: rollups().doc(rollupDocId(key, p.resolution, p.start)) })));
-  const result = new Map<string, Stats>(capabilityKeys.map((key) => [key, emptyStats()]));
+  const result = new Map<string, (RollupDoc | undefined)[]>(capabilityKeys.map((key) => [key, []]));
   const chunks: (typeof refs)[] = [];
   for (let i = 0; i < refs.length; i += GET_ALL_CHUNK) chunks.push(refs.slice(i, i + GET_ALL_CHUNK));
   const snapshots = await Promise.all(chunks.map((chunk) => (chunk.length ? db().getAll(...chunk.map((c) => c.ref)) : Promise.resolve([]))));
-  snapshots.flat().forEach((snap, i) => {
-    const data = snap.data() as RollupDoc | undefined;
-    if (!data) return;
-    const key = refs[i]!.key;
-    result.set(key, mergeStats(result.get(key)!, statsOf(data)));
-  });
+  snapshots.flat().forEach((snap, i) => result.get(refs[i]!.key)!.push(snap.data() as RollupDoc | undefined));
   return result;
+}
+
+const mergeRollups = (docs: (RollupDoc | undefined)[]) =>
+  mergeStats(emptyStats(), ...docs.filter((d): d is RollupDoc => d !== undefined).map(statsOf));
+
+/** Merges the rollups of `window` for each capability. */
+export async function statsOfWindow(capabilityKeys: string[], window: Window): Promise<Map<string, Stats>> {
+  const read = await rollupsOfWindow(capabilityKeys, window);
+  return new Map([...read].map(([key, docs]) => [key, mergeRollups(docs)]));
+}
+
+/**
+ * The same read, merged per UTC day as well (the partial first and last days from their hours):
+ * the whole window and its daily series, every day of it, with or without invocations.
+ */
+export async function dailyStatsOfWindow(
+  capabilityKeys: string[],
+  window: Window,
+): Promise<Map<string, { total: Stats; days: { day: Date; stats: Stats }[] }>> {
+  const read = await rollupsOfWindow(capabilityKeys, window);
+  const days: number[] = [];
+  for (let t = floorTo(window.from, DAY).getTime(); t < window.to.getTime(); t += DAY) days.push(t);
+  const dayOfPart = window.parts.map((p) => days.indexOf(floorTo(p.start, DAY).getTime()));
+  return new Map(
+    [...read].map(([key, docs]) => [
+      key,
+      {
+        total: mergeRollups(docs),
+        days: days.map((day, i) => ({ day: new Date(day), stats: mergeRollups(docs.filter((_, j) => dayOfPart[j] === i)) })),
+      },
+    ]),
+  );
 }
 
 /** Capabilities with a 5-minute rollup in `window` (the ones with recent traffic). */

@@ -8,6 +8,7 @@ import {
   AcceptedOut,
   AccountOut,
   AppIdParams,
+  AppAccessTokenOut,
   AppOut,
   AppWithSecretOut,
   CreateAccountBody,
@@ -223,6 +224,26 @@ export function consoleSurface(service = new ConsoleService()): Surface {
         handler: async ({ principal, params }) => {
           const { app, clientSecret } = await service.rotateAppSecret(principal.account, params.id);
           return reply({ ...toAppOut(app), client_secret: clientSecret });
+        },
+      }),
+      route({
+        method: "post",
+        operationId: "issueAppAccessToken",
+        path: "/v1/providers/apps/:id/access-token",
+        summary: "Issue an access token of one of your apps",
+        description:
+          "The same access token the client credentials grant gives (valid one hour), for a signed-in developer: the developer console calls the Provider Runtime and Capabilities APIs with it, without the client secret.",
+        tags: tags.apps,
+        auth: providerAccount,
+        params: AppIdParams,
+        response: AppAccessTokenOut,
+        errors: ["FORBIDDEN"],
+        handler: async ({ principal, params }) => {
+          const { token, expiresIn } = await service.issueAppAccessToken(principal.account, params.id);
+          return reply(
+            { access_token: token, token_type: "Bearer" as const, expires_in: expiresIn },
+            { headers: { "Cache-Control": "no-store", Pragma: "no-cache" } },
+          );
         },
       }),
     ],

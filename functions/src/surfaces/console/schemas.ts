@@ -115,6 +115,14 @@ export const LoginOut = z
   })
   .meta({ id: "LoginResult" });
 
+export const AppAccessTokenOut = z
+  .object({
+    access_token: z.string().meta({ description: "Send as `Authorization: Bearer <access_token>` to the Provider Runtime and Capabilities APIs." }),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int().meta({ description: "Seconds until the token expires." }),
+  })
+  .meta({ id: "AppAccessToken" });
+
 export const AcceptedOut = z.object({ accepted: z.literal(true), message: z.string() }).meta({ id: "Accepted" });
 
 export const DeletedOut = z.object({ id: z.string(), deleted: z.literal(true) }).meta({ id: "Deleted" });

@@ -1,4 +1,5 @@
 import { type z } from "zod";
+import { issueAccessToken, signingKeys } from "../../kernel/auth/accessTokens";
 import { type Clock, MINUTE, systemClock } from "../../kernel/clock";
 import { params } from "../../kernel/config";
 import { hashSecret, newId, newSecret, randomBase62, sha256Hex } from "../../kernel/crypto";
@@ -237,6 +238,19 @@ export class ConsoleService {
       return { ...current, ...update };
     });
     return { app, clientSecret };
+  }
+
+  /**
+   * An access token of one of the developer's own apps, as the client credentials grant gives it:
+   * the console calls the Provider Runtime and Capabilities APIs with it, without the client secret.
+   */
+  async issueAppAccessToken(account: Account, appId: string): Promise<{ token: string; expiresIn: number }> {
+    const app = await findOwnedApp(account.id, appId);
+    assert(app, notFound("app", appId));
+    const keys = await signingKeys();
+    const issued = await issueAccessToken({ id: app.id, accountId: app.accountId, clientId: app.clientId }, this.clock, keys);
+    log.tokenIssued(app.id, keys.signer.kid);
+    return issued;
   }
 
   /** Deletes the app (and its runtime app) and orphans its packages in one transaction. */

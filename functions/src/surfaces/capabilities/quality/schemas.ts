@@ -23,6 +23,10 @@ export const BaselinesQuery = PageQuery.extend({
     description: "Only this capability (`<slug>.<capabilityId>`); 404 unless it is one of your app's.",
   }),
   packageId: PackageId.optional().meta({ description: "Only this package's capabilities; 404 unless it is your app's." }),
+  series: z
+    .enum(["daily"])
+    .optional()
+    .meta({ description: "`daily` adds `daily`: the same figures for each UTC day of the window (the first and last days partial), for charts." }),
 }).strict();
 
 export const CertificationQuery = PageQuery.extend({
@@ -40,6 +44,19 @@ export const AlertsQuery = PageQuery.extend({
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 const percent = z.number().min(0).max(100);
 
+const latencyOut = z.object({ p50: z.number(), p95: z.number(), p99: z.number(), mean: z.number() });
+
+const DailyBaselineOut = z
+  .object({
+    date: z.string().meta({ description: "The UTC day, `YYYY-MM-DD`.", example: "2026-03-01" }),
+    invocations: z.number().int(),
+    errors: z.number().int(),
+    latencyMs: latencyOut.nullable(),
+    errorRatePercent: percent.nullable(),
+    availabilityPercent: percent.nullable(),
+  })
+  .meta({ id: "DailyBaseline" });
+
 export const BaselineOut = z
   .object({
     capability: z.string().meta({ description: "`<slug>.<capabilityId>`", example: "demo-weather.weather_forecast" }),
@@ -49,13 +66,17 @@ export const BaselineOut = z
     window: z.object({ from: IsoDate, to: IsoDate }).meta({ description: "The 30 days ending at the start of the current hour (UTC)." }),
     invocations: z.number().int(),
     errors: z.number().int(),
-    latencyMs: z.object({ p50: z.number(), p95: z.number(), p99: z.number(), mean: z.number() }).nullable().meta({
+    latencyMs: latencyOut.nullable().meta({
       description: "Successful invocations only; percentiles within 1% of the exact value (docs/quality.md). Null without a successful invocation.",
     }),
     errorRatePercent: percent.nullable().meta({ description: "Failed invocations as a percentage of all; null without invocations." }),
     availabilityPercent: percent.nullable().meta({
       description: "Invocations not failing with timeout, connection_refused, network or http_5xx, as a percentage; null without invocations.",
     }),
+    daily: z
+      .array(DailyBaselineOut)
+      .optional()
+      .meta({ description: "With `?series=daily`: each UTC day of the window, oldest first, days without invocations included." }),
   })
   .meta({ id: "CapabilityBaseline" });
 
@@ -66,7 +87,21 @@ export interface BaselineView {
   deadlineMs: number;
   window: { from: Date; to: Date };
   summary: Summary;
+  daily?: { day: Date; summary: Summary }[];
 }
+
+const figuresOut = (summary: Summary) => ({
+  invocations: summary.invocations,
+  errors: summary.errors,
+  latencyMs: summary.latencyMs && {
+    p50: round(summary.latencyMs.p50, 2),
+    p95: round(summary.latencyMs.p95, 2),
+    p99: round(summary.latencyMs.p99, 2),
+    mean: round(summary.latencyMs.mean, 2),
+  },
+  errorRatePercent: summary.errorRatePercent === null ? null : round(summary.errorRatePercent, 3),
+  availabilityPercent: summary.availabilityPercent === null ? null : round(summary.availabilityPercent, 3),
+});
 
 export const toBaselineOut = (b: BaselineView): z.input<typeof BaselineOut> => ({
   capability: b.capability,
@@ -74,16 +109,8 @@ export const toBaselineOut = (b: BaselineView): z.input<typeof BaselineOut> => (
   capabilityId: b.capabilityId,
   deadlineMs: b.deadlineMs,
   window: { from: iso(b.window.from), to: iso(b.window.to) },
-  invocations: b.summary.invocations,
-  errors: b.summary.errors,
-  latencyMs: b.summary.latencyMs && {
-    p50: round(b.summary.latencyMs.p50, 2),
-    p95: round(b.summary.latencyMs.p95, 2),
-    p99: round(b.summary.latencyMs.p99, 2),
-    mean: round(b.summary.latencyMs.mean, 2),
-  },
-  errorRatePercent: b.summary.errorRatePercent === null ? null : round(b.summary.errorRatePercent, 3),
-  availabilityPercent: b.summary.availabilityPercent === null ? null : round(b.summary.availabilityPercent, 3),
+  ...figuresOut(b.summary),
+  ...(b.daily ? { daily: b.daily.map((d) => ({ date: iso(d.day).slice(0, 10), ...figuresOut(d.summary) })) } : {}),
 });
 
 const CauseOut = z

@@ -13,7 +13,7 @@ import { capabilityKey, capabilityRef } from "../../../domain/capabilities/namin
 import { conditionOf, METRIC_UNIT } from "../../../domain/quality/alerts";
 import { conformanceBasisOf, deadlinesOf, LIVE_MIN_INVOCATIONS, recentChanges, scoreCertification } from "../../../domain/quality/certification";
 import { alerts, certifications, type CertificationDoc } from "../../../domain/quality/records";
-import { baselineWindow, statsOfWindow } from "../../../domain/quality/rollups";
+import { baselineWindow, statsOfWindow, dailyStatsOfWindow } from "../../../domain/quality/rollups";
 import {
   type AlertOut,
   type AlertsQuery,
@@ -78,10 +78,9 @@ export class QualityService {
     }
     const selected = page(capabilities, query.limit, query.offset);
     const window = baselineWindow(this.clock.now());
-    const stats = await statsOfWindow(
-      selected.items.map((c) => c.key),
-      window,
-    );
+    const keys = selected.items.map((c) => c.key);
+    const daily = query.series === "daily" ? await dailyStatsOfWindow(keys, window) : null;
+    const stats = daily ? new Map([...daily].map(([key, d]) => [key, d.total])) : await statsOfWindow(keys, window);
     return {
       ...selected,
       items: selected.items.map((c) =>
@@ -92,6 +91,7 @@ export class QualityService {
           deadlineMs: c.deadlineMs,
           window,
           summary: summarize(stats.get(c.key)!),
+          ...(daily ? { daily: daily.get(c.key)!.days.map((d) => ({ day: d.day, summary: summarize(d.stats) })) } : {}),
         }),
       ),
     };
