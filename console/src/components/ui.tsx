@@ -152,6 +152,20 @@ export function Dialog({ open, title, onClose, children }: { open: boolean; titl
   );
 }
 
+/** What a save form's mutation came to: its error, or a short confirmation. */
+export function SaveOutcome({ mutation, errorTitle }: { mutation: { error: unknown; isSuccess: boolean }; errorTitle: string }) {
+  return (
+    <>
+      <ErrorNotice error={mutation.error} title={errorTitle} />
+      {mutation.isSuccess && (
+        <Success>
+          <p>Saved.</p>
+        </Success>
+      )}
+    </>
+  );
+}
+
 /** Asks for the reason of a deprecation (packages and versions) and confirms it. */
 export function DeprecateDialog({
   open,

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { type AccountUpdate, rateLimitUsage, type Schema, updateAccount } from "../api";
-import { ErrorNotice, Field, formatDate, Loading, StatusBadge, Success } from "../components/ui";
+import { ErrorNotice, Field, formatDate, Loading, SaveOutcome, StatusBadge } from "../components/ui";
 import { VerifyBanner } from "./Overview";
 
 const PREFERENCES: { key: keyof Schema<"NotificationPreferences">; label: string }[] = [
@@ -80,12 +80,7 @@ export function AccountPage() {
       {form && (
         <section aria-labelledby="acct-edit">
           <h2 id="acct-edit">Company and notifications</h2>
-          <ErrorNotice error={save.error} title="Could not save" />
-          {save.isSuccess && (
-            <Success>
-              <p>Saved.</p>
-            </Success>
-          )}
+          <SaveOutcome mutation={save} errorTitle="Could not save" />
           <form
             onSubmit={(e) => {
               e.preventDefault();

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { deleteApp, forgetAppToken, getApp, listPackages, rotateAppSecret, type Schema, updateApp } from "../api";
-import { Dialog, ErrorNotice, Field, formatDate, Loading, SecretOnce, StatusBadge, Success } from "../components/ui";
+import { Dialog, ErrorNotice, Field, formatDate, Loading, SaveOutcome, SecretOnce, StatusBadge } from "../components/ui";
 
 export function AppDetailPage() {
   const { appId = "" } = useParams();
@@ -97,12 +97,7 @@ export function AppDetailPage() {
           {form && (
             <section aria-labelledby="app-edit">
               <h2 id="app-edit">Details</h2>
-              <ErrorNotice error={save.error} title="Could not save the app" />
-              {save.isSuccess && (
-                <Success>
-                  <p>Saved.</p>
-                </Success>
-              )}
+              <SaveOutcome mutation={save} errorTitle="Could not save the app" />
               <form
                 onSubmit={(e) => {
                   e.preventDefault();

@@ -15,7 +15,7 @@ import {
   type Schema,
   updatePackage,
 } from "../api";
-import { DeprecateDialog, ErrorNotice, Field, formatDate, Loading, Pager, StatusBadge, Success } from "../components/ui";
+import { DeprecateDialog, ErrorNotice, Field, formatDate, Loading, Pager, SaveOutcome, StatusBadge } from "../components/ui";
 
 const STATUSES: (PackageStatus | "all")[] = ["all", "draft", "published", "deprecated"];
 
@@ -365,12 +365,7 @@ export function PackageDetailPage() {
             <section aria-labelledby="pkg-meta">
               <h2 id="pkg-meta">Listing</h2>
               <p>Changes apply to the next version you validate; published versions keep the listing they were published with.</p>
-              <ErrorNotice error={save.error} title="Could not save the listing" />
-              {save.isSuccess && (
-                <Success>
-                  <p>Saved.</p>
-                </Success>
-              )}
+              <SaveOutcome mutation={save} errorTitle="Could not save the listing" />
               <form
                 onSubmit={(e) => {
                   e.preventDefault();
