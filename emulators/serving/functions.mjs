@@ -67,24 +67,11 @@ export function httpFunctions(manifest) {
     }));
 }
 
-/** KEY=VALUE lines (dotenv, as firebase-tools reads functions/.env* and .secret.local); quotes stripped. */
-export function parseDotenv(text) {
-  const out = {};
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!match) continue;
-    let value = match[2];
-    const quoted = /^(["'])(.*)\1$/.exec(value);
-    if (quoted) value = quoted[1] === '"' ? quoted[2].replace(/\\n/g, "\n").replace(/\\"/g, '"') : quoted[2];
-    else value = value.replace(/\s+#.*$/, "");
-    out[match[1]] = value;
-  }
-  return out;
-}
+// The functions emulator's own dotenv parser (functions/.env*, .secret.local), so values (quoted,
+// escaped, multi-line) mean here what they mean there.
+const { parseStrict } = createRequire(import.meta.url)("firebase-tools/lib/functions/env.js");
 
-const readDotenv = (path) => (existsSync(path) ? parseDotenv(readFileSync(path, "utf8")) : {});
+const readDotenv = (path) => (existsSync(path) ? parseStrict(readFileSync(path, "utf8")) : {});
 
 /**
  * The environment of one instance of `fn`: what Cloud Run and the Functions Framework set, the

@@ -230,7 +230,8 @@ export class Pool {
     let best = null;
     for (const instance of f.instances) {
       if (instance.state !== "live" || instance.inFlight.size >= f.concurrency) continue;
-      if (!best || instance.inFlight.size < best.inFlight.size) best = instance;
+      // Least loaded; on a tie the one that has served least, so both stay warm.
+      if (!best || instance.inFlight.size < best.inFlight.size || (instance.inFlight.size === best.inFlight.size && instance.served < best.served)) best = instance;
     }
     if (!best) return false;
     request.instance = best;
