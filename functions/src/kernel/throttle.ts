@@ -176,7 +176,10 @@ export class FailureThrottle {
         if (failures >= this.policy.maxAttempts) {
           lockedUntil = new Date(now + this.policy.blockMs);
           this.knownLocks.set(key, lockedUntil.getTime());
-          lockoutStarted = await this.store.createOnce(`${docId}:lock`, { lockedUntil, expiresAt: new Date(lockedUntil.getTime() + this.policy.windowMs) });
+          lockoutStarted = await this.store.createOnce(`${docId}:lock`, {
+            lockedUntil,
+            expiresAt: new Date(lockedUntil.getTime() + this.policy.windowMs),
+          });
         }
         const delay = failureDelayMs(this.policy, failures);
         if (delay > 0) await this.wait(delay);

@@ -124,7 +124,11 @@ export function inputProblems(input: unknown, source: Source, maxDepth = MAX_JSO
       if (typeof key === "string") {
         const problem = textProblem(key);
         if (problem) {
-          details.push({ field: name([...path, key.replace(/[\uD800-\uDFFF\u0000]/g, "\uFFFD")]), message: `Field name: ${problem}`, code: "invalid_string" });
+          details.push({
+            field: name([...path, key.replace(/[\uD800-\uDFFF]/g, "\uFFFD").replaceAll("\u0000", "\uFFFD")]),
+            message: `Field name: ${problem}`,
+            code: "invalid_string",
+          });
           continue;
         }
       }

@@ -92,7 +92,9 @@ describe("failure throttle (guesses per subject and source)", () => {
     expect(refused).toBeInstanceOf(ApiError);
     expect((refused as ApiError).options.headers?.["Retry-After"]).toBe(String(60));
     // The lock outlives the window it started in; then it is over.
-    await expect(new FailureThrottle(policy, at(T0 + 16 * MINUTE), store, async () => {}).reserve("a@example.com", "192.0.2.1")).resolves.toBeDefined();
+    await expect(
+      new FailureThrottle(policy, at(T0 + 16 * MINUTE), store, async () => {}).reserve("a@example.com", "192.0.2.1"),
+    ).resolves.toBeDefined();
   });
 
   it("refunds right guesses so they never use the allowance, and delays failures progressively", async () => {

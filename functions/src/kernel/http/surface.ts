@@ -92,7 +92,9 @@ function readBody(req: Request, route: AnyRoute): unknown {
   // JSON is UTF-8 (RFC 8259), and so must a form be: a decoder would silently turn bad bytes into U+FFFD.
   if (req.rawBody && !isUtf8(req.rawBody)) {
     if (type === "application/json") throw new ApiError("INVALID_JSON", "Request body is not valid JSON: it is not valid UTF-8");
-    throw new ApiError("VALIDATION_ERROR", "body: Request body is not valid UTF-8", { details: [{ field: "body", message: "Not valid UTF-8", code: "invalid_encoding" }] });
+    throw new ApiError("VALIDATION_ERROR", "body: Request body is not valid UTF-8", {
+      details: [{ field: "body", message: "Not valid UTF-8", code: "invalid_encoding" }],
+    });
   }
   const problem = req.bodyReadError;
   if (problem) {

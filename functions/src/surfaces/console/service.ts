@@ -263,7 +263,11 @@ export class ConsoleService {
     const app = await findOwnedApp(account.id, appId);
     assert(app, notFound("app", appId));
     const keys = await signingKeys();
-    const issued = await issueAccessToken({ id: app.id, accountId: app.accountId, clientId: app.clientId, tokenGeneration: app.tokenGeneration }, this.clock, keys);
+    const issued = await issueAccessToken(
+      { id: app.id, accountId: app.accountId, clientId: app.clientId, tokenGeneration: app.tokenGeneration },
+      this.clock,
+      keys,
+    );
     log.tokenIssued(app.id, keys.signer.kid);
     return issued;
   }

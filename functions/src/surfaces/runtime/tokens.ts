@@ -88,7 +88,14 @@ export class TokenService {
       const failure = await guess.failed();
       log.tokenRefused(failure.error ? "throttled" : "invalid_client", clientHash);
       if (failure.lockoutStarted && failure.lockedUntil) {
-        const lockout = { scope: "client_credentials" as const, appId: app?.id ?? null, clientId, source, failures: failure.failures, lockedUntil: failure.lockedUntil };
+        const lockout = {
+          scope: "client_credentials" as const,
+          appId: app?.id ?? null,
+          clientId,
+          source,
+          failures: failure.failures,
+          lockedUntil: failure.lockedUntil,
+        };
         await notifyLockout(app ? await findAccount(app.accountId) : null, clientId, lockout, this.clock.now());
       }
       if (failure.error) throw failure.error;
@@ -102,7 +109,11 @@ export class TokenService {
     }
     try {
       const keys = await signingKeys();
-      const { token, expiresIn } = await issueAccessToken({ id: app.id, accountId: app.accountId, clientId: app.clientId, tokenGeneration: app.tokenGeneration }, this.clock, keys);
+      const { token, expiresIn } = await issueAccessToken(
+        { id: app.id, accountId: app.accountId, clientId: app.clientId, tokenGeneration: app.tokenGeneration },
+        this.clock,
+        keys,
+      );
       log.tokenIssued(app.id, keys.signer.kid);
       return { access_token: token, token_type: "Bearer", expires_in: expiresIn };
     } catch (error) {
