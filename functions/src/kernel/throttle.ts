@@ -33,7 +33,7 @@ export interface ThrottleStore {
 
 const ALREADY_EXISTS = 6;
 
-export const firestoreThrottleStore: ThrottleStore = {
+const firestoreThrottleStore: ThrottleStore = {
   async add(docId, field, delta, expiresAt) {
     const ref = db().collection("throttles").doc(docId);
     // An increment never conflicts (no transaction on a hot document); the read that follows sees
@@ -59,13 +59,13 @@ export const firestoreThrottleStore: ThrottleStore = {
 };
 
 /** Whether reservation number `n` (the counter read after its own increment) is within the allowance. */
-export const withinAllowance = (maxAttempts: number, n: number) => n <= maxAttempts;
+const withinAllowance = (maxAttempts: number, n: number) => n <= maxAttempts;
 
 /** The progressive delay after the n-th failure in a window (ms). */
 export const failureDelayMs = (policy: ThrottlePolicy, n: number) =>
   n < 2 || !policy.baseDelayMs ? 0 : Math.min(policy.maxDelayMs ?? policy.baseDelayMs, policy.baseDelayMs * 2 ** (n - 2));
 
-export interface FailureOutcome {
+interface FailureOutcome {
   /** Failures of this (subject, source) in the window, this one included. */
   failures: number;
   /** True for exactly one failure per (subject, source, window): the one that used up the allowance. */
@@ -153,10 +153,10 @@ export class FailureThrottle {
     }
     const n = await this.store.add(docId, "attempts", 1, expiresAt);
     if (!withinAllowance(this.policy.maxAttempts, n)) {
-      // The failure that used the allowance up is locking the source out about now.
-      const until = now + this.policy.blockMs;
-      this.knownLocks.set(key, until);
-      throw this.refused(until, now);
+      // Refused for the rest of the window (the counter stays above the allowance), and locked out
+      // if the allowance went on failures: say the longer of the two. Not cached, so every
+      // attempt is counted until a lock is known.
+      throw this.refused(now + this.policy.blockMs, now);
     }
     let settled = false;
     const settle = () => {
