@@ -4,7 +4,7 @@ import { getFirestore } from "firebase-admin/firestore";
 import { adminAuth, adminDb } from "../helpers/admin";
 import { api, type ApiResponse, expectError, expectStatus, request } from "../helpers/http";
 import { accessToken, createApp, mailsTo, oauthProvider, PASSWORD, signInDirect, signUp, uniqueEmail, verifiedProvider } from "../helpers/stories";
-import { inOneWindow, startSurfaceProcesses, stopSurfaceProcesses } from "../helpers/surfaceProcesses";
+import { inOneWindow, type SurfaceProcess, startSurfaceProcesses, stopSurfaceProcesses } from "../helpers/surfaceProcesses";
 
 /**
  * Issue 12's attacks, replayed over real HTTP through the Hosting emulator: parallel guessing,
@@ -42,11 +42,27 @@ const statusCounts = (responses: ApiResponse[]) => {
 };
 
 describe("guessing in parallel (issue 12, items 1 and 2)", () => {
+  // The 40 parallel requests go to two processes serving the surface (two function instances) on
+  // the same emulators: the functions emulator starts one worker per concurrent request, and 40
+  // cold workers at once time out on a 2-core machine (firebase-tools #5503) before our code runs.
+  let instances: SurfaceProcess[] = [];
+  afterEach(() => {
+    stopSurfaceProcesses(instances);
+    instances = [];
+  });
+  const twoInstances = async (surface: "console" | "runtime") => {
+    instances = await startSurfaceProcesses(2, { surface });
+    return (i: number) => instances[i % 2]!.url;
+  };
+
   it("40 parallel logins, 39 wrong then the right one: no 500, at most 5 evaluated, every failure counted; the owner elsewhere still logs in", async () => {
     const { email } = await signUp();
     const attacker = newSource();
+    const instance = await twoInstances("console");
     const passwords = [...Array.from({ length: 39 }, (_, i) => `wrong-password-${i}`), PASSWORD];
-    const responses = await Promise.all(passwords.map((password) => api.post(LOGIN, { email, password }, { headers: from(attacker) })));
+    const responses = await Promise.all(
+      passwords.map((password, i) => api.post(LOGIN, { email, password }, { headers: from(attacker), baseUrl: instance(i) })),
+    );
     const counts = statusCounts(responses);
     expect(
       Object.keys(counts)
@@ -105,12 +121,13 @@ describe("guessing in parallel (issue 12, items 1 and 2)", () => {
     const provider = await verifiedProvider();
     const app = await createApp(provider.token);
     const attacker = newSource();
+    const instance = await twoInstances("runtime");
     const responses = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         api.post(
           TOKEN,
           { grant_type: "client_credentials", client_id: app.client_id, client_secret: `secret_guess${i}` },
-          { headers: from(attacker) },
+          { headers: from(attacker), baseUrl: instance(i) },
         ),
       ),
     );

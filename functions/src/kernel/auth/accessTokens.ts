@@ -43,7 +43,12 @@ export async function issueAccessToken(
   const keySet = keys ?? (await signingKeys());
   const signer = keySet.signer;
   const now = Math.floor(clock.now().getTime() / 1000);
-  const token = await new SignJWT({ client_id: app.clientId, account_id: app.accountId, gen: app.tokenGeneration ?? 0 })
+  const token = await new SignJWT({
+    client_id: app.clientId,
+    account_id: app.accountId,
+    // Only once the app has revoked tokens (rotate-secret with revoke_tokens): absent means 0.
+    ...(app.tokenGeneration ? { gen: app.tokenGeneration } : {}),
+  })
     .setProtectedHeader({ alg: "RS256", kid: signer.kid, typ: TOKEN_TYPE })
     .setIssuer(tokenIssuer())
     .setAudience(tokenAudience())

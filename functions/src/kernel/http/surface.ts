@@ -133,11 +133,11 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
     if (error instanceof ApiError && (error.status === 401 || error.status === 403)) await runHooks(routeHooks, req, res, route);
     throw error;
   }
-  for (const hook of routeHooks) await hook(req, res, route, principal);
+  await runHooks(routeHooks, req, res, route, principal);
 
-  // A malformed id cannot name any resource: answer as for an unknown one.
   // Text no route may store or echo (lone surrogates, NUL) and deep nesting stop here, for every route.
   assertCleanInput(req.params, "path");
+  // A malformed id cannot name any resource: answer as for an unknown one.
   let params: unknown = {};
   if (route.params) {
     const parsed = (route.params as z.ZodType).safeParse(req.params);
