@@ -31,8 +31,9 @@ setGlobalOptions({ region: REGION, maxInstances: 20 });
 addRequestHook(rateLimitHook());
 
 const surfaces = buildSurfaces();
-// Any origin may call the API from a browser: it authenticates with bearer tokens, never cookies.
-const http = { cors: "*" };
+// CORS is the kernel's (createSurfaceApp: any origin, and preflights carry the rate-limit headers):
+// `cors: false` makes the platform's own CORS layer (always on in the emulator) pass requests through.
+const http = { cors: false };
 const withPlatform = (surface: Surface): Surface => ({ name: surface.name, routes: [...surface.routes, ...surfaces.platform.routes] });
 
 // ---------- HTTP: one function per API surface ----------

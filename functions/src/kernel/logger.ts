@@ -29,8 +29,13 @@ export const log = {
   compensationFailed(step: string, subject: string, error: unknown) {
     logger.error("compensation.failed", { step, subject, errorMessage: error instanceof Error ? error.message : String(error) });
   },
-  loginThrottled(subjectHash: string) {
-    logger.warn("login.throttled", { subjectHash });
+  /** A source was locked out after repeated wrong guesses (scope: login, client_credentials). */
+  lockoutStarted(scope: string, subjectHash: string, network: string) {
+    logger.warn("security.lockout", { scope, subjectHash, network });
+  },
+  /** The owner's lockout notice could not be written; the lockout itself holds. */
+  lockoutNoticeFailed(scope: string, accountId: string, error: unknown) {
+    logger.error("security.lockout_notice_failed", { scope, accountId, errorMessage: error instanceof Error ? error.message : String(error) });
   },
   appDeleted(accountId: string, appId: string, orphanedPackages: number) {
     logger.info("app.deleted", { accountId, appId, orphanedPackages });

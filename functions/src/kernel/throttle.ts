@@ -1,4 +1,4 @@
-import { type Timestamp } from "firebase-admin/firestore";
+import { FieldValue, type Timestamp } from "firebase-admin/firestore";
 import { type Clock } from "./clock";
 import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
@@ -7,70 +7,184 @@ import { db } from "./firebase";
 export interface ThrottlePolicy {
   /** Names the counter family, e.g. "login". */
   scope: string;
-  /** Failures allowed within `windowMs` before the subject is blocked. */
-  maxFailures: number;
+  /** Guesses allowed per subject and source within one window; beyond it the source is locked out until the window ends. */
+  maxAttempts: number;
+  /** Fixed windows aligned to the clock. */
   windowMs: number;
-  /** How long a block lasts. */
+  /** How long a source stays locked out once it has used its allowance (at most windowMs). */
   blockMs: number;
+  /**
+   * Progressive delay before answering a failure: the n-th failure of a (subject, source) in a
+   * window waits min(maxDelayMs, baseDelayMs·2^(n−2)) (none for the first). 0 turns it off.
+   */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
 }
 
+/** Where the counters live: Firestore in production, replaceable in unit tests. */
+export interface ThrottleStore {
+  /** Atomically adds `delta` to `field` of the document and reads the field back (no transaction). */
+  add(docId: string, field: "attempts" | "failures", delta: number, expiresAt: Date): Promise<number>;
+  /** Creates the document if it does not exist yet; true for the one caller that created it. */
+  createOnce(docId: string, data: { lockedUntil: Date; expiresAt: Date }): Promise<boolean>;
+  /** The latest `lockedUntil` (epoch ms) among these lock documents, or null. */
+  lockedUntil(docIds: string[]): Promise<number | null>;
+}
+
+const ALREADY_EXISTS = 6;
+
+const firestoreThrottleStore: ThrottleStore = {
+  async add(docId, field, delta, expiresAt) {
+    const ref = db().collection("throttles").doc(docId);
+    // An increment never conflicts (no transaction on a hot document); the read that follows sees
+    // every increment made before it, ours included. expiresAt feeds the TTL policy.
+    await ref.set({ [field]: FieldValue.increment(delta), expiresAt }, { merge: true });
+    return ((await ref.get()).get(field) as number | undefined) ?? delta;
+  },
+  async createOnce(docId, data) {
+    try {
+      await db().collection("throttles").doc(docId).create(data);
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === ALREADY_EXISTS) return false;
+      throw error;
+    }
+  },
+  async lockedUntil(docIds) {
+    const snaps = await db().getAll(...docIds.map((id) => db().collection("throttles").doc(id)));
+    const until = snaps.map((s) => (s.get("lockedUntil") as Timestamp | undefined)?.toMillis() ?? 0);
+    const latest = Math.max(0, ...until);
+    return latest > 0 ? latest : null;
+  },
+};
+
+/** Whether reservation number `n` (the counter read after its own increment) is within the allowance. */
+const withinAllowance = (maxAttempts: number, n: number) => n <= maxAttempts;
+
+/** The progressive delay after the n-th failure in a window (ms). */
+export const failureDelayMs = (policy: ThrottlePolicy, n: number) =>
+  n < 2 || !policy.baseDelayMs ? 0 : Math.min(policy.maxDelayMs ?? policy.baseDelayMs, policy.baseDelayMs * 2 ** (n - 2));
+
+interface FailureOutcome {
+  /** Failures of this (subject, source) in the window, this one included. */
+  failures: number;
+  /** True for exactly one failure per (subject, source, window): the one that used up the allowance. */
+  lockoutStarted: boolean;
+  /** Set when this failure used up the allowance: the source is locked out until then. */
+  lockedUntil: Date | null;
+  /** The RATE_LIMITED error to answer with when the source is now locked out. */
+  error: ApiError | null;
+}
+
+/** One reserved guess: report how it went, exactly once. */
+export interface Guess {
+  /** The guess was right (or could not be checked): its reservation is refunded, so it never uses up the allowance. */
+  refund(): Promise<void>;
+  /** The guess was wrong: counted, then delayed progressively. */
+  failed(): Promise<FailureOutcome>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
- * Counts failures per subject (an e-mail, a client_id) in Firestore, so the limit holds across
- * function instances. Subjects are stored hashed: the collection never holds e-mail addresses.
+ * Limits guesses (passwords, client secrets) per subject AND source (client IP), across function
+ * instances, with no transaction: a guess first reserves an attempt with an atomic increment and
+ * reads the counter back; only reservations that read at most `maxAttempts` are evaluated, so
+ * however many requests race, at most `maxAttempts` are ever checked per window (for any set of
+ * admitted reservations, the one that read last saw all the others' increments). A right guess
+ * refunds its reservation. The failure that uses up the allowance locks the source out for
+ * `blockMs` (a create-only lock document, so exactly one request learns that it started the
+ * lockout and the owner is told once). Keying by source means an attacker elsewhere cannot lock
+ * the owner out. Subjects and sources are stored hashed.
  */
 export class FailureThrottle {
+  /** Locks this instance already knows about (doc key → until): refused without touching Firestore. */
+  private readonly knownLocks = new Map<string, number>();
+
   constructor(
     private readonly policy: ThrottlePolicy,
     private readonly clock: Clock,
-  ) {}
-
-  private ref(subject: string) {
-    return db()
-      .collection("throttles")
-      .doc(`${this.policy.scope}:${sha256Hex(subject.toLowerCase())}`);
+    private readonly store: ThrottleStore = firestoreThrottleStore,
+    private readonly wait: (ms: number) => Promise<void> = sleep,
+  ) {
+    if (policy.blockMs > policy.windowMs) throw new Error("A throttle's blockMs must not exceed its windowMs");
   }
 
-  private blocked(retryAfterMs: number): ApiError {
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    return new ApiError("RATE_LIMITED", `Too many failed attempts; retry in ${seconds} seconds`, {
+  private key(subject: string, source: string) {
+    return `${this.policy.scope}:${sha256Hex(`${subject.toLowerCase()}\n${source}`)}`;
+  }
+
+  private windowIndex(now: number) {
+    return Math.floor(now / this.policy.windowMs);
+  }
+
+  /** The counter document of (subject, source) in the window of `now`: `{scope}:{hash}:{window}`. */
+  docId(subject: string, source: string, now = this.clock.now().getTime()): string {
+    return `${this.key(subject, source)}:${this.windowIndex(now)}`;
+  }
+
+  private refused(untilMs: number, now: number): ApiError {
+    const seconds = Math.max(1, Math.ceil((untilMs - now) / 1000));
+    return new ApiError("RATE_LIMITED", `Too many failed attempts from your address; retry in ${seconds} seconds`, {
       headers: { "Retry-After": String(seconds) },
     });
   }
 
-  /** Throws RATE_LIMITED while the subject is blocked. */
-  async check(subject: string): Promise<void> {
-    const snap = await this.ref(subject).get();
-    const blockedUntil = snap.get("blockedUntil") as Timestamp | undefined;
+  /**
+   * Reserves one guess for `subject` from `source`. Throws RATE_LIMITED (with Retry-After) while
+   * the source is locked out or has used its allowance in this window: the guess is then not
+   * evaluated at all.
+   */
+  async reserve(subject: string, source: string): Promise<Guess> {
     const now = this.clock.now().getTime();
-    if (blockedUntil && blockedUntil.toMillis() > now) throw this.blocked(blockedUntil.toMillis() - now);
-  }
+    const key = this.key(subject, source);
+    const window = this.windowIndex(now);
+    const docId = `${key}:${window}`;
+    const expiresAt = new Date((window + 2) * this.policy.windowMs);
+    const known = this.knownLocks.get(key);
+    if (known !== undefined && known > now) throw this.refused(known, now);
+    if (this.knownLocks.size > 10_000) for (const [k, until] of this.knownLocks) if (until <= now) this.knownLocks.delete(k);
 
-  /** Records one failure; returns the error to answer with if this failure starts a block. */
-  async fail(subject: string): Promise<ApiError | null> {
-    const ref = this.ref(subject);
-    const now = this.clock.now();
-    return db().runTransaction(async (tx) => {
-      const snap = await tx.get(ref);
-      const windowStart = (snap.get("windowStart") as Timestamp | undefined)?.toMillis() ?? 0;
-      const fresh = now.getTime() - windowStart > this.policy.windowMs;
-      const count = (fresh ? 0 : ((snap.get("count") as number | undefined) ?? 0)) + 1;
-      const update: Record<string, unknown> = {
-        count,
-        windowStart: fresh ? now : new Date(windowStart),
-        // Lets a Firestore TTL policy on `expiresAt` delete stale counters.
-        expiresAt: new Date(now.getTime() + this.policy.windowMs + this.policy.blockMs),
-      };
-      let error: ApiError | null = null;
-      if (count >= this.policy.maxFailures) {
-        update.blockedUntil = new Date(now.getTime() + this.policy.blockMs);
-        error = this.blocked(this.policy.blockMs);
-      }
-      tx.set(ref, update, { merge: true });
-      return error;
-    });
-  }
-
-  async reset(subject: string): Promise<void> {
-    await this.ref(subject).delete();
+    // A lock started late in the previous window outlives it (blockMs ≤ windowMs: two to look at).
+    const locked = await this.store.lockedUntil([`${docId}:lock`, `${key}:${window - 1}:lock`]);
+    if (locked !== null && locked > now) {
+      this.knownLocks.set(key, locked);
+      throw this.refused(locked, now);
+    }
+    const n = await this.store.add(docId, "attempts", 1, expiresAt);
+    if (!withinAllowance(this.policy.maxAttempts, n)) {
+      // Refused for the rest of the window (the counter stays above the allowance), and locked out
+      // if the allowance went on failures: say the longer of the two. Not cached, so every
+      // attempt is counted until a lock is known.
+      throw this.refused(now + this.policy.blockMs, now);
+    }
+    let settled = false;
+    const settle = () => {
+      if (settled) throw new Error("A guess is settled once");
+      settled = true;
+    };
+    return {
+      refund: async () => {
+        settle();
+        await this.store.add(docId, "attempts", -1, expiresAt);
+      },
+      failed: async () => {
+        settle();
+        const failures = await this.store.add(docId, "failures", 1, expiresAt);
+        let lockoutStarted = false;
+        let lockedUntil: Date | null = null;
+        if (failures >= this.policy.maxAttempts) {
+          lockedUntil = new Date(now + this.policy.blockMs);
+          this.knownLocks.set(key, lockedUntil.getTime());
+          lockoutStarted = await this.store.createOnce(`${docId}:lock`, {
+            lockedUntil,
+            expiresAt: new Date(lockedUntil.getTime() + this.policy.windowMs),
+          });
+        }
+        const delay = failureDelayMs(this.policy, failures);
+        if (delay > 0) await this.wait(delay);
+        return { failures, lockoutStarted, lockedUntil, error: lockedUntil ? this.refused(lockedUntil.getTime(), now) : null };
+      },
+    };
   }
 }

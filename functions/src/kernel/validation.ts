@@ -82,3 +82,64 @@ export const readOnlyFields = (fields: readonly string[]) =>
       if (fields.includes(key)) ctx.addIssue({ code: "custom", path: [key], message: "Field is read-only" });
     }
   });
+
+/** Deepest JSON nesting a request may have (objects and arrays); deeper is refused before any schema runs. */
+export const MAX_JSON_DEPTH = 32;
+
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What is wrong with one string of the request, or null: lone UTF-16 surrogates and NUL are never text. */
+export function textProblem(value: string): string | null {
+  if (LONE_SURROGATE.test(value)) return "Invalid Unicode: a lone UTF-16 surrogate";
+  if (value.includes("\u0000")) return "Invalid character: NUL (U+0000)";
+  return null;
+}
+
+/**
+ * Checks every string (keys included) of a parsed request part, and its nesting depth, before the
+ * route's schema sees it: the kernel refuses what no route may store or echo (Firestore and most
+ * consumers reject lone surrogates; NUL truncates strings in C-based tools). Iterative, so a deep
+ * document cannot exhaust the stack. Returns one detail per offending field (at most 20).
+ */
+export function inputProblems(input: unknown, source: Source, maxDepth = MAX_JSON_DEPTH): ErrorDetail[] {
+  const prefix = source === "body" ? "" : `${source}.`;
+  const name = (path: (string | number)[]) => prefix + (path.length ? path.join(".") : source);
+  const details: ErrorDetail[] = [];
+  const stack: { value: unknown; path: (string | number)[]; depth: number }[] = [{ value: input, path: [], depth: 0 }];
+  while (stack.length > 0 && details.length < 20) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === "string") {
+      const problem = textProblem(value);
+      if (problem) details.push({ field: name(path), message: problem, code: "invalid_string" });
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    if (depth >= maxDepth) {
+      details.push({ field: name(path), message: `Nested more than ${maxDepth} levels deep`, code: "too_deep" });
+      continue;
+    }
+    const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+    for (const [key, child] of entries.reverse()) {
+      if (typeof key === "string") {
+        const problem = textProblem(key);
+        if (problem) {
+          details.push({
+            field: name([...path, key.replace(/[\uD800-\uDFFF]/g, "\uFFFD").replaceAll("\u0000", "\uFFFD")]),
+            message: `Field name: ${problem}`,
+            code: "invalid_string",
+          });
+          continue;
+        }
+      }
+      stack.push({ value: child, path: [...path, key], depth: depth + 1 });
+    }
+  }
+  return details;
+}
+
+/** Throws VALIDATION_ERROR naming each field with invalid text or too deep nesting. */
+export function assertCleanInput(input: unknown, source: Source): void {
+  const details = inputProblems(input, source);
+  if (details.length) throw new ApiError("VALIDATION_ERROR", details.map((d) => `${d.field}: ${d.message}`).join("; "), { details });
+}

@@ -18,8 +18,8 @@ export interface BodyCase {
 
 /**
  * The bad inputs every route with a body must answer with the documented error in the envelope:
- * malformed JSON, a wrong-typed field, an unknown field, a missing body, an oversized body, another
- * media type, and missing or bad credentials.
+ * malformed JSON, a wrong-typed field, an unknown field, invalid text and deep nesting, a missing
+ * body, an oversized body, another media type, and missing or bad credentials.
  */
 export function describeBodyChecks(cases: Record<string, BodyCase>) {
   describe.each(Object.entries(cases))("%s", (_name, c) => {
@@ -38,6 +38,15 @@ export function describeBodyChecks(cases: Record<string, BodyCase>) {
     });
     it("answers an unknown field with 400 naming it", async () => {
       expect(expectError(await send({ json: { ...c.valid(), surprise: 1 } }), 400, "VALIDATION_ERROR").message).toContain("surprise: Unknown field");
+    });
+    it("answers a lone surrogate, a NUL and deep nesting with 400 naming the field, before the route's schema", async () => {
+      // JSON.stringify escapes a lone surrogate as \ud800, which parses back to one.
+      const text = expectError(await send({ raw: JSON.stringify({ ...c.valid(), surprise: "a\ud800", [`k\u0000`]: 1 }) }), 400, "VALIDATION_ERROR");
+      expect(text.message).toContain("surprise: Invalid Unicode: a lone UTF-16 surrogate");
+      expect(text.message).toContain("Field name: Invalid character: NUL");
+      let deep: unknown = "x";
+      for (let i = 0; i < 40; i++) deep = [deep];
+      expect(expectError(await send({ json: { ...c.valid(), deep } }), 400, "VALIDATION_ERROR").message).toMatch(/Nested more than 32 levels/);
     });
     if (!c.bodyOptional) {
       it("answers a missing body with 400", async () => {

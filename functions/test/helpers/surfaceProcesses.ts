@@ -21,7 +21,7 @@ export interface SurfaceProcess {
 /** Forks `count` processes, each serving the surface from lib/ with the emulators' env and secrets. */
 export async function startSurfaceProcesses(
   count: number,
-  options: { surface?: string; limits?: boolean; fixedNow?: Date } = {},
+  options: { surface?: string; limits?: boolean; fixedNow?: Date; env?: NodeJS.ProcessEnv } = {},
 ): Promise<SurfaceProcess[]> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -29,6 +29,7 @@ export async function startSurfaceProcesses(
     ...localSecrets(),
     SURFACE: options.surface ?? "runtime",
     LIMITS: options.limits === false ? "off" : "on",
+    ...options.env,
   };
   if (options.fixedNow) env.FIXED_NOW = options.fixedNow.toISOString();
   return Promise.all(

@@ -17,6 +17,8 @@ export const AppDoc = z.object({
   clientSecretHash: z.string(),
   redirectUris: z.array(z.string()),
   webhookUrl: z.string().nullable(),
+  /** Access tokens carry the generation they were issued in; older ones are revoked (a rotation with revoke_tokens bumps it). */
+  tokenGeneration: z.number().int().nonnegative().optional(),
   createdAt: zDate,
   updatedAt: zDate,
 });

@@ -44,6 +44,9 @@ async function verifyOAuthApp(req: Request, clock: Clock = systemClock): Promise
   if (!app || app.accountId !== claims.accountId || app.clientId !== claims.clientId || !account) {
     throw unauthenticated("Access token belongs to an app that no longer exists", "invalid_token");
   }
+  if (claims.generation < (app.tokenGeneration ?? 0)) {
+    throw unauthenticated("Access token was revoked: the app's client secret was rotated with revoke_tokens; request a new token", "invalid_token");
+  }
   if (account.status === "suspended") throw suspended();
   return { kind: "app", appId: snap.id, app: { id: snap.id, ...app }, accountId: account.id, account, tokenId: claims.tokenId };
 }

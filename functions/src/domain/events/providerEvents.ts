@@ -82,6 +82,13 @@ export const PROVIDER_EVENT_DATA = {
     graceEndsAt: iso.nullable(),
     restoresAt: iso.nullable(),
   }),
+  "security.lockout": z.object({
+    scope: z.enum(["login", "client_credentials"]).meta({ description: "What was guessed: the account's password, or an app's client secret." }),
+    clientId: z.string().nullable().meta({ description: "The app's client_id (client_credentials), or null." }),
+    sourceNetwork: z.string().meta({ description: "The network the guesses came from (IPv4 /24 or IPv6 /48), e.g. `203.0.113.0/24`." }),
+    failures: z.number().int(),
+    lockedUntil: iso,
+  }),
 } as const;
 
 /** Every event type a webhook can subscribe to. */

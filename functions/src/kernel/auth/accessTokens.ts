@@ -29,15 +29,26 @@ export interface AccessTokenClaims {
   accountId: string;
   clientId: string;
   tokenId: string;
+  /** The app's token generation at issuance (`gen`; 0 when absent): revoked once the app's is higher. */
+  generation: number;
   issuedAt: Date;
   expiresAt: Date;
 }
 
-export async function issueAccessToken(app: { id: string; accountId: string; clientId: string }, clock: Clock, keys?: SigningKeySet) {
+export async function issueAccessToken(
+  app: { id: string; accountId: string; clientId: string; tokenGeneration?: number },
+  clock: Clock,
+  keys?: SigningKeySet,
+) {
   const keySet = keys ?? (await signingKeys());
   const signer = keySet.signer;
   const now = Math.floor(clock.now().getTime() / 1000);
-  const token = await new SignJWT({ client_id: app.clientId, account_id: app.accountId })
+  const token = await new SignJWT({
+    client_id: app.clientId,
+    account_id: app.accountId,
+    // Only once the app has revoked tokens (rotate-secret with revoke_tokens): absent means 0.
+    ...(app.tokenGeneration ? { gen: app.tokenGeneration } : {}),
+  })
     .setProtectedHeader({ alg: "RS256", kid: signer.kid, typ: TOKEN_TYPE })
     .setIssuer(tokenIssuer())
     .setAudience(tokenAudience())
@@ -86,11 +97,14 @@ export async function verifyAccessToken(token: string, clock: Clock, keys?: Sign
     const issuedAt = new Date(payload.iat! * 1000);
     if (!keySet.accepts(keySet.find(usedKid)!, issuedAt, now)) throw new InvalidAccessToken("Access token was signed with a retired key");
     if (typeof payload.account_id !== "string" || typeof payload.client_id !== "string") throw new InvalidAccessToken("Access token is malformed");
+    const generation = payload.gen ?? 0;
+    if (typeof generation !== "number" || !Number.isInteger(generation) || generation < 0) throw new InvalidAccessToken("Access token is malformed");
     return {
       appId: payload.sub!,
       accountId: payload.account_id,
       clientId: payload.client_id,
       tokenId: payload.jti!,
+      generation,
       issuedAt,
       expiresAt: new Date(payload.exp! * 1000),
     };

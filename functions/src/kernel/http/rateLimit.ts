@@ -7,6 +7,7 @@ import { ApiError } from "../errors";
 import { FieldValue } from "firebase-admin/firestore";
 import { db } from "../firebase";
 import type { AnyRoute } from "./route";
+import { clientIp } from "./clientIp";
 import type { RequestHook } from "./surface";
 import { log } from "../logger";
 import { PLAN_LIMITS, rateLimitOf } from "../plans";
@@ -44,8 +45,9 @@ export interface RateDecision {
 /** Where the shard counters live; Firestore in production, replaceable in unit tests. */
 export interface QuotaStore {
   /**
-   * Atomically adds `want` to the shard's counter and reads the total back. No transaction: the
-   * increment never contends, which matters on a busy key (transactions on one document serialise).
+   * Atomically adds `want` (negative: a refund) to the shard's counter and reads the total back. No
+   * transaction: the increment never contends, which matters on a busy key (transactions on one
+   * document serialise).
    */
   add(docId: string, want: number, expiresAt: Date): Promise<number>;
 }
@@ -82,6 +84,7 @@ export class RateLimiter {
   constructor(
     private readonly clock: Clock = systemClock,
     private readonly store: QuotaStore = firestoreQuotaStore,
+    private readonly pause: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
 
   async take(key: string, limit: number): Promise<RateDecision> {
@@ -120,7 +123,12 @@ export class RateLimiter {
     for (const [key, state] of this.states) if (state.windowStart < currentWindow && !state.inflight) this.states.delete(key);
   }
 
-  /** Leases a batch from a random shard with quota left; marks shards found full. */
+  /**
+   * Leases a batch from a random shard with quota left; marks shards found full. The part of an
+   * increment that was not granted (it lost a race at the quota's edge) is refunded at once, and the
+   * lease tries again a few times: losers' refunds free the room they took, so a burst at the edge
+   * still gets the whole quota instead of stopping short of it.
+   */
   private async lease(key: string, state: KeyState): Promise<void> {
     const shards = state.allocatedSeen.length;
     const candidates = [...Array(shards).keys()].filter((i) => !state.exhausted.has(i));
@@ -132,19 +140,31 @@ export class RateLimiter {
     for (const index of candidates) {
       const quota = shardQuota(state.limit, shards, index);
       const docId = `${prefix}-${windowId}-${state.limit}-${shards}x${index}`;
-      // Lease less as the shard runs low, so tokens stranded in other instances stay few.
-      const want = Math.min(ceiling, Math.max(1, Math.floor((quota - state.allocatedSeen[index]!) / 4)));
-      const after = await this.store.add(docId, want, expiresAt);
-      state.allocatedSeen[index] = Math.min(after, quota);
-      const got = granted(quota, want, after);
-      if (after >= quota) state.exhausted.add(index);
-      if (got > 0) {
-        state.tokens += got;
-        return;
+      for (let attempt = 0; ; attempt++) {
+        // Lease less as the shard runs low, so tokens stranded in other instances stay few.
+        const want = Math.min(ceiling, Math.max(1, Math.floor((quota - state.allocatedSeen[index]!) / 4)));
+        const after = await this.store.add(docId, want, expiresAt);
+        const got = granted(quota, want, after);
+        if (got < want) await this.store.add(docId, got - want, expiresAt);
+        state.allocatedSeen[index] = Math.min(after - want + got, quota);
+        if (got > 0) {
+          state.tokens += got;
+          return;
+        }
+        // Nothing granted: the shard is full, or every increment at the edge read the others' (now refunded).
+        if (attempt >= EDGE_RETRIES) {
+          state.exhausted.add(index);
+          break;
+        }
+        await this.pause(EDGE_PAUSE_MS * (attempt + 1) * (0.5 + Math.random()));
       }
     }
   }
 }
+
+/** Retries of a lease that got nothing, and the base of their randomised pause (spreads racing instances apart). */
+const EDGE_RETRIES = 4;
+const EDGE_PAUSE_MS = 10;
 
 function shuffle<T>(items: T[]) {
   for (let i = items.length - 1; i > 0; i--) {
@@ -173,7 +193,7 @@ function rateLimitSubject(principal: Principal, req: Request): { key: string; li
     case "reviewer":
       return { key: `reviewer:${principal.user.uid}`, limit: REVIEWER_RATE_LIMIT, policy: "reviewer" };
     case "anonymous":
-      return { key: `ip:${req.ip ?? "unknown"}`, limit: anonymousRateLimit.value(), policy: "anonymous" };
+      return { key: `ip:${clientIp(req)}`, limit: anonymousRateLimit.value(), policy: "anonymous" };
   }
 }
 
@@ -189,7 +209,7 @@ function setRateLimitHeaders(res: Response, decision: RateDecision, policy: stri
 
 /** The request hook every surface runs (registered in src/index.ts). */
 export function rateLimitHook(limiter = new RateLimiter(), clock: Clock = systemClock): RequestHook {
-  return async (req: Request, res: Response, _route: AnyRoute, principal: Principal) => {
+  return async (req: Request, res: Response, _route: AnyRoute | null, principal: Principal) => {
     const subject = rateLimitSubject(principal, req);
     let decision: RateDecision;
     try {

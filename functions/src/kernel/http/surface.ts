@@ -1,10 +1,11 @@
+import { isUtf8 } from "node:buffer";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Principal } from "../auth/principal";
 import { randomBase62 } from "../crypto";
 import { ApiError, oauthErrorOf } from "../errors";
 import { log } from "../logger";
-import { parseOrThrow, validationError } from "../validation";
+import { assertCleanInput, parseOrThrow, validationError } from "../validation";
 import { paginationMeta } from "./envelope";
 import { type AnyRoute, type ErrorFormat, type HttpMethod, isReply, STREAMED } from "./route";
 
@@ -21,10 +22,12 @@ export interface Surface {
 }
 
 /**
- * Runs after authentication and before input validation, for every route of every surface.
- * The rate limiter plugs in here; it may set headers or throw ApiError (RATE_LIMITED).
+ * Runs after authentication and before input validation, for every route of every surface, and
+ * (with no route, as anonymous) for unknown paths, wrong methods and CORS preflights, so every
+ * response carries the rate-limit headers. The rate limiter plugs in here; it may set headers or
+ * throw ApiError (RATE_LIMITED).
  */
-export type RequestHook = (req: Request, res: Response, route: AnyRoute, principal: Principal) => Promise<void>;
+export type RequestHook = (req: Request, res: Response, route: AnyRoute | null, principal: Principal) => Promise<void>;
 
 const hooks: RequestHook[] = [];
 export const addRequestHook = (hook: RequestHook) => {
@@ -86,6 +89,13 @@ function readBody(req: Request, route: AnyRoute): unknown {
   if (!allowed.includes(type)) {
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", `Content-Type must be ${allowed.join(" or ")}${type ? `, not ${type}` : ""}`);
   }
+  // JSON is UTF-8 (RFC 8259), and so must a form be: a decoder would silently turn bad bytes into U+FFFD.
+  if (req.rawBody && !isUtf8(req.rawBody)) {
+    if (type === "application/json") throw new ApiError("INVALID_JSON", "Request body is not valid JSON: it is not valid UTF-8");
+    throw new ApiError("VALIDATION_ERROR", "body: Request body is not valid UTF-8", {
+      details: [{ field: "body", message: "Not valid UTF-8", code: "invalid_encoding" }],
+    });
+  }
   const problem = req.bodyReadError;
   if (problem) {
     if (problem.type === "entity.parse.failed") throw new ApiError("INVALID_JSON", `Request body is not valid JSON: ${problem.message}`);
@@ -95,18 +105,38 @@ function readBody(req: Request, route: AnyRoute): unknown {
   return req.body;
 }
 
+const ANONYMOUS: Principal = { kind: "anonymous" };
+
+async function runHooks(routeHooks: RequestHook[], req: Request, res: Response, route: AnyRoute | null, principal: Principal = ANONYMOUS) {
+  for (const hook of routeHooks) await hook(req, res, route, principal);
+}
+
+/** CORS preflight (any origin: the API authenticates with bearer tokens, never cookies), counted like any request. */
+async function preflight(req: Request, res: Response, routeHooks: RequestHook[]) {
+  await runHooks(routeHooks, req, res, null);
+  res.setHeader("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE");
+  const requested = req.headers["access-control-request-headers"];
+  if (requested) res.setHeader("Access-Control-Allow-Headers", requested);
+  res.setHeader("Access-Control-Max-Age", "600");
+  res.setHeader("Vary", "Access-Control-Request-Headers");
+  res.status(204).setHeader("Content-Length", "0");
+  res.end();
+}
+
 async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks: RequestHook[]) {
   let principal: Principal;
   try {
     principal = await route.auth.authenticate(req, res);
   } catch (error) {
-    // Failed authentication still counts, against the client IP, so bad credentials cannot be
-    // tried without limit; a hook's own error (429) then wins over the 401.
-    if (error instanceof ApiError && error.status === 401) for (const hook of routeHooks) await hook(req, res, route, { kind: "anonymous" });
+    // Failed authentication (401, or 403 for a user the route refuses) still counts, against the
+    // client IP, so bad credentials cannot be tried without limit; a hook's own error (429) wins.
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) await runHooks(routeHooks, req, res, route);
     throw error;
   }
-  for (const hook of routeHooks) await hook(req, res, route, principal);
+  await runHooks(routeHooks, req, res, route, principal);
 
+  // Text no route may store or echo (lone surrogates, NUL) and deep nesting stop here, for every route.
+  assertCleanInput(req.params, "path");
   // A malformed id cannot name any resource: answer as for an unknown one.
   let params: unknown = {};
   if (route.params) {
@@ -114,11 +144,16 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
     if (!parsed.success) throw new ApiError("NOT_FOUND", `Nothing found at ${req.path}`);
     params = parsed.data;
   }
+  assertCleanInput(req.query, "query");
   const query = route.query ? parseOrThrow(route.query, req.query, "query") : {};
-  if (route.headers) parseOrThrow(route.headers, req.headers, "header");
+  if (route.headers) {
+    assertCleanInput(Object.fromEntries(Object.keys(route.headers.shape).map((name) => [name, req.headers[name]])), "header");
+    parseOrThrow(route.headers, req.headers, "header");
+  }
   let body: unknown = undefined;
   if (route.body) {
     const raw = readBody(req, route);
+    if (raw !== undefined) assertCleanInput(raw, "body");
     const parsed = (route.body as z.ZodType).safeParse(raw ?? {});
     if (!parsed.success) {
       if (raw === undefined && !route.bodyOptional) throw new ApiError("VALIDATION_ERROR", "body: Required (send a JSON object)");
@@ -165,15 +200,18 @@ export function createSurfaceApp(surface: Surface, options: SurfaceOptions = {})
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
-  app.set("trust proxy", true);
+  // Never Express's own X-Forwarded-For handling: the client IP is clientIp() (trusted hops only).
+  app.set("trust proxy", false);
 
   app.use((req, res, next) => {
     req.requestId = newRequestId();
     res.setHeader("X-Request-Id", req.requestId);
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("Cache-Control", "no-store");
+    res.setHeader("Access-Control-Allow-Origin", "*");
     res.setHeader("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(", "));
-    next();
+    if (req.method !== "OPTIONS") return next();
+    preflight(req, res, routeHooks()).catch((error: unknown) => sendError(res, req.requestId, toApiError(error, req.requestId, "OPTIONS")));
   });
 
   const methodsByPath = new Map<string, Set<HttpMethod>>();
@@ -201,12 +239,19 @@ export function createSurfaceApp(surface: Surface, options: SurfaceOptions = {})
     app.all(path, function methodNotAllowed(req: Request, res: Response) {
       res.setHeader("Allow", allow.join(", "));
       const error = new ApiError("METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${req.path}; use ${allow.join(", ")}`);
-      sendError(res, req.requestId, error, formatByPath.get(path));
+      runHooks(routeHooks(), req, res, null).then(
+        () => sendError(res, req.requestId, error, formatByPath.get(path)),
+        (hookError: unknown) => sendError(res, req.requestId, toApiError(hookError, req.requestId, "405"), formatByPath.get(path)),
+      );
     });
   }
 
   app.use((req, res) => {
-    sendError(res, req.requestId, new ApiError("NOT_FOUND", `No route for ${req.method} ${req.path}`));
+    const error = new ApiError("NOT_FOUND", `No route for ${req.method} ${req.path}`);
+    runHooks(routeHooks(), req, res, null).then(
+      () => sendError(res, req.requestId, error),
+      (hookError: unknown) => sendError(res, req.requestId, toApiError(hookError, req.requestId, "404")),
+    );
   });
 
   // Errors Express raises itself (a malformed percent-encoding in the path, for example).

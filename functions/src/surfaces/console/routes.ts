@@ -1,4 +1,5 @@
 import { type z } from "zod";
+import { clientIp } from "../../kernel/http/clientIp";
 import { PageQuery } from "../../kernel/http/envelope";
 import { listRoute, reply, route } from "../../kernel/http/route";
 import type { Surface } from "../../kernel/http/surface";
@@ -17,6 +18,7 @@ import {
   LoginBody,
   LoginOut,
   RefreshBody,
+  RotateSecretBody,
   ResendVerificationBody,
   toAccountOut,
   toAppOut,
@@ -95,7 +97,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
         body: LoginBody,
         response: LoginOut,
         errors: ["INVALID_CREDENTIALS", "SERVICE_UNAVAILABLE"],
-        handler: async ({ body }) => loginResult(await service.login(body)),
+        handler: async ({ body, req }) => loginResult(await service.login(body, clientIp(req))),
       }),
       route({
         method: "post",
@@ -215,14 +217,16 @@ export function consoleSurface(service = new ConsoleService()): Surface {
         path: "/v1/providers/apps/:id/rotate-secret",
         summary: "Rotate an app's client secret",
         description:
-          "Returns a new `client_secret` (shown once); the previous secret stops working immediately. Access tokens already issued stay valid until they expire.",
+          "Returns a new `client_secret` (shown once); the previous secret stops working immediately. Access tokens already issued stay valid until they expire, unless the body says `revoke_tokens: true` (for a leaked secret): then they answer 401 at once and the app must request new ones with the new secret.",
         tags: tags.apps,
         auth: providerAccount,
         params: AppIdParams,
+        body: RotateSecretBody,
+        bodyOptional: true,
         response: AppWithSecretOut,
         errors: ["FORBIDDEN"],
-        handler: async ({ principal, params }) => {
-          const { app, clientSecret } = await service.rotateAppSecret(principal.account, params.id);
+        handler: async ({ principal, params, body }) => {
+          const { app, clientSecret } = await service.rotateAppSecret(principal.account, params.id, body.revoke_tokens ?? false);
           return reply({ ...toAppOut(app), client_secret: clientSecret });
         },
       }),

@@ -101,6 +101,15 @@ export const AppOut = z
   })
   .meta({ id: "App" });
 
+export const RotateSecretBody = z
+  .strictObject({
+    revoke_tokens: z
+      .boolean()
+      .optional()
+      .meta({ description: "Also revoke every access token issued to the app so far (default false: they stay valid until they expire)." }),
+  })
+  .meta({ id: "RotateSecretRequest" });
+
 export const AppWithSecretOut = AppOut.extend({
   client_secret: z.string().meta({ description: "Shown only in this response; store it now. Only its hash is kept." }),
 }).meta({ id: "AppWithSecret" });

@@ -13,6 +13,7 @@ import { type Account, type AccountDoc, accounts, DEFAULT_NOTIFICATIONS, findAcc
 import { type App, type AppDoc, apps, findOwnedApp, listAppsOfAccount } from "../../domain/accounts/app";
 import { VERIFICATION_TTL_MS, type VerificationTokenDoc, verificationTokens } from "../../domain/accounts/verificationToken";
 import { orphanPackagesOfApp } from "../../domain/catalog/orphans";
+import { notifyLockout } from "../../domain/events/security";
 import { removeRuntimeAppsOfApp } from "../../domain/runtime/runtimeApp";
 import { refreshIdToken, signInWithPassword } from "./identityToolkit";
 import { passwordProblem } from "./password";
@@ -23,8 +24,13 @@ export class ConsoleService {
   readonly resendThrottle: FailureThrottle;
 
   constructor(private readonly clock: Clock = systemClock) {
-    this.loginThrottle = new FailureThrottle({ scope: "login", maxFailures: 5, windowMs: 15 * MINUTE, blockMs: 15 * MINUTE }, clock);
-    this.resendThrottle = new FailureThrottle({ scope: "verify-resend", maxFailures: 5, windowMs: 60 * MINUTE, blockMs: 60 * MINUTE }, clock);
+    // 5 guesses per e-mail and client IP in 15 minutes, progressively delayed (docs/security.md#throttles).
+    this.loginThrottle = new FailureThrottle(
+      { scope: "login", maxAttempts: 5, windowMs: 15 * MINUTE, blockMs: 15 * MINUTE, baseDelayMs: 125, maxDelayMs: 1000 },
+      clock,
+    );
+    // Verification mails: 5 an hour per address, whoever asks (it limits mail volume, not guesses).
+    this.resendThrottle = new FailureThrottle({ scope: "verify-resend", maxAttempts: 5, windowMs: 60 * MINUTE, blockMs: 60 * MINUTE }, clock);
   }
 
   // ---------- Account ----------
@@ -134,8 +140,7 @@ export class ConsoleService {
 
   /** Always succeeds from the caller's view, so it cannot be used to probe which e-mails exist. */
   async resendVerification(email: string): Promise<void> {
-    await this.resendThrottle.check(email);
-    await this.resendThrottle.fail(email); // every request counts: this limits mail volume per address
+    await this.resendThrottle.reserve(email, "*"); // every request counts, never refunded
     const account = await findAccountByEmail(email);
     if (!account || account.status !== "pending_verification") return;
     const now = this.clock.now();
@@ -144,22 +149,31 @@ export class ConsoleService {
     });
   }
 
-  async login(input: z.output<typeof LoginBody>) {
-    await this.loginThrottle.check(input.email);
-    const outcome = await signInWithPassword(input.email, input.password);
-    if (!outcome.ok) {
-      if (outcome.reason === "too_many_attempts") {
-        throw new ApiError("RATE_LIMITED", "Too many failed attempts; retry later", { headers: { "Retry-After": "900" } });
-      }
-      const blocked = await this.loginThrottle.fail(input.email);
-      if (blocked) {
-        log.loginThrottled(sha256Hex(input.email));
-        throw blocked;
-      }
-      throw new ApiError("INVALID_CREDENTIALS", "E-mail or password is incorrect");
+  /** Signs in with e-mail and password; guesses are throttled per e-mail and client IP (`source`). */
+  async login(input: z.output<typeof LoginBody>, source: string) {
+    const guess = await this.loginThrottle.reserve(input.email, source);
+    let outcome: Awaited<ReturnType<typeof signInWithPassword>>;
+    try {
+      outcome = await signInWithPassword(input.email, input.password);
+    } catch (error) {
+      await guess.refund(); // not checked: it uses no allowance
+      throw error;
     }
-    await this.loginThrottle.reset(input.email);
-    return outcome.result;
+    if (outcome.ok) {
+      await guess.refund();
+      return outcome.result;
+    }
+    if (outcome.reason === "too_many_attempts") {
+      await guess.refund();
+      throw new ApiError("RATE_LIMITED", "Too many failed attempts; retry later", { headers: { "Retry-After": "900" } });
+    }
+    const failure = await guess.failed();
+    if (failure.lockoutStarted && failure.lockedUntil) {
+      const lockout = { scope: "login" as const, appId: null, clientId: null, source, failures: failure.failures, lockedUntil: failure.lockedUntil };
+      await notifyLockout(await findAccountByEmail(input.email), input.email, lockout, this.clock.now());
+    }
+    if (failure.error) throw failure.error;
+    throw new ApiError("INVALID_CREDENTIALS", "E-mail or password is incorrect");
   }
 
   async refresh(refreshToken: string) {
@@ -226,14 +240,15 @@ export class ConsoleService {
     });
   }
 
-  /** Issues a new client secret; the old one stops working at once. */
-  async rotateAppSecret(account: Account, appId: string): Promise<{ app: App; clientSecret: string }> {
+  /** Issues a new client secret; the old one stops working at once, and with `revokeTokens` so do the app's access tokens. */
+  async rotateAppSecret(account: Account, appId: string, revokeTokens = false): Promise<{ app: App; clientSecret: string }> {
     const now = this.clock.now();
     const clientSecret = newSecret("secret", 256);
     const app = await db().runTransaction(async (tx) => {
       const current = await findOwnedApp(account.id, appId, tx);
       assert(current, notFound("app", appId));
-      const update = { clientSecretHash: hashSecret(clientSecret), updatedAt: now };
+      const update: Partial<AppDoc> = { clientSecretHash: hashSecret(clientSecret), updatedAt: now };
+      if (revokeTokens) update.tokenGeneration = (current.tokenGeneration ?? 0) + 1;
       tx.update(apps().doc(appId), update);
       return { ...current, ...update };
     });
@@ -248,7 +263,11 @@ export class ConsoleService {
     const app = await findOwnedApp(account.id, appId);
     assert(app, notFound("app", appId));
     const keys = await signingKeys();
-    const issued = await issueAccessToken({ id: app.id, accountId: app.accountId, clientId: app.clientId }, this.clock, keys);
+    const issued = await issueAccessToken(
+      { id: app.id, accountId: app.accountId, clientId: app.clientId, tokenGeneration: app.tokenGeneration },
+      this.clock,
+      keys,
+    );
     log.tokenIssued(app.id, keys.signer.kid);
     return issued;
   }

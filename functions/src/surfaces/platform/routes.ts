@@ -43,6 +43,7 @@ const EVENT_SUMMARIES: Record<keyof typeof PROVIDER_EVENT_DATA, string> = {
   "alert.opened": "A quality alert opened",
   "alert.resolved": "A quality alert resolved",
   "certification.changed": "A package's certification tier changed",
+  "security.lockout": "Repeated wrong passwords or client secrets from one network locked that network out",
 };
 
 /** The body of every delivery: the event envelope around the type's payload. */

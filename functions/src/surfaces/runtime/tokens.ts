@@ -6,7 +6,9 @@ import { secretMatches, sha256Hex } from "../../kernel/crypto";
 import { ApiError, type OAuthErrorCode } from "../../kernel/errors";
 import { log } from "../../kernel/logger";
 import { SigningKeyConfigError } from "../../kernel/auth/signingKeys";
+import { clientIp } from "../../kernel/http/clientIp";
 import { FailureThrottle } from "../../kernel/throttle";
+import { notifyLockout } from "../../domain/events/security";
 import { findAccount } from "../../domain/accounts/account";
 import { findAppByClientId } from "../../domain/accounts/app";
 import { type TokenOut, type TokenRequestBody } from "./schemas";
@@ -35,11 +37,14 @@ function basicCredentials(header: string): { clientId: string; clientSecret: str
 
 /** The OAuth 2.1 token endpoint: client credentials grant only. */
 export class TokenService {
-  /** Failed client authentications per client_id: 10 within 15 minutes block it for 15 minutes. */
+  /** Client authentications per client_id and client IP: 10 guesses within 15 minutes, then that IP waits 15 minutes. */
   readonly throttle: FailureThrottle;
 
   constructor(private readonly clock: Clock = systemClock) {
-    this.throttle = new FailureThrottle({ scope: "oauth-token", maxFailures: 10, windowMs: 15 * MINUTE, blockMs: 15 * MINUTE }, clock);
+    this.throttle = new FailureThrottle(
+      { scope: "oauth-token", maxAttempts: 10, windowMs: 15 * MINUTE, blockMs: 15 * MINUTE, baseDelayMs: 125, maxDelayMs: 1000 },
+      clock,
+    );
   }
 
   async issue(req: Request, body: z.output<typeof TokenRequestBody>): Promise<z.input<typeof TokenOut>> {
@@ -67,14 +72,36 @@ export class TokenService {
       throw oauthError("invalid_scope", "This server defines no scopes; omit scope (a token grants access to your app's provider APIs)");
 
     const clientHash = sha256Hex(clientId);
-    await this.throttle.check(clientId);
-    const app = await findAppByClientId(clientId);
+    const source = clientIp(req);
+    const guess = await this.throttle.reserve(clientId, source).catch((error: unknown) => {
+      log.tokenRefused("throttled", clientHash);
+      throw error;
+    });
+    let app: Awaited<ReturnType<typeof findAppByClientId>>;
+    try {
+      app = await findAppByClientId(clientId);
+    } catch (error) {
+      await guess.refund(); // not checked: it uses no allowance
+      throw error;
+    }
     if (!app || !secretMatches(clientSecret, app.clientSecretHash)) {
-      const blocked = await this.throttle.fail(clientId);
-      log.tokenRefused(blocked ? "throttled" : "invalid_client", clientHash);
-      if (blocked) throw blocked;
+      const failure = await guess.failed();
+      log.tokenRefused(failure.error ? "throttled" : "invalid_client", clientHash);
+      if (failure.lockoutStarted && failure.lockedUntil) {
+        const lockout = {
+          scope: "client_credentials" as const,
+          appId: app?.id ?? null,
+          clientId,
+          source,
+          failures: failure.failures,
+          lockedUntil: failure.lockedUntil,
+        };
+        await notifyLockout(app ? await findAccount(app.accountId) : null, clientId, lockout, this.clock.now());
+      }
+      if (failure.error) throw failure.error;
       throw oauthError("invalid_client", "Unknown client or wrong client secret", challenge);
     }
+    await guess.refund();
     const account = await findAccount(app.accountId);
     if (!account || account.status === "suspended") {
       log.tokenRefused("account_suspended", clientHash);
@@ -82,7 +109,11 @@ export class TokenService {
     }
     try {
       const keys = await signingKeys();
-      const { token, expiresIn } = await issueAccessToken({ id: app.id, accountId: app.accountId, clientId: app.clientId }, this.clock, keys);
+      const { token, expiresIn } = await issueAccessToken(
+        { id: app.id, accountId: app.accountId, clientId: app.clientId, tokenGeneration: app.tokenGeneration },
+        this.clock,
+        keys,
+      );
       log.tokenIssued(app.id, keys.signer.kid);
       return { access_token: token, token_type: "Bearer", expires_in: expiresIn };
     } catch (error) {
