@@ -3,7 +3,7 @@ import type { Server } from "node:http";
 import { z } from "zod";
 import { publicRoute } from "../../src/kernel/auth/firebaseUser";
 import { listRoute, route } from "../../src/kernel/http/route";
-import { createSurfaceApp } from "../../src/kernel/http/surface";
+import { createSurfaceApp, queryOf } from "../../src/kernel/http/surface";
 import { log } from "../../src/kernel/logger";
 
 /** The kernel's pipeline in isolation: an Express app on an ephemeral port, plain fetch. */
@@ -107,5 +107,22 @@ describe("surface pipeline", () => {
     const res = await fetch(`${base}/items`);
     const body = (await res.json()) as { meta: { pagination: unknown } };
     expect(body.meta.pagination).toEqual({ total: 5, limit: 2, offset: 2, hasMore: true });
+  });
+});
+
+/** The kernel parses the query itself, so Express 4 and Express 5 (the Functions Framework's) hand routes the same input. */
+describe("queryOf", () => {
+  const of = (url: string) => queryOf({ originalUrl: url, url } as Parameters<typeof queryOf>[0]);
+
+  it("gives names to values, repeated names as arrays, decoded", () => {
+    expect(of("/v1/x?limit=5&q=sunny+day&tag=a&tag=b%20c")).toEqual({ limit: "5", q: "sunny day", tag: ["a", "b c"] });
+    expect(of("/v1/x")).toEqual({});
+  });
+
+  it("never builds nested objects or touches prototypes", () => {
+    const query = of("/v1/x?limit[gt]=1&__proto__=x&constructor=y");
+    expect(query).toEqual({ "limit[gt]": "1", ["__proto__"]: "x", constructor: "y" });
+    expect(Object.getPrototypeOf(query)).toBe(Object.prototype);
+    expect(Object.keys(query)).toEqual(["limit[gt]", "__proto__", "constructor"]);
   });
 });

@@ -78,6 +78,25 @@ function bodyLength(req: Request): number {
   return Number(req.headers["content-length"] ?? 0) || 0;
 }
 
+/**
+ * The query string as names to values (a repeated name gives an array), parsed here rather than
+ * read from `req.query`: that is a getter under Express 5 whose result depends on the framework
+ * serving the function (the Functions Framework 4+ runs Express 5 with the simple parser, the
+ * emulator's Express 4 parses `a[b]=1` into objects), so the same URL validates the same everywhere.
+ */
+export function queryOf(req: Request): Record<string, string | string[]> {
+  const url = req.originalUrl || req.url;
+  const at = url.indexOf("?");
+  const values = new Map<string, string | string[]>();
+  if (at < 0) return {};
+  for (const [name, value] of new URLSearchParams(url.slice(at + 1))) {
+    const previous = values.get(name);
+    values.set(name, previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value]);
+  }
+  // Defined as own properties (never through a `__proto__` setter).
+  return Object.fromEntries(values);
+}
+
 /** Size, media type and parse checks, before the body reaches its schema. */
 function readBody(req: Request, route: AnyRoute): unknown {
   const max = route.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -144,8 +163,9 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
     if (!parsed.success) throw new ApiError("NOT_FOUND", `Nothing found at ${req.path}`);
     params = parsed.data;
   }
-  assertCleanInput(req.query, "query");
-  const query = route.query ? parseOrThrow(route.query, req.query, "query") : {};
+  const rawQuery = queryOf(req);
+  assertCleanInput(rawQuery, "query");
+  const query = route.query ? parseOrThrow(route.query, rawQuery, "query") : {};
   if (route.headers) {
     assertCleanInput(Object.fromEntries(Object.keys(route.headers.shape).map((name) => [name, req.headers[name]])), "header");
     parseOrThrow(route.headers, req.headers, "header");

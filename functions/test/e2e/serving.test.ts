@@ -1,0 +1,271 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { join } from "node:path";
+import { capabilityPath, type PublishedCapability, publishedWeather } from "../helpers/capabilities";
+import { BASE_URL, functionUrl } from "../helpers/env";
+import { api, type ApiResponse, expectError, expectStatus } from "../helpers/http";
+import { eventually, useSampleProvider } from "../helpers/packages";
+import { FUNCTIONS_ROOT } from "../helpers/secrets";
+import { oauthProvider } from "../helpers/stories";
+
+/**
+ * The serving pool (emulators/serving, docs/architecture.md#serving-locally): npm start and npm test
+ * serve the HTTP functions through a router on the base URL and Functions Framework instances. These
+ * tests need it; with AIFFINITY_SERVING=emulator (the plain emulators) they are skipped.
+ */
+const REPO = join(FUNCTIONS_ROOT, "..");
+const firebaseJson = JSON.parse(readFileSync(process.env.AIFFINITY_FIREBASE_CONFIG ?? join(REPO, "firebase.json"), "utf8"));
+const pinnedFramework = JSON.parse(readFileSync(join(FUNCTIONS_ROOT, "package.json"), "utf8")).dependencies["@google-cloud/functions-framework"];
+const describeServing = process.env.AIFFINITY_SERVING === "emulator" ? describe.skip : describe;
+
+interface InstanceStatus {
+  slot: number;
+  state: string;
+  pid: number | null;
+  port: number;
+  inFlight: number;
+  requests: { method: string; path: string }[];
+  served: number;
+  restarts: number;
+  rssBytes: number | null;
+}
+interface ServingStatus {
+  framework: { version: string };
+  instancesPerFunction: number;
+  queueLimit: number;
+  functions: Record<string, { concurrency: number; queued: number; instances: InstanceStatus[] }>;
+}
+
+const status = async (origin = BASE_URL): Promise<ServingStatus> => {
+  const res = await api.get("/__serving/status", { baseUrl: origin });
+  expectStatus(200, res);
+  return res.body as ServingStatus;
+};
+
+/** The envelope's error, and the headers every answer of the router's own carries. */
+function expectRouterError(res: ApiResponse, status: number, code: string) {
+  const error = expectError(res, status, code);
+  expect(res.headers.get("x-request-id")).toBe(error.requestId);
+  return error;
+}
+
+/** A concrete path a rewrite's glob matches ("/v1/space/**" → "/v1/space/serving-probe"). */
+const probePath = (source: string) => source.replace(/\*\*/g, "serving-probe").replace(/\*/g, "probe");
+
+describeServing("serving pool: the HTTP functions as Cloud Functions 2nd gen serves them", () => {
+  const sample = useSampleProvider();
+
+  it("runs every HTTP function on the pinned Functions Framework, each instance at the function's concurrency", async () => {
+    const s = await status();
+    expect(s.framework.version).toBe(pinnedFramework);
+    const rewritten = new Set<string>(firebaseJson.hosting.rewrites.filter((r: any) => r.function).map((r: any) => r.function.functionId));
+    expect(Object.keys(s.functions).sort()).toEqual([...rewritten].sort());
+    for (const [name, f] of Object.entries(s.functions)) {
+      // No function sets its own: Cloud Run's default for 1 vCPU, as firebase deploy resolves it.
+      expect({ name, concurrency: f.concurrency }).toEqual({ name, concurrency: 80 });
+      expect(f.instances).toHaveLength(s.instancesPerFunction);
+      for (const instance of f.instances) expect(instance).toEqual(expect.objectContaining({ state: "live", pid: expect.any(Number) }));
+    }
+  });
+
+  it("routes each Hosting rewrite of firebase.json, in order, to its function", async () => {
+    const rewrites = firebaseJson.hosting.rewrites.filter((r: any) => r.function);
+    expect(rewrites.length).toBeGreaterThan(5);
+    for (const rewrite of rewrites) {
+      const path = probePath(rewrite.source);
+      const res = await api.get(path);
+      expect({ path, servedBy: res.headers.get("x-serving-instance")?.split("/")[0] }).toEqual({ path, servedBy: rewrite.function.functionId });
+      // The function's own answer (an envelope), never the router's or Hosting's.
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+      expect(res.body.error ?? res.body.data).toBeDefined();
+    }
+  });
+
+  it("answers unknown /v1/ paths with the 404 envelope and every other path with the console", async () => {
+    const unknown = await api.get("/v1/no/such/route");
+    expectError(unknown, 404, "NOT_FOUND");
+    expect(unknown.headers.get("x-serving-instance")).toMatch(/^consoleApi\//);
+
+    const page = await api.get("/apps/app_123/runtime");
+    expectStatus(200, page);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.text).toContain('<div id="root">');
+    expect(page.headers.get("x-serving-instance")).toBeNull();
+  });
+
+  it("serves each function's direct URL, the path below the function's name reaching it", async () => {
+    for (const name of ["consoleApi", "capabilitiesApi", "catalogApi"]) {
+      const res = await api.get("/v1/serving-probe", { baseUrl: functionUrl(name) });
+      expectError(res, 404, "NOT_FOUND");
+      expect(res.headers.get("x-serving-instance")).toMatch(new RegExp(`^${name}/`));
+    }
+  });
+
+  it("validates query parameters under the Functions Framework's Express 5", async () => {
+    const provider = await oauthProvider("Query Checks Ltd");
+    const list = (query: string) => api.get(`/v1/providers/runtime/apps${query}`, { token: provider.access });
+
+    const plain = await list("");
+    expectStatus(200, plain);
+    expect(plain.body.meta.pagination).toEqual(expect.objectContaining({ limit: 20, offset: 0 }));
+    const paged = await list("?limit=5&offset=0");
+    expectStatus(200, paged);
+    expect(paged.body.meta.pagination).toEqual(expect.objectContaining({ limit: 5, offset: 0 }));
+    expect(paged.headers.get("x-serving-instance")).toMatch(/^runtimeApi\//);
+
+    const bad = await list("?limit=abc");
+    const error = expectError(bad, 400, "VALIDATION_ERROR");
+    expect(error.message).toContain("limit");
+    expectError(await list("?limit=5&limit=6"), 400, "VALIDATION_ERROR");
+  });
+
+  describe("an instance killed mid-request", () => {
+    let w: PublishedCapability;
+    const USER = { id: "usr_serving_kill" };
+    const invoke = () => api.post(capabilityPath(w.ref, "invoke"), { user: USER, parameters: { location: "Oslo", days: 1 } }, { token: w.access });
+
+    beforeAll(async () => {
+      // The longest deadline a capability may have: the request stays in flight while the runtime hangs.
+      w = await publishedWeather(sample(), { deadlineMs: 10_000 }, "Serving Faults Ltd");
+    });
+    afterEach(() => sample().reset());
+
+    it("answers the client in the envelope, leaves the rotation at once and is replaced", async () => {
+      expectStatus(200, await invoke());
+      sample().setFailure("hang");
+      const calls = sample().requests.length;
+      const pending = invoke();
+      await eventually(() => sample().requests.length > calls, 10_000, "the invocation to reach the runtime");
+
+      const before = await status();
+      const path = capabilityPath(w.ref, "invoke");
+      const victim = before.functions.capabilitiesApi!.instances.find((i) => i.requests.some((r) => r.path === path))!;
+      expect(victim).toBeDefined();
+      process.kill(victim.pid!, "SIGKILL");
+
+      const answer = await pending;
+      const error = expectRouterError(answer, 503, "SERVICE_UNAVAILABLE");
+      expect(error.message).toMatch(/instance serving this request stopped/);
+      expect(answer.headers.get("retry-after")).toBe("1");
+
+      // Taken out of rotation at once: the next requests, sent while its replacement starts, all succeed.
+      sample().reset();
+      for (let i = 0; i < 3; i++) expectStatus(200, await invoke());
+
+      const replaced = await eventually(
+        async () => {
+          const slot = (await status()).functions.capabilitiesApi!.instances[victim.slot]!;
+          return slot.state === "live" && slot.pid !== victim.pid ? slot : undefined;
+        },
+        60_000,
+        "a new instance in the killed one's slot",
+      );
+      expect(replaced.restarts).toBe(victim.restarts + 1);
+      expect(replaced.inFlight).toBe(0);
+      for (let i = 0; i < 4; i++) expectStatus(200, await invoke());
+    });
+  });
+});
+
+/** A request the test holds in flight: its body is sent one byte short until `finish()`. */
+function heldRequest(origin: string, path: string) {
+  const url = new URL(path, origin);
+  let finish!: () => void;
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": "2" },
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode!, body }));
+      },
+    );
+    req.on("error", reject);
+    req.write("{");
+    finish = () => req.end("}");
+  });
+  return { response, finish: () => finish() };
+}
+
+describeServing("serving pool: capacity", () => {
+  // A pool of its own, one instance of consoleApi at concurrency 1 with room for one waiting request.
+  let pool: ChildProcess;
+  let origin: string;
+  const QUEUE_TIMEOUT_SECONDS = 5;
+
+  beforeAll(async () => {
+    pool = fork(
+      join(REPO, "emulators/serving/serve.mjs"),
+      [
+        "--ipc",
+        "--port=0",
+        `--port-base=${firebaseJson.emulators.functions.port + 40}`,
+        "--functions=consoleApi",
+        "--instances=1",
+        "--concurrency=1",
+        "--queue=1",
+        `--queue-timeout=${QUEUE_TIMEOUT_SECONDS}`,
+        "--no-hosting",
+      ],
+      { stdio: ["ignore", "ignore", "ignore", "ipc"], env: { ...process.env, AIFFINITY_SERVING_LOG: join(REPO, "serving-capacity-debug.log") } },
+    );
+    origin = await new Promise<string>((resolve, reject) => {
+      pool.once("message", (m: { origin: string }) => resolve(m.origin));
+      pool.once("exit", (code) => reject(new Error(`serving pool exited with ${code}`)));
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (pool.exitCode !== null) return;
+    const exited = new Promise((resolve) => pool.once("exit", resolve));
+    pool.disconnect();
+    await exited;
+  });
+
+  const inFlightAndQueued = async () => {
+    const f = (await status(origin)).functions.consoleApi!;
+    return { inFlight: f.instances[0]!.inFlight, queued: f.queued };
+  };
+
+  it("queues beyond the instance's concurrency and answers 503 with Retry-After when the queue is full", async () => {
+    const held = heldRequest(origin, "/v1/providers/account/login");
+    await eventually(async () => (await inFlightAndQueued()).inFlight === 1 || undefined, 10_000, "the held request in flight");
+
+    const waiting = api.get("/v1/openapi.json", { baseUrl: origin });
+    await eventually(async () => (await inFlightAndQueued()).queued === 1 || undefined, 10_000, "a queued request");
+
+    const refused = await api.get("/v1/openapi.json", { baseUrl: origin });
+    const error = expectRouterError(refused, 503, "SERVICE_UNAVAILABLE");
+    expect(error.message).toMatch(/consoleApi is at capacity \(1 instances × 1 concurrent requests, 1 queued\)/);
+    expect(refused.headers.get("retry-after")).toBe("1");
+
+    held.finish();
+    expect((await held.response).status).toBe(400);
+    // The queued request was served once the instance had room.
+    const served = await waiting;
+    expectStatus(200, served);
+    expect(served.body.openapi).toBe("3.1.0");
+    expect(await inFlightAndQueued()).toEqual({ inFlight: 0, queued: 0 });
+  });
+
+  it("answers a request that waited longer than the queue allows with 503", async () => {
+    const held = heldRequest(origin, "/v1/providers/account/login");
+    await eventually(async () => (await inFlightAndQueued()).inFlight === 1 || undefined, 10_000, "the held request in flight");
+
+    const waited = await api.get("/v1/openapi.json", { baseUrl: origin });
+    const error = expectRouterError(waited, 503, "SERVICE_UNAVAILABLE");
+    expect(error.message).toBe(`consoleApi had no free instance for ${QUEUE_TIMEOUT_SECONDS} s; retry.`);
+
+    held.finish();
+    expect((await held.response).status).toBe(400);
+    expectStatus(200, await api.get("/v1/openapi.json", { baseUrl: origin }));
+  });
+});
