@@ -28,7 +28,7 @@ const ALREADY_EXISTS = 6;
 const FAILED_PRECONDITION = 9;
 const grpcCode = (error: unknown) => (error as { code?: unknown } | null)?.code;
 
-export const busy = (resource: string) =>
+const busy = (resource: string) =>
   new ApiError("CONFLICT", `Another change to ${resource} is in progress; retry in a moment`, {
     headers: { "Retry-After": String(RETRY_AFTER_SECONDS) },
   });
