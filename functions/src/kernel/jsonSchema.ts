@@ -75,12 +75,10 @@ function jsonBytes(value: unknown, max: number): number {
 /** The schema's size, depth and patterns checked before ajv sees it: the first problem, with its pointer. */
 function limitProblem(schema: object): SchemaProblem | null {
   const bytes = jsonBytes(schema, SCHEMA_LIMITS.maxSchemaBytes);
-  if (bytes > SCHEMA_LIMITS.maxSchemaBytes)
-    return { pointer: "", detail: `schema is larger than ${SCHEMA_LIMITS.maxSchemaBytes} bytes of JSON` };
+  if (bytes > SCHEMA_LIMITS.maxSchemaBytes) return { pointer: "", detail: `schema is larger than ${SCHEMA_LIMITS.maxSchemaBytes} bytes of JSON` };
   const walk = (node: unknown, pointer: string, depth: number): SchemaProblem | null => {
     if (typeof node !== "object" || node === null) return null;
-    if (depth > SCHEMA_LIMITS.maxSchemaDepth)
-      return { pointer, detail: `schema nests deeper than ${SCHEMA_LIMITS.maxSchemaDepth} levels` };
+    if (depth > SCHEMA_LIMITS.maxSchemaDepth) return { pointer, detail: `schema nests deeper than ${SCHEMA_LIMITS.maxSchemaDepth} levels` };
     const entries: [string, unknown][] = Array.isArray(node) ? node.map((v, i) => [String(i), v]) : Object.entries(node);
     for (const [key, value] of entries) {
       const at = `${pointer}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;

@@ -78,8 +78,7 @@ function errorResponse(route: AnyRoute, status: number, codes: ErrorCode[]): Zod
 }
 
 /** A route that takes `Idempotency-Key` answers a replay with `Idempotent-Replayed`. */
-const idempotent = (route: AnyRoute) =>
-  route.idempotency !== undefined || (route.headers !== undefined && "idempotency-key" in route.headers.shape);
+const idempotent = (route: AnyRoute) => route.idempotency !== undefined || (route.headers !== undefined && "idempotency-key" in route.headers.shape);
 
 /** The request headers the kernel reads for a route (its write guards), besides the route's own. */
 function guardHeaders(route: AnyRoute): z.ZodObject | undefined {

@@ -14,13 +14,10 @@ import { open, seal } from "../secretBox";
 /** `Idempotency-Key`: 1–255 visible ASCII characters (a UUID is a good choice). */
 export const IdempotencyKeyHeader = z.string().regex(/^[\x21-\x7e]{1,255}$/, "Must be 1 to 255 visible ASCII characters");
 
-export const ifMatchHeader = z
-  .string()
-  .max(1024)
-  .meta({
-    description:
-      'Only apply the change if the resource\'s current ETag is one of these (strong comparison: a weak `W/"..."` tag never matches); `*` matches any current version. A stale ETag answers 412 PRECONDITION_FAILED.',
-  });
+export const ifMatchHeader = z.string().max(1024).meta({
+  description:
+    'Only apply the change if the resource\'s current ETag is one of these (strong comparison: a weak `W/"..."` tag never matches); `*` matches any current version. A stale ETag answers 412 PRECONDITION_FAILED.',
+});
 
 /** A strong ETag: a hash of the resource's JSON representation (key order does not matter). */
 export function etagOf(representation: unknown): string {
@@ -35,7 +32,10 @@ export function ifMatchSatisfied(header: string, current: string): boolean {
 }
 
 export const preconditionFailed = () =>
-  new ApiError("PRECONDITION_FAILED", "The resource changed since you read it (If-Match does not match its ETag); GET it again and reapply your change");
+  new ApiError(
+    "PRECONDITION_FAILED",
+    "The resource changed since you read it (If-Match does not match its ETag); GET it again and reapply your change",
+  );
 
 /** Who an idempotency key or a resource lease belongs to: the account (or end user) behind the caller. */
 export function principalScope(principal: Principal): string | null {

@@ -187,7 +187,9 @@ export class CapabilitiesService {
         source: "api",
         runtime,
         // The caller's key, made the runtime's: a retry that takes over a crashed attempt sends the same one.
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey: `idk_${sha256Hex(`${principal.appId}\n${handle.ref}\n${idempotencyKey}`).slice(0, 40)}` }),
+        ...(idempotencyKey === undefined
+          ? {}
+          : { idempotencyKey: `idk_${sha256Hex(`${principal.appId}\n${handle.ref}\n${idempotencyKey}`).slice(0, 40)}` }),
       });
       return this.actionResponse(handle, capability.version.id, body, outcome);
     };
