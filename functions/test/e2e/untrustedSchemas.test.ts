@@ -45,16 +45,16 @@ describe("untrusted JSON Schemas", () => {
     const { id, versionId } = await createPackage(dev.token, dev.app.id, { capabilities: [weatherForecast({ outputSchema, inputSchema })] });
     const run = await validate(dev.token, id, versionId);
     expect(run.passed).toBe(false);
-    const findings = run.findings as { rule: string; path: string; message: string }[];
+    const findings = run.findings as { ruleId: string; path: string; message: string }[];
     expect(findings).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
-          rule: "schema.invalid_output_schema",
+          ruleId: "schema.invalid_output_schema",
           path: `${CAP}.outputSchema.properties.x.pattern`,
           message: expect.stringMatching(/RE2/),
         }),
         expect.objectContaining({
-          rule: "schema.invalid_input_schema",
+          ruleId: "schema.invalid_input_schema",
           path: `${CAP}.inputSchema.properties.location.pattern`,
           message: expect.stringMatching(/RE2/),
         }),
@@ -72,15 +72,15 @@ describe("untrusted JSON Schemas", () => {
     const { id, versionId } = await createPackage(dev.token, dev.app.id, { capabilities: [weatherForecast({ outputSchema: huge, inputSchema })] });
     const run = await validate(dev.token, id, versionId);
     expect(run.passed).toBe(false);
-    const findings = run.findings as { rule: string; path: string; message: string }[];
+    const findings = run.findings as { ruleId: string; path: string; message: string }[];
     expect(findings).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
-          rule: "schema.invalid_output_schema",
+          ruleId: "schema.invalid_output_schema",
           path: `${CAP}.outputSchema`,
           message: expect.stringMatching(/larger than 65536 bytes/),
         }),
-        expect.objectContaining({ rule: "schema.invalid_input_schema", message: expect.stringMatching(/deeper than 32 levels/) }),
+        expect.objectContaining({ ruleId: "schema.invalid_input_schema", message: expect.stringMatching(/deeper than 32 levels/) }),
       ]),
     );
   }, 120_000);

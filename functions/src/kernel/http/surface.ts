@@ -199,8 +199,8 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
     if (target && expected !== undefined && !ifMatchSatisfied(expected, etagOf(await representation(target, principal, req, res))))
       throw preconditionFailed();
     const out = await produce();
-    if (target && out !== STREAMED && out.status < 300)
-      out.headers.ETag = etagOf(target.response === route.response ? out.payload : await representation(target, principal, req, res));
+    // The ETag of what a GET now answers (a write's own answer may be shaped differently).
+    if (target && out !== STREAMED && out.status < 300) out.headers.ETag = etagOf(await representation(target, principal, req, res));
     return out;
   };
   const scope = principalScope(principal);
