@@ -68,6 +68,8 @@ const transient = (error: ApiError) => error.options.headers?.["Retry-After"] !=
 
 const idempotencyKeys = new IdempotencyKeys();
 const IDEMPOTENT_LEASE_MS = 30_000;
+/** Stored answers above this are replaced by a pointer to the resource (the record must fit in 1 MiB). */
+const MAX_STORED_CHARS = 700 * 1024;
 
 /**
  * Runs `execute` at most once per (caller, key): the same key and request replay the stored answer
@@ -84,6 +86,7 @@ export async function runIdempotent(args: {
   execute: () => Promise<Produced>;
 }): Promise<{ outcome: Outcome; replayed: boolean }> {
   const context = `idempotency/${args.scope}/${args.operation}`;
+  let fresh: Outcome | undefined; // this request's own answer, as it ran (not its stored form)
   const { response, replayed } = await idempotencyKeys.run({
     scope: args.scope,
     key: args.key,
@@ -98,15 +101,24 @@ export async function runIdempotent(args: {
         if (!(error instanceof ApiError) || transient(error)) throw error;
         outcome = { kind: "error", error };
       }
-      const stored =
+      fresh = outcome;
+      let stored: object =
         outcome.kind === "data"
           ? { produced: outcome.produced }
           : { error: { code: outcome.error.code, message: outcome.error.message, details: outcome.error.options.details ?? null } };
-      const status = outcome.kind === "data" ? outcome.produced.status : outcome.error.status;
+      let status = outcome.kind === "data" ? outcome.produced.status : outcome.error.status;
+      if (JSON.stringify(stored).length > MAX_STORED_CHARS) {
+        // Too large for the record (a Firestore document holds 1 MiB): the retry learns it already ran, and where.
+        const where = outcome.kind === "data" ? outcome.produced.headers.Location : undefined;
+        const message = `The request with this Idempotency-Key already ran${where ? ` (it created ${where})` : ""}; its answer is too large to replay: read the resource instead`;
+        stored = { error: { code: "CONFLICT", message, details: null } };
+        status = 409;
+      }
       // Answers that hold a secret are kept encrypted, bound to the caller and operation.
       return { status, body: args.sealed ? { sealed: seal(JSON.stringify(stored), context) } : stored };
     },
   });
+  if (!replayed && fresh) return { outcome: fresh, replayed };
   const body = response.body as { sealed?: string };
   const stored = (typeof body.sealed === "string" ? JSON.parse(open(body.sealed, context)) : body) as {
     produced?: Produced;
