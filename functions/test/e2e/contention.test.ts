@@ -36,7 +36,7 @@ describe("contention on one resource", () => {
     });
     const responses = await Promise.all(writes.map((w) => w()));
     expectSucceededOrConflict(responses);
-    const busy = responses.filter((r) => r.status === 409 && /in progress|won the race/.test(r.body.error.message));
+    const busy = responses.filter((r) => r.status === 409 && /^Another change to .* is in progress|won the race/.test(r.body.error.message));
     for (const res of busy) expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
     // The lease is released after each write: the package takes a write again at once.
     expectStatus(200, await api.get(`${MANAGE}/${id}`, { token: dev.token }));
