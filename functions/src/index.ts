@@ -38,8 +38,14 @@ const withPlatform = (surface: Surface): Surface => ({ name: surface.name, route
 
 // ---------- HTTP: one function per API surface ----------
 
-/** Developer Console API (account, apps; signs apps' access tokens for the console); also answers the OpenAPI document and unknown paths. */
-export const consoleApi = onRequest({ ...http, secrets: [secrets.tokenSigningKeys] }, createSurfaceApp(withPlatform(surfaces.console)));
+/**
+ * Developer Console API (account, apps; signs apps' access tokens for the console; seals the
+ * idempotent replay of a new app's secret); also answers the OpenAPI document and unknown paths.
+ */
+export const consoleApi = onRequest(
+  { ...http, secrets: [secrets.tokenSigningKeys, secrets.dataEncryptionKey] },
+  createSurfaceApp(withPlatform(surfaces.console)),
+);
 /** Package Management API. */
 export const packagesApi = onRequest(http, createSurfaceApp(surfaces.packages));
 /** Provider Runtime API and the OAuth token endpoint (signs tokens; seals and opens provider credentials). */

@@ -24,7 +24,10 @@ export const ERROR_CATALOGUE = {
   INSTALL_REQUIRED: { status: 403, when: "Only users who have the package installed may do this (rating it); install it first." },
   NOT_FOUND: { status: 404, when: "No such route, or no such resource visible to the caller. Another account's ids answer 404, never 403." },
   METHOD_NOT_ALLOWED: { status: 405, when: "The path exists but not with this method. The Allow header lists the methods it accepts." },
-  CONFLICT: { status: 409, when: "The request conflicts with the current state: a duplicate (e-mail, slug), or an illegal state transition." },
+  CONFLICT: {
+    status: 409,
+    when: "The request conflicts with the current state: a duplicate (e-mail, slug), an illegal state transition, or another write to the same resource in progress (Retry-After).",
+  },
   VERIFICATION_TOKEN_USED: { status: 409, when: "The e-mail verification token was already used." },
   ACCOUNT_ALREADY_VERIFIED: { status: 409, when: "The account's e-mail address is already verified." },
   PACKAGE_NOT_INSTALLABLE: {
@@ -42,6 +45,10 @@ export const ERROR_CATALOGUE = {
   IDEMPOTENCY_KEY_IN_USE: {
     status: 409,
     when: "A request with this Idempotency-Key is still running and did not finish while this one waited; retry later.",
+  },
+  PRECONDITION_FAILED: {
+    status: 412,
+    when: "The If-Match header does not match the resource's current ETag: someone changed it since you read it. GET it again, reapply your change, retry.",
   },
   PAYLOAD_TOO_LARGE: { status: 413, when: "The request body is larger than the endpoint accepts (1 MiB unless the endpoint says otherwise)." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, when: "The body is not application/json (or, for the token endpoint, application/x-www-form-urlencoded)." },

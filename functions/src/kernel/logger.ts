@@ -150,6 +150,16 @@ export const log = {
   idempotentReplay(operation: string, outcome: "replayed" | "waited" | "taken_over") {
     logger.info("idempotency.replay", { operation, outcome });
   },
+  resourceLockReleaseFailed(resource: string, error: unknown) {
+    // The lease lapses by itself; until then writes to the resource answer 409.
+    logger.warn("resource_lock.release_failed", { resource, errorMessage: error instanceof Error ? error.message : String(error) });
+  },
+  transactionContention(requestId: string, route: string, error: unknown) {
+    logger.warn("firestore.transaction_contention", { requestId, route, errorMessage: error instanceof Error ? error.message : String(error) });
+  },
+  outboundRetried(host: string, reason: string) {
+    logger.info("outbound.retried", { host, reason });
+  },
   lastInvokedUpdateFailed(runtimeAppId: string, error: unknown) {
     logger.warn("runtime_app.last_invoked_update_failed", { runtimeAppId, errorMessage: error instanceof Error ? error.message : String(error) });
   },

@@ -4,6 +4,7 @@ import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { addressProblem, isMetadataHost } from "./addresses";
 import { isEmulator } from "./config";
+import { log } from "./logger";
 import { urlProblem } from "./urls";
 
 /**
@@ -80,6 +81,13 @@ export interface OutboundRequest {
   maxResponseBytes?: number;
   /** How host names are resolved (default: the system resolver); every address is checked either way. */
   resolver?: Resolver;
+  /**
+   * Whether the request may be sent again after a connection reset, when it may already have
+   * reached the endpoint: true for reads, and for calls the endpoint deduplicates (an
+   * `Idempotency-Key`). Default: only GET. Otherwise a reset after sending fails as `network`
+   * with an unknown outcome, never a second delivery.
+   */
+  resendable?: boolean;
 }
 
 export interface OutboundResponse {
@@ -162,7 +170,10 @@ const guardedLookup = (resolver: Resolver) =>
   }) as unknown as LookupFunction;
 
 // Keep-alive pools (connections are reused per host and port; every new connection goes through guardedLookup).
-const agents = { "http:": new http.Agent({ keepAlive: true, maxSockets: 64 }), "https:": new https.Agent({ keepAlive: true, maxSockets: 64 }) };
+// Idle sockets are closed after 4 s, before common servers' keep-alive timeouts (Node's 5 s), so a
+// reused socket is rarely one the server is closing: such a reset is no longer resent blindly.
+const POOL = { keepAlive: true, maxSockets: 64, timeout: 4_000 };
+const agents = { "http:": new http.Agent(POOL), "https:": new https.Agent(POOL) };
 
 /** A URL without its query (which may carry tokens), for messages and logs. */
 function safeUrl(url: string): string {
@@ -193,12 +204,24 @@ function blockedCause(error: unknown): BlockedAddressError | undefined {
   return undefined;
 }
 
+/** A request that failed after it may have reached the endpoint (it was written on a connection that then reset). */
+class MayHaveArrivedError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = "MayHaveArrivedError";
+  }
+}
+
 function send(
   target: URL,
   headers: Record<string, string>,
   request: OutboundRequest,
   signal: AbortSignal,
-  retryReused: boolean,
+  resendable: boolean,
+  afterReset = false,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const client = target.protocol === "https:" ? https : http;
@@ -209,9 +232,16 @@ function send(
       resolve,
     );
     req.on("error", (error) => {
-      // A pooled connection the server closed just as we reused it: the request never reached it.
-      if (retryReused && req.reusedSocket && causeCode(error) === "ECONNRESET") resolve(send(target, headers, request, signal, false));
-      else reject(error);
+      const code = causeCode(error);
+      // A reset pooled connection: the server may have closed it before reading the request, or read
+      // it and died. Only a request the endpoint can deduplicate is sent again (same headers, same key).
+      if (resendable && !afterReset && req.reusedSocket && code === "ECONNRESET") {
+        log.outboundRetried(target.host, "reused connection reset");
+        resolve(send(target, headers, request, signal, resendable, true));
+      } else if (afterReset || code === "ECONNRESET" || code === "EPIPE") {
+        const what = afterReset ? `resent after a reset, then failed${code ? ` (${code})` : ""}` : "connection reset after the request was sent";
+        reject(new MayHaveArrivedError(`Request to ${target.host} ${what}: it may have reached the endpoint (outcome unknown)`, code));
+      } else reject(error);
     });
     req.end(request.body);
   });
@@ -247,7 +277,8 @@ export async function outbound(request: OutboundRequest): Promise<OutboundRespon
   try {
     const headers: Record<string, string> = { "user-agent": USER_AGENT, ...(request.headers ?? {}) };
     if (request.body !== undefined) headers["content-length"] = String(Buffer.byteLength(request.body));
-    const response = await send(target, headers, request, controller.signal, true);
+    const resendable = request.resendable ?? (request.method ?? "GET") === "GET";
+    const response = await send(target, headers, request, controller.signal, resendable);
     const declared = Number(response.headers["content-length"] ?? NaN);
     if (Number.isFinite(declared) && declared > maxBytes) {
       controller.abort();
@@ -285,6 +316,8 @@ export async function outbound(request: OutboundRequest): Promise<OutboundRespon
     if (timedOut) throw new OutboundTimeoutError(timeoutMs, elapsed());
     const blocked = blockedCause(error);
     if (blocked) throw new OutboundUrlRejectedError(`Target address not allowed: ${blocked.message}`);
+    // Not "connection refused" even when the resend was refused: the first attempt may have arrived.
+    if (error instanceof MayHaveArrivedError) throw new OutboundNetworkError(error.message, elapsed());
     const code = causeCode(error);
     if (code === "ECONNREFUSED") throw new OutboundConnectionRefusedError(target.host, elapsed());
     throw new OutboundNetworkError(`Request to ${target.host} failed${code ? ` (${code})` : ""}`, elapsed());

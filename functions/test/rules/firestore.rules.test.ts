@@ -28,6 +28,7 @@ const COLLECTIONS = [
   "capabilityStates",
   "capabilityEvents",
   "idempotencyKeys",
+  "resourceLocks",
   "sandboxScenarios",
   "sandboxTraces",
   "qualityRollupShards",

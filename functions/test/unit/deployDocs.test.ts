@@ -30,7 +30,7 @@ describe("deploy documentation", () => {
     };
     const ttl = indexes.fieldOverrides.filter((f) => f.ttl).map((f) => `${f.collectionGroup}.${f.fieldPath}`);
     expect(ttl.sort()).toEqual(
-      ["capabilityEvents", "idempotencyKeys", "processedEvents", "qualityRollups", "rateLimits", "sandboxTraces", "throttles"].map(
+      ["capabilityEvents", "idempotencyKeys", "processedEvents", "qualityRollups", "rateLimits", "resourceLocks", "sandboxTraces", "throttles"].map(
         (c) => `${c}.expiresAt`,
       ),
     );

@@ -288,3 +288,49 @@ describe("outbound calls", () => {
     await expect(outbound({ url: "file:///etc/passwd" })).rejects.toMatchObject({ kind: "url_rejected" });
   });
 });
+
+describe("outbound calls: a connection reset after the request was sent", () => {
+  let server: Server;
+  let base: string;
+  /** Every request the server read: its method, path and Idempotency-Key. */
+  const received: { path: string; key: string | undefined }[] = [];
+  beforeAll(async () => {
+    // Answers /ok normally on a kept-alive connection; /reset is read in full, then the connection is reset.
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        received.push({ path: req.url ?? "", key: req.headers["idempotency-key"] as string | undefined });
+        if (req.url === "/reset") req.socket.resetAndDestroy();
+        else res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+      });
+    });
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  beforeEach(() => {
+    received.length = 0;
+  });
+
+  it("never resends a POST that may have arrived, and says the outcome is unknown", async () => {
+    await outbound({ url: `${base}/ok`, method: "POST", body: "{}" }); // leaves a pooled connection to reuse
+    const failure = outbound({ url: `${base}/reset`, method: "POST", body: "{}", headers: { "idempotency-key": "k1" } });
+    await expect(failure).rejects.toMatchObject({ kind: "network", message: expect.stringMatching(/outcome unknown/) });
+    expect(received.filter((r) => r.path === "/reset")).toHaveLength(1);
+  });
+
+  it("resends a resendable request once after a reset on a reused connection, with the same key", async () => {
+    await outbound({ url: `${base}/ok`, method: "POST", body: "{}" });
+    const failure = outbound({ url: `${base}/reset`, method: "POST", body: "{}", headers: { "idempotency-key": "k2" }, resendable: true });
+    // The resend is reset too: still not "connection refused", and still unknown.
+    await expect(failure).rejects.toMatchObject({ kind: "network", message: expect.stringMatching(/resent after a reset.*outcome unknown/) });
+    const resets = received.filter((r) => r.path === "/reset");
+    expect(resets).toHaveLength(2);
+    expect(resets.map((r) => r.key)).toEqual(["k2", "k2"]);
+  });
+});

@@ -291,6 +291,8 @@ export class CapabilityInvoker {
       requestId: string;
       source: Source;
       runtime?: RuntimeApp | null;
+      /** The runtime's Idempotency-Key for this action (stable across the caller's retries); default: a new one. */
+      idempotencyKey?: string;
     },
   ): Promise<CallOutcome> {
     const runtime = args.runtime === undefined ? await runtimeAppOf(info.appId) : args.runtime;
@@ -307,7 +309,7 @@ export class CapabilityInvoker {
             action: args.action,
             body: { requestId: args.requestId, capability: info.capabilityId, action: args.action, input: args.input, user, context },
           },
-          { requestId: args.requestId, clock: this.clock },
+          { requestId: args.requestId, clock: this.clock, ...(args.idempotencyKey === undefined ? {} : { idempotencyKey: args.idempotencyKey }) },
         )
       : unavailable(runtime, info.appId);
     return this.recordCall(info, {

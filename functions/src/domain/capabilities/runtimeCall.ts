@@ -1,4 +1,5 @@
 import type { Clock } from "../../kernel/clock";
+import { newId } from "../../kernel/crypto";
 import { OutboundError, type OutboundResponse } from "../../kernel/outbound";
 import { callProvider, ProviderAuthError } from "../runtime/providerClient";
 import type { RuntimeApp } from "../runtime/runtimeApp";
@@ -62,7 +63,16 @@ const OUTBOUND_CLASSES: Record<string, InvocationErrorClass> = {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-export async function callCapability(runtime: RuntimeApp, target: CallTarget, context: { requestId: string; clock: Clock }): Promise<CallResult> {
+/**
+ * `context.idempotencyKey` names the logical call for the runtime (default: a new key for this
+ * call). Invocations are state reads the key makes safe to resend after a reset connection;
+ * actions are never resent by the platform, since the runtime may not deduplicate.
+ */
+export async function callCapability(
+  runtime: RuntimeApp,
+  target: CallTarget,
+  context: { requestId: string; clock: Clock; idempotencyKey?: string },
+): Promise<CallResult> {
   const capabilityId = target.capability.descriptor.id;
   const path =
     target.kind === "invoke"
@@ -95,6 +105,8 @@ export async function callCapability(runtime: RuntimeApp, target: CallTarget, co
       method: "POST",
       body,
       requestId: context.requestId,
+      idempotencyKey: context.idempotencyKey ?? newId("idk"),
+      resendable: target.kind === "invoke",
       clock: context.clock,
       timeoutMs: target.capability.descriptor.deadlineMs,
       maxResponseBytes: target.kind === "invoke" ? MAX_INVOKE_RESPONSE_BYTES : MAX_ACTION_RESPONSE_BYTES,

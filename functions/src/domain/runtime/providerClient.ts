@@ -156,6 +156,11 @@ export interface ProviderCall extends Omit<OutboundRequest, "url" | "headers"> {
   /** Path below the runtime's endpoint URL, e.g. `/health`. */
   path: string;
   requestId: string;
+  /**
+   * Sent as `Idempotency-Key`: the same for every delivery of one logical call (a resend after a
+   * reset, the retry after a 401), so the runtime can execute it once (docs/provider-runtime.md).
+   */
+  idempotencyKey?: string;
   clock?: Clock;
   /** Told what is sent, exactly (sandbox traces; they redact the credentials). */
   onSend?: (sent: { url: string; method: string; headers: Record<string, string>; body: string }) => void;
@@ -180,12 +185,13 @@ async function callProviderOnce(app: RuntimeApp, call: ProviderCall): Promise<Ou
   const headers: Record<string, string> = {
     accept: "application/json",
     "aiffinity-request-id": call.requestId,
+    ...(call.idempotencyKey === undefined ? {} : { "idempotency-key": call.idempotencyKey }),
     ...(await providerAuthHeaders(app, { requestId: call.requestId, clock })),
   };
   if (call.body !== undefined) headers["content-type"] = "application/json";
   const secrets = activeSigningSecrets(app, now);
   if (secrets.length) Object.assign(headers, signedHeaders(secrets, call.requestId, Math.floor(now.getTime() / 1000), body));
-  const { path: _path, requestId: _requestId, clock: _clock, onSend, ...request } = call;
+  const { path: _path, requestId: _requestId, idempotencyKey: _key, clock: _clock, onSend, ...request } = call;
   onSend?.({ url, method: request.method ?? "GET", headers: { ...headers }, body });
   return outbound({ ...request, url, headers });
 }

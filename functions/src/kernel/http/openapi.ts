@@ -10,6 +10,7 @@ import { ERROR_CATALOGUE, type ErrorCode, type OAuthErrorCode } from "../errors"
 import { ErrorBody, list, single } from "./envelope";
 import { type AnyRoute, openApiPath } from "./route";
 import type { Surface } from "./surface";
+import { IdempotencyKeyHeader, ifMatchHeader } from "./writeGuards";
 
 /** Error responses every route can give, on top of those a route lists itself. */
 const COMMON_ERRORS: ErrorCode[] = ["INTERNAL", "RATE_LIMITED"];
@@ -55,6 +56,7 @@ const HEADERS = {
   "WWW-Authenticate": header("The authentication scheme to use, and what was wrong with the credentials."),
   Location: header("Where the created (or accepted) resource can be read."),
   "Idempotent-Replayed": header("`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`."),
+  ETag: header("A strong validator of the resource's current representation; send it as `If-Match` to change the resource only if nobody else did."),
 } as const;
 type HeaderName = keyof typeof HEADERS;
 const RATE_LIMIT_HEADERS: HeaderName[] = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit", "RateLimit-Policy"];
@@ -62,7 +64,7 @@ const ref = (names: HeaderName[]) => Object.fromEntries(names.map((name) => [nam
 
 function errorResponse(route: AnyRoute, status: number, codes: ErrorCode[]): ZodOpenApiResponseObject {
   const headers: HeaderName[] = ["X-Request-Id", ...RATE_LIMIT_HEADERS];
-  if (status === 429 || status === 503) headers.push("Retry-After");
+  if (status === 409 || status === 429 || status === 503) headers.push("Retry-After");
   if (status === 401) headers.push("WWW-Authenticate");
   const oauth = route.errorFormat === "oauth";
   const description = oauth
@@ -76,10 +78,25 @@ function errorResponse(route: AnyRoute, status: number, codes: ErrorCode[]): Zod
 }
 
 /** A route that takes `Idempotency-Key` answers a replay with `Idempotent-Replayed`. */
-const idempotent = (route: AnyRoute) => route.headers !== undefined && "idempotency-key" in route.headers.shape;
+const idempotent = (route: AnyRoute) => route.idempotency !== undefined || (route.headers !== undefined && "idempotency-key" in route.headers.shape);
 
-function operation(route: AnyRoute): ZodOpenApiOperationObject {
+/** The request headers the kernel reads for a route (its write guards), besides the route's own. */
+function guardHeaders(route: AnyRoute): z.ZodObject | undefined {
+  const shape: Record<string, z.ZodType> = { ...(route.headers?.shape ?? {}) };
+  if (route.idempotency)
+    shape["idempotency-key"] = IdempotencyKeyHeader.optional().meta({
+      description:
+        "Makes retrying this create safe: the first answer is replayed for 24 hours (`Idempotent-Replayed: true`); the same key with another request answers 422 IDEMPOTENCY_KEY_REUSED (docs/errors.md#idempotent-requests).",
+    });
+  if (route.ifMatch) shape["if-match"] = ifMatchHeader.optional();
+  return Object.keys(shape).length ? z.object(shape) : undefined;
+}
+
+function operation(route: AnyRoute, etagPaths: Set<string>): ZodOpenApiOperationObject {
   const errors = new Set<ErrorCode>([...COMMON_ERRORS, ...(route.errors ?? [])]);
+  if (route.lock) errors.add("CONFLICT");
+  if (route.ifMatch) errors.add("PRECONDITION_FAILED");
+  if (route.idempotency) (["IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_KEY_IN_USE", "VALIDATION_ERROR"] as const).forEach((c) => errors.add(c));
   if (route.auth.scheme) errors.add("UNAUTHENTICATED");
   if (route.body) (["VALIDATION_ERROR", "INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"] as const).forEach((c) => errors.add(c));
   if (route.query || route.headers) errors.add("VALIDATION_ERROR");
@@ -96,6 +113,7 @@ function operation(route: AnyRoute): ZodOpenApiOperationObject {
   const successHeaders: HeaderName[] = ["X-Request-Id", ...RATE_LIMIT_HEADERS];
   if (route.kind === "single" && route.location) successHeaders.push("Location");
   if (idempotent(route)) successHeaders.push("Idempotent-Replayed");
+  if (route.ifMatch || (route.method === "get" && etagPaths.has(route.path))) successHeaders.push("ETag");
   const responses: Record<string, ZodOpenApiResponseObject> = {
     [String(route.status ?? 200)]: { description: route.summary, headers: ref(successHeaders), content: { [contentType]: { schema } } },
   };
@@ -109,11 +127,12 @@ function operation(route: AnyRoute): ZodOpenApiOperationObject {
     responses: responses as ZodOpenApiOperationObject["responses"],
   };
   if (route.description) op.description = route.description;
-  if (route.params || route.query || route.headers) {
+  const headers = guardHeaders(route);
+  if (route.params || route.query || headers) {
     op.requestParams = {};
     if (route.params) op.requestParams.path = route.params as z.ZodObject;
     if (route.query) op.requestParams.query = route.query as z.ZodObject;
-    if (route.headers) op.requestParams.header = route.headers;
+    if (headers) op.requestParams.header = headers;
   }
   if (route.body) {
     const content: Record<string, { schema: z.ZodType }> = {};
@@ -134,10 +153,11 @@ export interface OpenApiExtras {
 
 export function buildOpenApiDocument(surfaces: Surface[], serverUrl: string, extras: OpenApiExtras) {
   const paths: ZodOpenApiPathsObject = {};
+  const etagPaths = new Set(surfaces.flatMap((s) => s.routes.flatMap((r) => (r.ifMatch ? [r.ifMatch] : []))));
   for (const surface of surfaces) {
     for (const route of surface.routes) {
       const path = openApiPath(route.path);
-      paths[path] = { ...(paths[path] ?? {}), [route.method]: operation(route) };
+      paths[path] = { ...(paths[path] ?? {}), [route.method]: operation(route, etagPaths) };
     }
   }
   const webhooks: ZodOpenApiPathsObject = {};

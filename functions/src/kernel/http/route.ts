@@ -69,6 +69,23 @@ interface RouteBase<A extends Principal, PS extends z.ZodType, QS extends z.ZodT
    * `{error, error_description}` that OAuth client libraries expect (the token endpoint).
    */
   errorFormat?: ErrorFormat;
+  /**
+   * A write to one resource: the resource's name from the path parameters (`package pkg_...`).
+   * The kernel takes a short lease on it (per account) before the handler, so concurrent writes
+   * answer 409 CONFLICT at once instead of contending on a transaction (kernel/resourceLock.ts).
+   */
+  lock?: (params: z.output<PS>) => string;
+  /**
+   * Optimistic concurrency: the path of this surface's GET route whose representation the write
+   * changes. Its ETag is sent on that GET and on this write's answer, and `If-Match` here is
+   * compared with it (412 PRECONDITION_FAILED when stale). Needs `lock`.
+   */
+  ifMatch?: string;
+  /**
+   * A POST that creates something takes `Idempotency-Key` (kernel/idempotency.ts): `sealed`
+   * stores the answer to replay encrypted, for answers that hold a secret shown once.
+   */
+  idempotency?: "plain" | "sealed";
 }
 
 export type ErrorFormat = "envelope" | "oauth";

@@ -5,9 +5,20 @@ import type { Principal } from "../auth/principal";
 import { randomBase62 } from "../crypto";
 import { ApiError, oauthErrorOf } from "../errors";
 import { log } from "../logger";
+import { withResourceLock } from "../resourceLock";
 import { assertCleanInput, parseOrThrow, validationError } from "../validation";
 import { paginationMeta } from "./envelope";
 import { type AnyRoute, type ErrorFormat, type HttpMethod, isReply, STREAMED } from "./route";
+import {
+  etagOf,
+  IdempotencyKeyHeader,
+  ifMatchSatisfied,
+  type Outcome,
+  preconditionFailed,
+  principalScope,
+  type Produced,
+  runIdempotent,
+} from "./writeGuards";
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -46,6 +57,7 @@ const EXPOSED_HEADERS = [
   "WWW-Authenticate",
   "Idempotent-Replayed",
   "Location",
+  "ETag",
 ];
 
 export const newRequestId = () => `req_${randomBase62(20)}`;
@@ -62,9 +74,22 @@ function sendError(res: Response, requestId: string, error: ApiError, format: Er
   res.status(error.status).json({ error: body });
 }
 
+/**
+ * Firestore gave up on a contended transaction (ABORTED, or the emulator's "Transaction lock
+ * timeout"): another write to the same data won. Nothing was written; the client may retry.
+ */
+const contended = (error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 10 /* ABORTED */ || (error instanceof Error && /transaction lock timeout/i.test(error.message));
+};
+
 /** Anything that is not an ApiError is our bug: log it in full, tell the client only the request id. */
 function toApiError(error: unknown, requestId: string, where: string): ApiError {
   if (error instanceof ApiError) return error;
+  if (contended(error)) {
+    log.transactionContention(requestId, where, error);
+    return new ApiError("CONFLICT", "Another change to the same resource won the race; retry in a moment", { headers: { "Retry-After": "1" } });
+  }
   log.unexpectedError(requestId, where, error);
   return new ApiError("INTERNAL", `An unexpected error occurred. Quote ${requestId} when contacting support.`);
 }
@@ -142,7 +167,19 @@ async function preflight(req: Request, res: Response, routeHooks: RequestHook[])
   res.end();
 }
 
-async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks: RequestHook[]) {
+/** The surface's GET routes by path: the representations ETags are computed from. */
+type Representations = Map<string, AnyRoute>;
+
+/** The current representation of the resource a write targets: its GET route run for the same caller and path. */
+async function representation(get: AnyRoute, principal: Principal, req: Request, res: Response): Promise<unknown> {
+  const params = get.params ? (get.params as z.ZodType).parse(req.params) : {};
+  const query = get.query ? (get.query as z.ZodType).parse({}) : {};
+  const result = await get.handler({ principal, params, query, body: undefined, req, res, requestId: req.requestId });
+  const data = isReply(result) ? result.data : result;
+  return (get.response as z.ZodType).parse(data);
+}
+
+async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks: RequestHook[], gets: Representations) {
   let principal: Principal;
   try {
     principal = await route.auth.authenticate(req, res);
@@ -182,8 +219,6 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
     body = parsed.data;
   }
 
-  const result = await route.handler({ principal, params, query, body, req, res, requestId: req.requestId });
-  if (result === STREAMED) return;
   const where = `${route.method.toUpperCase()} ${route.path}`;
   const strict = (schema: z.ZodType, value: unknown) => {
     const out = schema.safeParse(value);
@@ -193,20 +228,70 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
     }
     return out.data;
   };
+  const input = { principal, params, query, body, req, res, requestId: req.requestId };
 
   if (route.kind === "list") {
-    const page = result as { items: unknown[]; total: number; limit: number; offset: number };
+    const page = (await route.handler(input)) as { items: unknown[]; total: number; limit: number; offset: number };
     const data = strict(z.array(route.response as z.ZodType), page.items);
     res.status(route.status ?? 200).json({ data, meta: { requestId: req.requestId, pagination: paginationMeta(page) } });
     return;
   }
-  const { status, data, headers } = isReply(result) ? result : { status: undefined, data: result, headers: undefined };
-  for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
-  const payload = strict(route.response as z.ZodType, data);
-  if (route.kind === "single" && route.location) res.setHeader("Location", route.location(payload));
-  const code = status ?? route.status ?? 200;
-  if (route.kind === "raw") res.status(code).json(payload);
-  else res.status(code).json({ data: payload, meta: { requestId: req.requestId } });
+
+  const produce = async (): Promise<Produced | typeof STREAMED> => {
+    const result = await route.handler(input);
+    if (result === STREAMED) return STREAMED;
+    const { status, data, headers } = isReply(result) ? result : { status: undefined, data: result, headers: undefined };
+    const payload = strict(route.response as z.ZodType, data);
+    const out: Produced = { status: status ?? route.status ?? 200, payload, headers: { ...(headers ?? {}) } };
+    if (route.kind === "single" && route.location) out.headers.Location = route.location(payload);
+    return out;
+  };
+
+  // Optimistic concurrency and the resource's lease (docs/errors.md#concurrent-writes).
+  const target = route.ifMatch ? gets.get(route.ifMatch) : undefined;
+  const guarded = async (): Promise<Produced | typeof STREAMED> => {
+    const expected = req.get("if-match");
+    if (target && expected !== undefined && !ifMatchSatisfied(expected, etagOf(await representation(target, principal, req, res))))
+      throw preconditionFailed();
+    const out = await produce();
+    // The ETag of what a GET now answers (a write's own answer may be shaped differently).
+    if (target && out !== STREAMED && out.status < 300) out.headers.ETag = etagOf(await representation(target, principal, req, res));
+    return out;
+  };
+  const scope = principalScope(principal);
+  const locked = () => (route.lock && scope ? withResourceLock(`${scope}/${route.lock(params)}`, guarded) : guarded());
+
+  let outcome: Outcome | typeof STREAMED;
+  let replayed = false;
+  const key = route.idempotency && scope ? req.get("idempotency-key") : undefined;
+  if (key !== undefined && scope) {
+    parseOrThrow(z.object({ "idempotency-key": IdempotencyKeyHeader }), { "idempotency-key": key }, "header");
+    const run = await runIdempotent({
+      scope,
+      key,
+      operation: route.operationId,
+      request: { params, body },
+      sealed: route.idempotency === "sealed",
+      execute: async () => {
+        const out = await locked();
+        if (out === STREAMED) throw new Error(`${where}: a streamed answer cannot be idempotent`);
+        return out;
+      },
+    });
+    outcome = run.outcome;
+    replayed = run.replayed;
+  } else {
+    const out = await locked();
+    outcome = out === STREAMED ? STREAMED : { kind: "data", produced: out };
+  }
+  if (outcome === STREAMED) return;
+  if (replayed) res.setHeader("Idempotent-Replayed", "true");
+  if (outcome.kind === "error") throw outcome.error;
+  const { status, payload, headers } = outcome.produced;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  if (route.method === "get" && gets.get(route.path) === route) res.setHeader("ETag", etagOf(payload));
+  if (route.kind === "raw") res.status(status).json(payload);
+  else res.status(status).json({ data: payload, meta: { requestId: req.requestId } });
 }
 
 export interface SurfaceOptions {
@@ -244,9 +329,18 @@ export function createSurfaceApp(surface: Surface, options: SurfaceOptions = {})
     formatByPath.set(route.path, formatByPath.has(route.path) && formatByPath.get(route.path) !== format ? "envelope" : format);
   }
 
+  // GET routes whose representation a write's If-Match refers to answer with an ETag.
+  const gets: Representations = new Map();
+  for (const route of surface.routes) {
+    if (!route.ifMatch) continue;
+    const get = surface.routes.find((r) => r.method === "get" && r.path === route.ifMatch);
+    if (!get || !route.lock) throw new Error(`${route.operationId}: ifMatch needs a lock and a GET route at ${route.ifMatch}`);
+    gets.set(route.ifMatch, get);
+  }
+
   for (const route of surface.routes) {
     app[route.method](route.path, (req: Request, res: Response) => {
-      runRoute(route, req, res, routeHooks()).catch((error: unknown) =>
+      runRoute(route, req, res, routeHooks(), gets).catch((error: unknown) =>
         sendError(res, req.requestId, toApiError(error, req.requestId, `${route.method.toUpperCase()} ${route.path}`), route.errorFormat),
       );
     });

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { OAuthAppPrincipal } from "../../domain/accounts/principals";
 import { type Clock, systemClock } from "../../kernel/clock";
+import { sha256Hex } from "../../kernel/crypto";
 import { ApiError, conflict, ERROR_CATALOGUE, type ErrorCode } from "../../kernel/errors";
 import type { Page } from "../../kernel/http/envelope";
 import { IdempotencyKeys, type IdempotentRun } from "../../kernel/idempotency";
@@ -185,6 +186,10 @@ export class CapabilitiesService {
         requestId,
         source: "api",
         runtime,
+        // The caller's key, made the runtime's: a retry that takes over a crashed attempt sends the same one.
+        ...(idempotencyKey === undefined
+          ? {}
+          : { idempotencyKey: `idk_${sha256Hex(`${principal.appId}\n${handle.ref}\n${idempotencyKey}`).slice(0, 40)}` }),
       });
       return this.actionResponse(handle, capability.version.id, body, outcome);
     };

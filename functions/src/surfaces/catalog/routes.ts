@@ -58,6 +58,7 @@ export function catalogSurface(service = new CatalogService()): Surface {
       route({
         method: "post",
         operationId: "installPackage",
+        idempotency: "plain",
         path: `${MARKETPLACE}/:id/install`,
         summary: "Install a package",
         description:
@@ -113,6 +114,7 @@ export function catalogSurface(service = new CatalogService()): Surface {
       route({
         method: "post",
         operationId: "ratePackage",
+        idempotency: "plain",
         path: `${MARKETPLACE}/:id/ratings`,
         summary: "Rate a package",
         description:

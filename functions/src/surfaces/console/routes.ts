@@ -138,6 +138,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       route({
         method: "post",
         operationId: "createApp",
+        idempotency: "sealed",
         path: "/v1/providers/apps",
         summary: "Create a provider app",
         description: "Returns the app with its `client_id` and `client_secret`. The secret is shown only in this response.",
@@ -184,6 +185,8 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       route({
         method: "patch",
         operationId: "updateApp",
+        lock: (p) => `app ${p.id}`,
+        ifMatch: "/v1/providers/apps/:id",
         path: "/v1/providers/apps/:id",
         summary: "Update an app's name, description, redirect URIs or webhook URL",
         description: "Only the fields sent change.",
@@ -198,6 +201,7 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       route({
         method: "delete",
         operationId: "deleteApp",
+        lock: (p) => `app ${p.id}`,
         path: "/v1/providers/apps/:id",
         summary: "Delete an app",
         description: "Its packages become orphaned: flagged in the catalog at once, removed from it after 30 days.",
@@ -214,6 +218,8 @@ export function consoleSurface(service = new ConsoleService()): Surface {
       route({
         method: "post",
         operationId: "rotateAppSecret",
+        lock: (p) => `app ${p.id}`,
+        idempotency: "sealed",
         path: "/v1/providers/apps/:id/rotate-secret",
         summary: "Rotate an app's client secret",
         description:

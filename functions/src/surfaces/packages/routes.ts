@@ -52,6 +52,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "post",
         operationId: "createPackage",
+        idempotency: "plain",
         path: BASE,
         summary: "Create a package with its first version",
         description:
@@ -98,6 +99,8 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "patch",
         operationId: "updatePackage",
+        lock: (p) => `package ${p.id}`,
+        ifMatch: `${BASE}/:id`,
         path: `${BASE}/:id`,
         summary: "Update package metadata and listing images",
         description:
@@ -114,6 +117,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "post",
         operationId: "deprecatePackage",
+        lock: (p) => `package ${p.id}`,
         path: `${BASE}/:id/deprecate`,
         summary: "Deprecate a package",
         description:
@@ -129,6 +133,8 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "post",
         operationId: "createPackageVersion",
+        lock: (p) => `package ${p.id}`,
+        idempotency: "plain",
         path: `${BASE}/:id/versions`,
         summary: "Create a new version",
         description:
@@ -158,6 +164,8 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "patch",
         operationId: "updatePackageVersion",
+        lock: (p) => `package ${p.id}`,
+        ifMatch: `${BASE}/:id/versions/:vid`,
         path: `${BASE}/:id/versions/:vid`,
         summary: "Edit a draft version",
         description: "Drafts and validated versions only (a validated version returns to draft); a version is immutable once submitted.",
@@ -172,6 +180,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "post",
         operationId: "validatePackageVersion",
+        lock: (p) => `package ${p.id}`,
         path: `${BASE}/:id/versions/:vid/validate`,
         summary: "Run the conformance suite",
         description:
@@ -226,6 +235,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "post",
         operationId: "submitPackageVersion",
+        lock: (p) => `package ${p.id}`,
         path: `${BASE}/:id/versions/:vid/submit`,
         summary: "Submit a version for review",
         description:
@@ -242,6 +252,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "post",
         operationId: "publishPackageVersion",
+        lock: (p) => `package ${p.id}`,
         path: `${BASE}/:id/versions/:vid/publish`,
         summary: "Publish an approved version",
         description: "Makes the approved version the catalog's current version immediately; the previous one is superseded.",
@@ -255,6 +266,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "post",
         operationId: "rollBackPackageVersion",
+        lock: (p) => `package ${p.id}`,
         path: `${BASE}/:id/versions/:vid/rollback`,
         summary: "Roll back to an earlier published version",
         description: "Makes a superseded version current again (the current one is superseded). Optional `reason`.",
@@ -269,6 +281,7 @@ export function packagesSurface(service = new PackagesService(), reviews = new R
       route({
         method: "post",
         operationId: "deprecatePackageVersion",
+        lock: (p) => `package ${p.id}`,
         path: `${BASE}/:id/versions/:vid/deprecate`,
         summary: "Deprecate a version",
         description: "Approved or superseded versions (deprecate the package to retire its current version). Optionally names a successor version.",

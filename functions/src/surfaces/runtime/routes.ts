@@ -72,6 +72,7 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       route({
         method: "post",
         operationId: "registerRuntimeApp",
+        idempotency: "sealed",
         path: "/v1/providers/runtime/apps",
         summary: "Register a runtime app",
         description: "Binds your service endpoint to a console app of your account (one runtime app per console app).",
@@ -116,6 +117,8 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       route({
         method: "patch",
         operationId: "updateRuntimeApp",
+        lock: (p) => `runtime app ${p.id}`,
+        ifMatch: APP,
         path: APP,
         summary: "Update the endpoint URL, display name or status",
         tags: tags.runtime,
@@ -129,6 +132,8 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       route({
         method: "put",
         operationId: "setAuthProfile",
+        lock: (p) => `runtime app ${p.id}`,
+        ifMatch: APP,
         path: `${APP}/auth-profile`,
         summary: "Set how Aiffinity authenticates to your runtime",
         description:
@@ -144,6 +149,8 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       route({
         method: "put",
         operationId: "setCapabilityTemplate",
+        lock: (p) => `runtime app ${p.id}`,
+        ifMatch: APP,
         path: `${APP}/capability-template`,
         summary: "Set the capability template",
         description: "Capability schemas (JSON Schema draft 2020-12, checked), refresh intervals (60 s to 24 h), actions and surface guidance.",
@@ -159,6 +166,8 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       route({
         method: "put",
         operationId: "setWebhookProfile",
+        lock: (p) => `runtime app ${p.id}`,
+        ifMatch: APP,
         path: `${APP}/webhook-profile`,
         summary: "Set the webhook URL, events and retry policy",
         description:
@@ -211,6 +220,8 @@ export function runtimeSurface(service = new RuntimeService(), tokens = new Toke
       route({
         method: "put",
         operationId: "setCredentialSecret",
+        lock: (p) => `runtime app ${p.id}`,
+        ifMatch: APP,
         path: `${APP}/credential-secret`,
         summary: "Set or rotate the webhook signing secret",
         description:

@@ -12,6 +12,7 @@ export function sandboxRoutes(service = new SandboxService()): AnyRoute[] {
     route({
       method: "post",
       operationId: "createSandboxScenario",
+      idempotency: "plain",
       path: `${SANDBOX}/scenarios`,
       summary: "Create a test scenario",
       description:
