@@ -7,18 +7,25 @@ import { accessToken, createApp, mailsTo, oauthProvider, PASSWORD, signInDirect,
 import { inOneWindow, type SurfaceProcess, startSurfaceProcesses, stopSurfaceProcesses } from "../helpers/surfaceProcesses";
 
 /**
- * Issue 12's attacks, replayed over real HTTP through the Hosting emulator: parallel guessing,
- * lockout as a weapon, spoofed X-Forwarded-For, invalid Unicode, and bursts at the quota's edge.
- * The emulators' TRUSTED_PROXY_HOPS is 1: the last X-Forwarded-For entry a request carries is its
- * address, as Google's front end would append it (docs/security.md#client-ip).
+ * Issue 12's attacks, replayed over real HTTP through the base URL: parallel guessing, lockout as
+ * a weapon, spoofed X-Forwarded-For, invalid Unicode, and bursts at the quota's edge. Locally
+ * TRUSTED_PROXY_HOPS is 1: the serving router appends the address that connected to it, as Hosting
+ * does in production (docs/security.md#client-ip), so each source is a distinct loopback address
+ * the test connects from. Under the plain emulators (AIFFINITY_SERVING=emulator), which append
+ * nothing, the test plays that proxy and appends the source itself.
  */
 const LOGIN = "/v1/providers/account/login";
 const TOKEN = "/v1/providers/auth/token";
 const WINDOW_MS = 15 * 60_000;
 
-/** A fresh documentation-range address per call, so runs never share a bucket. */
-const newSource = () => `198.18.${randomInt(0, 256)}.${randomInt(1, 255)}`;
-const from = (source: string, spoofed?: string) => ({ "x-forwarded-for": spoofed ? `${spoofed}, ${source}` : source });
+/** A fresh loopback address per call (Linux routes all of 127.0.0.0/8 to lo), so runs never share a bucket. */
+const newSource = () => `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+const proxyless = process.env.AIFFINITY_SERVING === "emulator";
+/** Request options that send from `source`, with `spoofed` as what the client itself puts in X-Forwarded-For. */
+const from = (source: string, spoofed?: string): { localAddress?: string; headers: Record<string, string> } =>
+  proxyless
+    ? { headers: { "x-forwarded-for": spoofed ? `${spoofed}, ${source}` : source } }
+    : { localAddress: source, headers: spoofed ? { "x-forwarded-for": spoofed } : {} };
 
 /** The throttle's counter document of (subject, source) in the current window (kernel/throttle.ts). */
 async function throttleDoc(scope: string, subject: string, source: string) {
@@ -61,7 +68,7 @@ describe("guessing in parallel (issue 12, items 1 and 2)", () => {
     const instance = await twoInstances("console");
     const passwords = [...Array.from({ length: 39 }, (_, i) => `wrong-password-${i}`), PASSWORD];
     const responses = await Promise.all(
-      passwords.map((password, i) => api.post(LOGIN, { email, password }, { headers: from(attacker), baseUrl: instance(i) })),
+      passwords.map((password, i) => api.post(LOGIN, { email, password }, { ...from(attacker), baseUrl: instance(i) })),
     );
     const counts = statusCounts(responses);
     expect(
@@ -82,25 +89,21 @@ describe("guessing in parallel (issue 12, items 1 and 2)", () => {
     if (right.status !== 200) expectError(right, 429, "RATE_LIMITED");
 
     // The owner, somewhere else, is not locked out; the attacker's address has used its allowance.
-    expectStatus(200, await api.post(LOGIN, { email, password: PASSWORD }, { headers: from(newSource()) }));
-    expectError(await api.post(LOGIN, { email, password: PASSWORD }, { headers: from(attacker) }), 429, "RATE_LIMITED");
+    expectStatus(200, await api.post(LOGIN, { email, password: PASSWORD }, { ...from(newSource()) }));
+    expectError(await api.post(LOGIN, { email, password: PASSWORD }, { ...from(attacker) }), 429, "RATE_LIMITED");
   }, 120_000);
 
   it("locks out only the guessing address, for 15 minutes, and tells the owner by event and mail", async () => {
     const provider = await verifiedProvider();
     const attacker = newSource();
-    const attempt = (password: string, source: string) => api.post(LOGIN, { email: provider.email, password }, { headers: from(source) });
+    const attempt = (password: string, source: string) => api.post(LOGIN, { email: provider.email, password }, { ...from(source) });
     for (let i = 0; i < 4; i++) expectError(await attempt(`wrong-password-${i}`, attacker), 401, "INVALID_CREDENTIALS");
     const fifth = await attempt("wrong-password-4", attacker);
     expectError(fifth, 429, "RATE_LIMITED");
     expect(Number(fifth.headers.get("retry-after"))).toBeGreaterThan(890);
     expectError(await attempt(PASSWORD, attacker), 429, "RATE_LIMITED");
     // The same address behind a different spoofed prefix is still the same address.
-    expectError(
-      await api.post(LOGIN, { email: provider.email, password: PASSWORD }, { headers: from(attacker, "203.0.113.1") }),
-      429,
-      "RATE_LIMITED",
-    );
+    expectError(await api.post(LOGIN, { email: provider.email, password: PASSWORD }, { ...from(attacker, "203.0.113.1") }), 429, "RATE_LIMITED");
     expectStatus(200, await attempt(PASSWORD, newSource()));
 
     const mails = (await mailsTo(provider.email)).filter((m) => m.category === "security_lockout");
@@ -127,7 +130,7 @@ describe("guessing in parallel (issue 12, items 1 and 2)", () => {
         api.post(
           TOKEN,
           { grant_type: "client_credentials", client_id: app.client_id, client_secret: `secret_guess${i}` },
-          { headers: from(attacker), baseUrl: instance(i) },
+          { ...from(attacker), baseUrl: instance(i) },
         ),
       ),
     );
@@ -146,13 +149,13 @@ describe("guessing in parallel (issue 12, items 1 and 2)", () => {
     const owner = await api.post(
       TOKEN,
       { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret },
-      { headers: from(newSource()) },
+      { ...from(newSource()) },
     );
     expectStatus(200, owner);
     const fromAttacker = await api.post(
       TOKEN,
       { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret },
-      { headers: from(attacker) },
+      { ...from(attacker) },
     );
     // 40 attempts used the address's allowance: even the right secret is refused there until the window ends.
     expect(fromAttacker.status).toBe(429);
@@ -164,13 +167,13 @@ describe("client IP (item 3)", () => {
     const source = newSource();
     const remaining = await inOneWindow(async () => {
       const responses: ApiResponse[] = [];
-      for (let i = 0; i < 20; i++) responses.push(await api.get("/v1/openapi.json", { headers: from(source, `203.0.113.${i + 1}`) }));
+      for (let i = 0; i < 20; i++) responses.push(await api.get("/v1/openapi.json", { ...from(source, `203.0.113.${i + 1}`) }));
       for (const r of responses) expectStatus(200, r);
       return { responses, result: responses.map((r) => Number(r.headers.get("x-ratelimit-remaining"))) };
     });
     // One bucket: each request took one more from it.
     expect(remaining.slice(1).map((r, i) => remaining[i]! - r)).toEqual(Array(19).fill(1));
-    expect(remaining[0]).toBe(Number((await api.get("/v1/openapi.json", { headers: from(newSource()) })).headers.get("x-ratelimit-limit")) - 1);
+    expect(remaining[0]).toBe(Number((await api.get("/v1/openapi.json", { ...from(newSource()) })).headers.get("x-ratelimit-limit")) - 1);
   }, 60_000);
 });
 
@@ -237,15 +240,17 @@ describe("rate-limit headers on every response (item 9)", () => {
 
   it("on 404, 405, 403 and CORS preflight answers", async () => {
     const source = newSource();
-    const notFound = await api.get("/v1/providers/nothing", { headers: from(source) });
+    const notFound = await api.get("/v1/providers/nothing", { ...from(source) });
     expectError(notFound, 404, "NOT_FOUND");
     expectHeaders(notFound, "anonymous");
-    const wrongMethod = await api.put("/v1/providers/apps", {}, { headers: from(source) });
+    const wrongMethod = await api.put("/v1/providers/apps", {}, { ...from(source) });
     expectError(wrongMethod, 405, "METHOD_NOT_ALLOWED");
     expectHeaders(wrongMethod, "anonymous");
+    const sender = from(source);
     const preflight = await request("OPTIONS", "/v1/providers/apps", {
+      ...sender,
       headers: {
-        ...from(source),
+        ...sender.headers,
         origin: "https://console.example",
         "access-control-request-method": "POST",
         "access-control-request-headers": "authorization",

@@ -1,3 +1,4 @@
+import { Agent, type Dispatcher } from "undici";
 import { BASE_URL } from "./env";
 
 export interface ApiResponse<T = any> {
@@ -16,7 +17,16 @@ export interface RequestOptions {
   raw?: string | Buffer;
   headers?: Record<string, string>;
   baseUrl?: string;
+  /** Connect from this loopback address (any of 127.0.0.0/8): a distinct client, as the router sees it. */
+  localAddress?: string;
 }
+
+const agents = new Map<string, Dispatcher>();
+const agentFrom = (localAddress: string) => {
+  let agent = agents.get(localAddress);
+  if (!agent) agents.set(localAddress, (agent = new Agent({ localAddress })));
+  return agent;
+};
 
 export async function request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
   // A fresh connection per request: a reused keep-alive socket that the server closes while the
@@ -29,7 +39,13 @@ export async function request<T = any>(method: string, path: string, options: Re
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  const response = await fetch(`${options.baseUrl ?? BASE_URL}${path}`, { method, headers, body });
+  const dispatcher = options.localAddress ? agentFrom(options.localAddress) : undefined;
+  const response = await fetch(`${options.baseUrl ?? BASE_URL}${path}`, {
+    method,
+    headers,
+    body,
+    ...(dispatcher ? { dispatcher } : {}),
+  } as RequestInit);
   const text = await response.text();
   let parsed: any;
   try {
