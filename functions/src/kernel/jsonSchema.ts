@@ -17,8 +17,9 @@ import { RE2JS } from "re2js";
 export const SCHEMA_LIMITS = {
   /** Largest schema, as compact JSON. */
   maxSchemaBytes: 64 * 1024,
-  /** Deepest nesting of objects and arrays in a schema. */
-  maxSchemaDepth: 32,
+  /** Deepest nesting of objects and arrays in a schema (below the request body's own 32, which a
+   * schema sits a few levels inside, so this limit is the one a provider meets). */
+  maxSchemaDepth: 20,
   /** Longest single pattern. */
   maxPatternLength: 1024,
   /** Largest value validated against a schema, as compact JSON. */

@@ -64,8 +64,9 @@ describe("untrusted JSON Schemas", () => {
 
   it("refuses schemas that are too large or nest too deep", async () => {
     const dev = await packageProvider(sample(), "Huge Schemas Ltd");
+    // Deeper than a schema may nest (20), within what a request body may (32): the finding's case.
     let deep: Record<string, unknown> = { type: "string" };
-    for (let i = 0; i < 40; i++) deep = { type: "array", items: deep };
+    for (let i = 0; i < 22; i++) deep = { type: "array", items: deep };
     const base = weatherForecast();
     const huge = { ...base.outputSchema, description: "x".repeat(70 * 1024) };
     const inputSchema = { ...base.inputSchema, properties: { ...base.inputSchema.properties, nested: deep } };
@@ -80,7 +81,7 @@ describe("untrusted JSON Schemas", () => {
           path: `${CAP}.outputSchema`,
           message: expect.stringMatching(/larger than 65536 bytes/),
         }),
-        expect.objectContaining({ ruleId: "schema.invalid_input_schema", message: expect.stringMatching(/deeper than 32 levels/) }),
+        expect.objectContaining({ ruleId: "schema.invalid_input_schema", message: expect.stringMatching(/deeper than 20 levels/) }),
       ]),
     );
   }, 120_000);
