@@ -733,7 +733,8 @@ function build(op: Operation, draft: Draft, index: number, ctx: GenContext): Fuz
   const query = typeof draft.query === "string" ? draft.query : draft.query.map(([k, v]) => `${k}=${v}`).join("&");
   const headers: Record<string, string> = { ...draft.headers };
   const auth = ctx.world.authorization[draft.token];
-  if (auth?.length) headers.authorization = auth[draft.tokenVariant % auth.length]!;
+  // Spread over the kind's tokens (four end users share the catalog traffic and its per-user limit).
+  if (auth?.length) headers.authorization = auth[(draft.tokenVariant + index) % auth.length]!;
   const full = query ? `${path}?${query}` : path;
   return {
     index,
