@@ -10,4 +10,10 @@ prepare
 cd "$ROOT"
 args=""
 for a in "$@"; do args+=" $(printf '%q' "$a")"; done
-firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting "node functions/.fuzz-out/fuzz/run.js$args"
+script="node functions/.fuzz-out/fuzz/run.js$args"
+# The production-shaped serving (run_suite, emulators/serving) where this checkout has it.
+if declare -F run_suite >/dev/null; then
+  run_suite "$script"
+else
+  firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting "$script"
+fi

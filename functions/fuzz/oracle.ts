@@ -21,6 +21,8 @@ type FindingKind = "5xx" | "non-envelope" | "leak" | "authz" | "transport";
 export interface Verdict {
   kind: FindingKind;
   reason: string;
+  /** Who answered: the function's own code (it sets X-Request-Id first), or the serving in front of it. */
+  origin: "function" | "serving";
   /** Set when the finding is a known issue that another change fixes (reported, not failing the run). */
   known?: string;
 }
@@ -144,8 +146,8 @@ export function envelopeProblem(res: FuzzResponse, op: Operation, ctx: OracleCon
 
 /** Every verdict on one exchange (empty: it passed). */
 export function judge(op: Operation, req: FuzzRequest, res: FuzzResponse, ctx: OracleContext): Verdict[] {
-  if (res.transportError) return [{ kind: "transport", reason: res.transportError }];
-  const verdicts: Verdict[] = [];
+  if (res.transportError) return [{ kind: "transport", reason: res.transportError, origin: "serving" }];
+  const found: Omit<Verdict, "origin">[] = [];
   const text = res.body.toString("utf8");
   const fromFunction = answeredByFunction(res);
   const origin = fromFunction ? "" : " (answered before the function: no X-Request-Id)";
@@ -158,30 +160,29 @@ export function judge(op: Operation, req: FuzzRequest, res: FuzzResponse, ctx: O
     const upstream = PROVIDER_CODES.has(errorCode) && (res.status === 502 || res.status === 504);
     if (!upstream) {
       const known = KNOWN_ISSUES.find((k) => k.matches(req, res))?.id;
-      verdicts.push({ kind: "5xx", reason: `${res.status} ${errorCode ?? text.slice(0, 80)}${origin}`, ...(known ? { known } : {}) });
+      found.push({ kind: "5xx", reason: `${res.status} ${errorCode ?? text.slice(0, 80)}${origin}`, ...(known ? { known } : {}) });
     }
   }
   if (res.status >= 400) {
     const problem = envelopeProblem(res, op, ctx, oauthPath);
-    if (problem) verdicts.push({ kind: "non-envelope", reason: `${res.status}: ${problem}${origin}` });
+    if (problem) found.push({ kind: "non-envelope", reason: `${res.status}: ${problem}${origin}` });
   } else if (res.status >= 300 || res.status < 200) {
-    verdicts.push({ kind: "non-envelope", reason: `unexpected status ${res.status}${origin}` });
+    found.push({ kind: "non-envelope", reason: `unexpected status ${res.status}${origin}` });
   } else if (res.status !== 204 && !(header(res, "content-type") ?? "").startsWith("text/event-stream")) {
-    if (!parseJson(res.body).ok) verdicts.push({ kind: "non-envelope", reason: `${res.status} with a body that is not JSON${origin}` });
+    if (!parseJson(res.body).ok) found.push({ kind: "non-envelope", reason: `${res.status} with a body that is not JSON${origin}` });
   }
 
   const headersText = Object.entries(res.headers)
     .map(([k, v]) => `${k}: ${v}`)
     .join("\n");
-  for (const leak of leaksIn(`${headersText}\n${text}`, req, op, ctx)) verdicts.push({ kind: "leak", reason: leak });
+  for (const leak of leaksIn(`${headersText}\n${text}`, req, op, ctx)) found.push({ kind: "leak", reason: leak });
 
   for (const expectation of req.expect) {
     const s = res.status;
-    if (expectation === "auth-rejected" && s !== 401 && s !== 429)
-      verdicts.push({ kind: "authz", reason: `${req.token} token answered ${s}, not 401` });
-    if (expectation === "not-granted" && s < 300) verdicts.push({ kind: "authz", reason: `${req.token} token was granted ${s}` });
+    if (expectation === "auth-rejected" && s !== 401 && s !== 429) found.push({ kind: "authz", reason: `${req.token} token answered ${s}, not 401` });
+    if (expectation === "not-granted" && s < 300) found.push({ kind: "authz", reason: `${req.token} token was granted ${s}` });
     if (expectation === "cross-tenant" && (s < 300 || s === 403))
-      verdicts.push({ kind: "authz", reason: `another tenant's id or token answered ${s} (must be 404)` });
+      found.push({ kind: "authz", reason: `another tenant's id or token answered ${s} (must be 404)` });
   }
-  return verdicts;
+  return found.map((v) => ({ ...v, origin: fromFunction ? "function" : "serving" }));
 }

@@ -6,10 +6,11 @@
  *   --time-limit S    (default 1500) seconds before it stops starting requests
  *   --only a,b        operation ids; --index i,j  exactly those requests (reproduce a finding)
  *   --mutations a,b   only those mutations; --out FILE  the JSON report (default functions/fuzz-report.json)
+ *   --trace FILE      every exchange's outcome as a JSON line
  * Exits 1 when any request got a 5xx of the API's own, an answer outside the envelope, a leak, an
  * authorisation failure or no answer; known issues (see oracle.ts) are reported without failing.
  */
-import { writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BASE_URL } from "../test/helpers/env";
 import { MUTATIONS, type Mutation } from "./generate";
@@ -45,6 +46,7 @@ function parseArgs(argv: string[]) {
     indexes: list("index")?.map(Number),
     mutations: mutations as Mutation[] | undefined,
     out: args.get("out") ?? join(__dirname, "../../fuzz-report.json"),
+    trace: args.get("trace"),
     baseUrl: args.get("base-url") ?? BASE_URL,
   };
 }
@@ -64,6 +66,7 @@ async function main() {
       ...(args.operations ? { operations: args.operations } : {}),
       ...(args.indexes ? { indexes: args.indexes } : {}),
       ...(args.mutations ? { mutations: args.mutations } : {}),
+      ...(args.trace ? { trace: (line: string) => appendFileSync(args.trace!, `${line}\n`) } : {}),
       log,
     });
     writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);

@@ -23,6 +23,8 @@ export interface FuzzOptions {
   indexes?: number[];
   mutations?: Mutation[];
   log?: (line: string) => void;
+  /** Every exchange's outcome, one JSON line each (index, operation, mutation, status, error code). */
+  trace?: (line: string) => void;
 }
 
 interface Finding extends Verdict {
@@ -61,7 +63,8 @@ export interface FuzzReport {
   providerFailures: number;
   /** Answers without the function's X-Request-Id (the serving layer answered). */
   answeredBeforeFunction: number;
-  counts: { fiveXX: number; nonEnvelope: number; leaks: number; authz: number; transport: number; known: number };
+  /** 5xx and non-envelope count the function's own answers; `serving` those of the serving in front of it. */
+  counts: { fiveXX: number; nonEnvelope: number; leaks: number; authz: number; transport: number; serving: number; known: number };
   findings: Finding[];
   known: Finding[];
 }
@@ -181,7 +184,7 @@ export async function runFuzz(doc: OpenApiDocument, world: World, options: FuzzO
     perMutation: {},
     providerFailures: 0,
     answeredBeforeFunction: 0,
-    counts: { fiveXX: 0, nonEnvelope: 0, leaks: 0, authz: 0, transport: 0, known: 0 },
+    counts: { fiveXX: 0, nonEnvelope: 0, leaks: 0, authz: 0, transport: 0, serving: 0, known: 0 },
     findings: [],
     known: [],
   };
@@ -210,6 +213,10 @@ export async function runFuzz(doc: OpenApiDocument, world: World, options: FuzzO
       bump(report.perMutation, req.mutation, cls);
       if (res.status && !res.transportError && !/^req_/.test(res.headers["x-request-id"] ?? "")) report.answeredBeforeFunction++;
       if ((res.status === 502 || res.status === 504) && /"code":"PROVIDER_/.test(res.body.toString("utf8"))) report.providerFailures++;
+      if (options.trace) {
+        const code = /"(?:code|error)":"([A-Za-z_]+)"/.exec(res.body.subarray(0, 400).toString("utf8"))?.[1];
+        options.trace(JSON.stringify({ index, op: req.operationId, mutation: req.mutation, note: req.note.slice(0, 80), status: res.status, code }));
+      }
       for (const verdict of judge(op, req, res, oracle)) {
         const finding = findingOf(verdict, req, res, options.seed);
         if (verdict.known) {
@@ -218,10 +225,11 @@ export async function runFuzz(doc: OpenApiDocument, world: World, options: FuzzO
           continue;
         }
         report.findings.push(finding);
-        const key = ({ "5xx": "fiveXX", "non-envelope": "nonEnvelope", leak: "leaks", authz: "authz", transport: "transport" } as const)[
+        const byFunction = ({ "5xx": "fiveXX", "non-envelope": "nonEnvelope", leak: "leaks", authz: "authz", transport: "transport" } as const)[
           verdict.kind
         ];
-        report.counts[key]++;
+        const serving = verdict.origin === "serving" && (verdict.kind === "5xx" || verdict.kind === "non-envelope");
+        report.counts[serving ? "serving" : byFunction]++;
         log(
           `FINDING #${req.index} ${verdict.kind} ${req.method} ${req.path.slice(0, 120)} (${req.operationId}, ${req.mutation}: ${req.note}): ${verdict.reason}`,
         );
@@ -246,7 +254,8 @@ export function summary(report: FuzzReport): string {
       .sort()
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
-    `  5xx (API's own): ${c.fiveXX}   non-envelope: ${c.nonEnvelope}   leaks: ${c.leaks}   authorisation: ${c.authz}   dropped/timed out: ${c.transport}`,
+    `  from the functions: 5xx ${c.fiveXX}   non-envelope ${c.nonEnvelope}   leaks ${c.leaks}   authorisation ${c.authz}   dropped/timed out ${c.transport}`,
+    `  5xx or non-envelope from the serving in front of the functions: ${c.serving}`,
     `  provider runtime failures (documented 502/504): ${report.providerFailures}   answered before the function: ${report.answeredBeforeFunction}   known issues (not failing): ${c.known}`,
   ];
   const knownIds = new Map<string, number>();

@@ -21,6 +21,9 @@ import type { World } from "./model";
 const bearer = (token: string) => `Bearer ${token}`;
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
+/** Members of a secret's JSON that are public (a signing key's id is in every token and the JWKS). */
+const PUBLIC_MEMBERS = new Set(["kid", "retiredAt", "alg", "use", "kty", "createdAt"]);
+
 /** Every string of at least 16 characters inside a secret (PEM lines, JSON members), and the secret itself. */
 function secretFragments(value: string): string[] {
   const out = new Set<string>([value]);
@@ -28,7 +31,7 @@ function secretFragments(value: string): string[] {
     if (typeof v === "string") {
       if (v.length >= 16) out.add(v);
       for (const line of v.split(/\r?\n/)) if (line.length >= 32 && !line.startsWith("-----")) out.add(line);
-    } else if (v && typeof v === "object") Object.values(v).forEach(walk);
+    } else if (v && typeof v === "object") for (const [k, sub] of Object.entries(v)) if (!PUBLIC_MEMBERS.has(k)) walk(sub);
   };
   try {
     walk(JSON.parse(value));

@@ -261,6 +261,7 @@ describe("the oracle", () => {
     expect(judge(getApp, someRequest(), response(503, envelope("SERVICE_UNAVAILABLE")), oracle).map((v) => v.kind)).toEqual(["5xx"]);
     const emulator = judge(getApp, someRequest(), { status: 504, headers: { "content-type": "text/plain" }, body: Buffer.from("timeout") }, oracle);
     expect(emulator.map((v) => v.kind)).toEqual(["5xx", "non-envelope"]);
+    expect(emulator.map((v) => v.origin)).toEqual(["serving", "serving"]);
     expect(emulator[0]!.reason).toContain("no X-Request-Id");
     expect(judge(op("invokeCapability"), someRequest(), response(502, envelope("PROVIDER_ERROR")), oracle)).toEqual([]);
   });
@@ -268,7 +269,7 @@ describe("the oracle", () => {
   it("files a 500 for invalid Unicode or deep nesting under the known issue (fixed elsewhere), and nothing else", () => {
     const surrogate = someRequest({ tags: ["invalid-unicode"] });
     expect(judge(getApp, surrogate, response(500, envelope("INTERNAL")), oracle)).toEqual([
-      expect.objectContaining({ kind: "5xx", known: KNOWN_ISSUES[0]!.id }),
+      expect.objectContaining({ kind: "5xx", known: KNOWN_ISSUES[0]!.id, origin: "function" }),
     ]);
     expect(judge(getApp, someRequest({ tags: ["deep-nesting"] }), response(500, envelope("INTERNAL")), oracle)[0]!.known).toBe(KNOWN_ISSUES[1]!.id);
     expect(judge(getApp, surrogate, response(400, envelope("VALIDATION_ERROR")), oracle)).toEqual([]);
