@@ -5,5 +5,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 prepare
 (cd "$ROOT/functions" && npx tsc -p tsconfig.bench.json)
 cd "$ROOT"
-firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting \
-  "node functions/.bench-out/bench/run.js ${*:-}"
+run_suite "node functions/.bench-out/bench/run.js ${*:-}"
