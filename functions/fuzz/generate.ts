@@ -147,6 +147,68 @@ function queryValue(name: string, schema: JsonSchema, ctx: GenContext): string {
   return v === undefined || v === null ? "1" : String(v);
 }
 
+/**
+ * Bodies that get further than a schema sample does (fresh e-mails and slugs, real runtime
+ * settings): merged over the sample in valid requests; `u` makes each request's unique values.
+ */
+const VALID_BODIES: Record<string, (w: World, u: string) => Record<string, unknown>> = {
+  createAccount: (_w, u) => ({ email: `fuzz-${u}@example.com`, password: "Fuzz-horse-4242" }),
+  updateAccount: () => ({ company_name: "Fuzz Alpha Ltd" }),
+  logIn: (w) => ({ email: w.a.email, password: w.a.password }),
+  resendVerificationEmail: (w) => ({ email: w.a.email }),
+  createApp: (_w, u) => ({
+    name: `Fuzz app ${u}`,
+    description: "An app the fuzzer made.",
+    redirect_uris: ["https://fuzz.example/cb"],
+    webhook_url: "https://fuzz.example/hook",
+  }),
+  updateApp: () => ({
+    name: "Fuzz Alpha app",
+    description: "Renamed by the fuzzer.",
+    redirect_uris: ["https://fuzz.example/cb"],
+    webhook_url: "https://fuzz.example/hook",
+  }),
+  createPackage: (_w, u) => ({ slug: `fuzz-${u}`, name: `Fuzz package ${u}` }),
+  updatePackage: () => ({ name: "Fuzz Weather" }),
+  createPackageVersion: (_w, u) => ({ version: `2.${parseInt(u, 16) % 100000}.0` }),
+  deprecatePackage: () => ({ reason: "Deprecated by the fuzzer." }),
+  deprecatePackageVersion: () => ({ reason: "Deprecated by the fuzzer." }),
+  requestAccessToken: (w) => ({ grant_type: "client_credentials", client_id: w.a.victimClientId, client_secret: w.a.victimClientSecret }),
+  updateRuntimeApp: () => ({ displayName: "Fuzz runtime", status: "active" }),
+  setAuthProfile: (w) => w.a.authProfile,
+  setWebhookProfile: (w) => ({ url: w.a.webhookUrl, events: ["webhook.test"] }),
+  invokeCapability: (w) => ({ bindingId: w.a.bindingId, parameters: { location: "Berlin" }, user: { id: "usr_fuzz" } }),
+  createSandboxScenario: (w, u) => ({
+    capability: w.a.capability,
+    name: `Fuzz scenario ${u}`,
+    kind: "invoke",
+    parameters: { location: "Berlin" },
+    user: { id: "usr_fuzz" },
+  }),
+  installPackage: () => ({ parameters: { weather_forecast: { location: "Lisbon", days: 5 } } }),
+  ratePackage: () => ({ stars: 4, text: "Rated by the fuzzer." }),
+};
+const REPLACE_WHOLE = new Set([
+  "updateAccount",
+  "updatePackage",
+  "requestAccessToken",
+  "updateRuntimeApp",
+  "setAuthProfile",
+  "setWebhookProfile",
+  "invokeCapability",
+  "createSandboxScenario",
+  "deprecatePackage",
+  "deprecatePackageVersion",
+]);
+
+function validBody(op: Operation, ctx: GenContext, u: string): unknown {
+  const sampled = bodySample(op, ctx);
+  const fix = VALID_BODIES[op.operationId];
+  if (!fix) return sampled;
+  const fixed = fix(ctx.world, u);
+  return REPLACE_WHOLE.has(op.operationId) || !sampled || typeof sampled !== "object" ? fixed : { ...sampled, ...fixed };
+}
+
 function baseDraft(op: Operation, ctx: GenContext): Draft {
   const pathParams: Record<string, string> = {};
   const query: [string, string][] = [];
@@ -355,8 +417,9 @@ const queryNames = (op: Operation) => op.params.filter((p) => p.in === "query");
 const mutations: Record<Mutation, MutationArb> = {
   valid: (op, base, ctx) => {
     const optional = queryNames(op).filter((p) => !p.required);
-    return fc.subarray(optional).map((chosen) => ({
+    return fc.tuple(fc.subarray(optional), fc.stringMatching(/^[0-9a-f]{10}$/)).map(([chosen, u]) => ({
       ...base,
+      ...(op.body ? { body: jsonBody(validBody(op, ctx, u)) } : {}),
       query: [
         ...(base.query as [string, string][]),
         ...chosen.map((p): [string, string] => [p.name, encodeURIComponent(queryValue(p.name, p.schema, ctx))]),

@@ -51,6 +51,11 @@ export interface World {
   a: Tenant & {
     /** An app of A that destructive requests (delete, rotate) may hit, so A's own app keeps working. */
     victimAppId: string;
+    /** A's login, and the auth profile and webhook URL of A's runtime (the sample provider's). */
+    email: string;
+    password: string;
+    authProfile: Record<string, unknown>;
+    webhookUrl: string;
     /** The victim app's client credentials: the token endpoint's valid requests use them. */
     victimClientId: string;
     victimClientSecret: string;

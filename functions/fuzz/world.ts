@@ -141,6 +141,10 @@ export async function createWorld(log: (line: string) => void = () => {}): Promi
       authorization,
       a: {
         ...a.tenant,
+        email: a.dev.email,
+        password: a.dev.password,
+        authProfile: { type: "api_key", headerName: provider.config.apiKeyHeader, value: provider.config.apiKey },
+        webhookUrl: `${provider.url}/webhooks`,
         victimAppId: victim.id,
         victimClientId: victim.client_id,
         victimClientSecret: victim.client_secret,

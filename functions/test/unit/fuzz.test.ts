@@ -37,6 +37,10 @@ const world: World = {
     runId: id20("run", "A"),
     capability: "alpha-pkg.weather_forecast",
     victimAppId: id20("app", "V"),
+    email: "alpha@example.com",
+    password: "correct-horse-42",
+    authProfile: { type: "api_key", headerName: "X-Api-Key", value: "k".repeat(32) },
+    webhookUrl: "http://127.0.0.1:1/webhooks",
     victimClientId: id20("prov", "V"),
     victimClientSecret: `secret_${"v".repeat(43)}`,
     reviewId: id20("rev", "A"),
@@ -136,6 +140,21 @@ describe("request generation", () => {
     const createPackage = requests.find((r) => r.operationId === "createPackage")!;
     expect(JSON.parse(bodyText(createPackage)).appId).toBe(world.a.appId);
     for (const r of requests.filter((x) => x.body)) expect(() => JSON.parse(bodyText(r))).not.toThrow();
+    expect(JSON.parse(bodyText(requests.find((r) => r.operationId === "setAuthProfile")!))).toEqual(world.a.authProfile);
+    const emails = new Generator(ops, ctx, ["valid"]);
+    const signUps = [0, 1].map(
+      (k) =>
+        JSON.parse(
+          bodyText(
+            emails.request(
+              5 + k,
+              ops.findIndex((o) => o.operationId === "createAccount"),
+            ),
+          ),
+        ).email,
+    );
+    expect(signUps[0]).toMatch(/^fuzz-[0-9a-f]{10}@example\.com$/);
+    expect(signUps[1]).not.toBe(signUps[0]);
   });
 
   it("malformed JSON is not JSON in UTF-8: it does not parse, or its bytes are not UTF-8", () => {
