@@ -78,7 +78,6 @@ const LEAK_PATTERNS: { name: string; pattern: RegExp }[] = [
     pattern:
       /\b(?:TypeError|ReferenceError|RangeError|FirebaseError|FirestoreError)\b|\b\d+ (?:FAILED_PRECONDITION|DEADLINE_EXCEEDED|RESOURCE_EXHAUSTED|INVALID_ARGUMENT|ABORTED|UNAVAILABLE|INTERNAL):|Transaction lock timeout/,
   },
-  { name: "prototype pollution marker", pattern: /fuzz_polluted_marker/ },
 ];
 
 /** A secret-shaped value; allowed only in the answers of operations that show a secret once. */

@@ -3,6 +3,7 @@ import type { World } from "../../fuzz/model";
 import { runFuzz, summary } from "../../fuzz/runner";
 import { fetchOpenApi, type OpenApiDocument, operationsOf } from "../../fuzz/spec";
 import { BASE_URL } from "../helpers/env";
+import { expectError, request } from "../helpers/http";
 
 /**
  * A bounded slice of `npm run fuzz` (docs/fuzz.md): a fixed seed and 2,500 requests over every
@@ -41,4 +42,26 @@ describe("the API under fuzzed requests", () => {
     },
     20 * 60_000,
   );
+});
+
+describe("findings of the fuzzer, fixed", () => {
+  // The Functions Framework decoded these paths before the function ran and answered its own HTML
+  // 400 (the functions emulator a 500): now the kernel answers them in the envelope.
+  it.each([
+    ["GET", "/v1/providers/apps/%zz"],
+    ["GET", "/v1/space/marketplace/%ff"],
+    ["POST", "/v1/providers/capabilities/%ED%A0%80/action"],
+    ["PUT", "/v1/providers/runtime/apps/%/credential-secret"],
+  ])("answers %s %s (a malformed percent-encoding in the path) with 400 in the envelope", async (method, path) => {
+    const error = expectError(await request(method, path), 400, "VALIDATION_ERROR");
+    expect(error.message).toContain("percent-encoding");
+  });
+
+  it("answers a body that claims Content-Encoding: gzip but is not gzipped in the envelope, not the framework's HTML 400", async () => {
+    const res = await request("POST", "/v1/providers/account/login", {
+      raw: JSON.stringify({ email: "nobody@example.com", password: "not-the-password-1" }),
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+    });
+    expectError(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+  });
 });
