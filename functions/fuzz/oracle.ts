@@ -45,18 +45,24 @@ const PROVIDER_CODES = new Set([
 ]);
 
 /**
- * Known issues another branch fixes (issue 12: invalid Unicode and deep nesting answer 400 there).
- * A 5xx that matches one is reported under its name and does not fail the run; once it is fixed the
- * answer is a 400 in the envelope, which passes anyway. Remove an entry once its fix is merged.
+ * Known issues fixed elsewhere: a finding that matches one is reported under its name and does not
+ * fail the run. Once fixed, the answer passes anyway (a 400 in the envelope); remove the entry then.
  */
-export const KNOWN_ISSUES: { id: string; matches: (req: FuzzRequest, res: FuzzResponse) => boolean }[] = [
+export const KNOWN_ISSUES: { id: string; matches: (req: FuzzRequest, res: FuzzResponse, v: Omit<Verdict, "known">) => boolean }[] = [
   {
     id: "issue12#4 invalid Unicode is a 500 (fixed by issue-hard-a)",
-    matches: (req, res) => res.status === 500 && (req.tags.includes("invalid-unicode") || req.tags.includes("nul")),
+    matches: (req, res, v) => v.kind === "5xx" && res.status === 500 && (req.tags.includes("invalid-unicode") || req.tags.includes("nul")),
   },
   {
     id: "issue12 deep nesting is a 500 (fixed by issue-hard-a)",
-    matches: (req, res) => res.status === 500 && req.tags.includes("deep-nesting"),
+    matches: (req, res, v) => v.kind === "5xx" && res.status === 500 && req.tags.includes("deep-nesting"),
+  },
+  {
+    // Hosting's rewrite globs (superstatic's minimatch, which the local router copies) skip path
+    // segments that start with a dot, so `/v1/.../..%2f..` matches no /v1/** rewrite and Hosting
+    // answers its own HTML 404: the request never reaches a function.
+    id: "serving: an id starting with '..' matches no /v1/** rewrite (Hosting's 404 page)",
+    matches: (req, res, v) => v.origin === "serving" && v.kind === "non-envelope" && res.status === 404 && /\/\.\.[^/]/.test(req.path.split("?")[0]!),
   },
 ];
 
@@ -146,7 +152,7 @@ export function envelopeProblem(res: FuzzResponse, op: Operation, ctx: OracleCon
 /** Every verdict on one exchange (empty: it passed). */
 export function judge(op: Operation, req: FuzzRequest, res: FuzzResponse, ctx: OracleContext): Verdict[] {
   if (res.transportError) return [{ kind: "transport", reason: res.transportError, origin: "serving" }];
-  const found: Omit<Verdict, "origin">[] = [];
+  const found: Omit<Verdict, "origin" | "known">[] = [];
   const text = res.body.toString("utf8");
   const fromFunction = answeredByFunction(res);
   const origin = fromFunction ? "" : " (answered before the function: no X-Request-Id)";
@@ -158,8 +164,7 @@ export function judge(op: Operation, req: FuzzRequest, res: FuzzResponse, ctx: O
     const errorCode = code.ok ? code.value?.error?.code : undefined;
     const upstream = PROVIDER_CODES.has(errorCode) && (res.status === 502 || res.status === 504);
     if (!upstream) {
-      const known = KNOWN_ISSUES.find((k) => k.matches(req, res))?.id;
-      found.push({ kind: "5xx", reason: `${res.status} ${errorCode ?? text.slice(0, 80)}${origin}`, ...(known ? { known } : {}) });
+      found.push({ kind: "5xx", reason: `${res.status} ${errorCode ?? text.slice(0, 80)}${origin}` });
     }
   }
   if (res.status >= 400) {
@@ -183,5 +188,9 @@ export function judge(op: Operation, req: FuzzRequest, res: FuzzResponse, ctx: O
     if (expectation === "cross-tenant" && (s < 300 || s === 403))
       found.push({ kind: "authz", reason: `another tenant's id or token answered ${s} (must be 404)` });
   }
-  return found.map((v) => ({ ...v, origin: fromFunction ? "function" : "serving" }));
+  return found.map((f) => {
+    const v = { ...f, origin: fromFunction ? ("function" as const) : ("serving" as const) };
+    const known = KNOWN_ISSUES.find((k) => k.matches(req, res, v))?.id;
+    return known ? { ...v, known } : v;
+  });
 }

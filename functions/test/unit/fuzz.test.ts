@@ -293,6 +293,9 @@ describe("the oracle", () => {
     expect(judge(getApp, someRequest({ tags: ["deep-nesting"] }), response(500, envelope("INTERNAL")), oracle)[0]!.known).toBe(KNOWN_ISSUES[1]!.id);
     expect(judge(getApp, surrogate, response(400, envelope("VALIDATION_ERROR")), oracle)).toEqual([]);
     expect(judge(getApp, someRequest(), response(500, envelope("INTERNAL")), oracle)[0]!.known).toBeUndefined();
+    const hostingPage = { status: 404, headers: { "content-type": "text/html" }, body: Buffer.from("<pre>Cannot GET</pre>") };
+    expect(judge(getApp, someRequest({ path: "/v1/providers/apps/..%2f..%2fetc" }), hostingPage, oracle)[0]!.known).toBe(KNOWN_ISSUES[2]!.id);
+    expect(judge(getApp, someRequest({ path: "/v1/providers/apps/x" }), hostingPage, oracle)[0]!.known).toBeUndefined();
   });
 
   it("flags a stack trace, internal paths, private keys, password hashes, secrets and internal errors", () => {
