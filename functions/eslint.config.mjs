@@ -22,7 +22,7 @@ const domainPolicies = DOMAIN.map((name, i) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ["lib/**", ".bench-out/**", "coverage/**", "node_modules/**"] },
+  { ignores: ["lib/**", ".bench-out/**", ".fuzz-out/**", "coverage/**", "node_modules/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -74,7 +74,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["test/**/*.ts", "bench/**/*.ts"],
+    files: ["test/**/*.ts", "bench/**/*.ts", "fuzz/**/*.ts"],
     rules: {
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-non-null-assertion": "off",

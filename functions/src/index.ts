@@ -10,7 +10,7 @@ import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
 import { buildSurfaces } from "./api";
 import { REGION, secrets } from "./kernel/config";
-import { installFrameworkBodyGuard } from "./kernel/http/bodyGuard";
+import { installFrameworkBodyGuard, installFrameworkPathGuard } from "./kernel/http/bodyGuard";
 import { addRequestHook, createSurfaceApp, type Surface } from "./kernel/http/surface";
 import { rateLimitHook } from "./kernel/http/rateLimit";
 import { RuntimeAppProber } from "./domain/conformance/runtimeProber";
@@ -26,6 +26,7 @@ import { SubmissionChecker } from "./jobs/submissions";
 import { dispatchEventDocument, handleDeliveryMessage, pumpDueWebhookDeliveries } from "./jobs/webhooks";
 
 installFrameworkBodyGuard();
+installFrameworkPathGuard();
 setGlobalOptions({ region: REGION, maxInstances: 20 });
 // The plan rate limit on every route of every surface (docs/rate-limits.md).
 addRequestHook(rateLimitHook());

@@ -6,8 +6,8 @@ import { join } from "node:path";
  * emulators/local-secrets.mjs), so tests can forge tokens the way an attacker with a key could,
  * and so in-process function tests see the same secrets as the emulator.
  */
-/** functions/, whether this file runs from test/helpers (jest) or .bench-out/test/helpers (npm run bench). */
-export const FUNCTIONS_ROOT = join(__dirname, __dirname.includes(".bench-out") ? "../../.." : "../..");
+/** functions/, whether this file runs from test/helpers (jest) or .bench-out/ or .fuzz-out/test/helpers (npm run bench, npm run fuzz). */
+export const FUNCTIONS_ROOT = join(__dirname, /\.(bench|fuzz)-out/.test(__dirname) ? "../../.." : "../..");
 
 export function localSecrets(): Record<string, string> {
   const text = readFileSync(join(FUNCTIONS_ROOT, ".secret.local"), "utf8");

@@ -1,6 +1,8 @@
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { NextFunction, Request, Response } from "express";
 import { log } from "../logger";
+import { newRequestId } from "./surface";
 
 interface BodyReadError {
   type: string;
@@ -46,9 +48,11 @@ export function installFrameworkBodyGuard(): void {
     const parse = original(options);
     return (req, res, next) =>
       parse(req, res, (error?: unknown) => {
-        const type = (error as { type?: unknown } | undefined)?.type;
-        if (error && typeof type === "string") {
-          req.bodyReadError = { type, message: (error as Error).message };
+        const { type, status } = (error ?? {}) as { type?: unknown; status?: unknown };
+        // body-parser types its own errors; a body it cannot inflate (a false Content-Encoding) is an untyped 400.
+        const clientError = typeof status === "number" && status >= 400 && status < 500;
+        if (error && (typeof type === "string" || clientError)) {
+          req.bodyReadError = { type: typeof type === "string" ? type : "entity.unreadable", message: (error as Error).message };
           req.body = undefined;
           return next();
         }
@@ -57,4 +61,53 @@ export function installFrameworkBodyGuard(): void {
   };
   Object.defineProperty(bodyParser, "json", { value: guarded, configurable: true, enumerable: true, writable: true });
   log.frameworkBodyGuard(true);
+}
+
+let pathGuardInstalled = false;
+
+/** A path `decodeURIComponent` rejects (`/apps/%zz`, `/%ff`): no router can match it. */
+function undecodablePath(url: string | undefined): boolean {
+  try {
+    decodeURIComponent((url ?? "/").split("?")[0]!);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function answerUndecodable(res: ServerResponse) {
+  const requestId = newRequestId();
+  const body = JSON.stringify({ error: { code: "VALIDATION_ERROR", message: "The request path is not valid percent-encoding", requestId } });
+  res.writeHead(400, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(body),
+    "X-Request-Id": requestId,
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "X-Request-Id",
+  });
+  res.end(body);
+}
+
+/**
+ * The Functions Framework's Express decodes the path before our function runs and answers a
+ * malformed percent-encoding with its own HTML 400 (the functions emulator with a 500), outside the
+ * envelope. The framework builds its server with `http.createServer` after loading our module, so
+ * we wrap the listener there: such a request is answered in the envelope, as our routers answer it.
+ */
+export function installFrameworkPathGuard(): void {
+  if (pathGuardInstalled || !(process.env.FUNCTION_TARGET || process.env.K_SERVICE)) return;
+  pathGuardInstalled = true;
+  const http = createRequire(__filename)("node:http") as { createServer: (...args: unknown[]) => Server };
+  const original = http.createServer;
+  const guarded = (...args: unknown[]) => {
+    const at = args.findIndex((a) => typeof a === "function");
+    if (at >= 0) {
+      const listener = args[at] as RequestListener;
+      args[at] = (req: IncomingMessage, res: ServerResponse) => (undecodablePath(req.url) ? answerUndecodable(res) : listener(req, res));
+    }
+    return original.apply(http, args);
+  };
+  Object.defineProperty(http, "createServer", { value: guarded, configurable: true, enumerable: true, writable: true });
 }
