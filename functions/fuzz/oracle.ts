@@ -50,14 +50,6 @@ const PROVIDER_CODES = new Set([
  */
 export const KNOWN_ISSUES: { id: string; matches: (req: FuzzRequest, res: FuzzResponse, v: Omit<Verdict, "known">) => boolean }[] = [
   {
-    id: "issue12#4 invalid Unicode is a 500 (fixed by issue-hard-a)",
-    matches: (req, res, v) => v.kind === "5xx" && res.status === 500 && (req.tags.includes("invalid-unicode") || req.tags.includes("nul")),
-  },
-  {
-    id: "issue12 deep nesting is a 500 (fixed by issue-hard-a)",
-    matches: (req, res, v) => v.kind === "5xx" && res.status === 500 && req.tags.includes("deep-nesting"),
-  },
-  {
     // Hosting's rewrite globs (superstatic's minimatch, which the local router copies) skip path
     // segments that start with a dot, so `/v1/.../..%2f..` matches no /v1/** rewrite and Hosting
     // answers its own HTML 404: the request never reaches a function.

@@ -285,16 +285,15 @@ describe("the oracle", () => {
     expect(judge(op("invokeCapability"), someRequest(), response(502, envelope("PROVIDER_ERROR")), oracle)).toEqual([]);
   });
 
-  it("files a 500 for invalid Unicode or deep nesting under the known issue (fixed elsewhere), and nothing else", () => {
+  it("files only the Hosting 404 of a '..' id as known: a 500 for invalid Unicode or deep nesting is a finding", () => {
     const surrogate = someRequest({ tags: ["invalid-unicode"] });
     expect(judge(getApp, surrogate, response(500, envelope("INTERNAL")), oracle)).toEqual([
-      expect.objectContaining({ kind: "5xx", known: KNOWN_ISSUES[0]!.id, origin: "function" }),
+      expect.objectContaining({ kind: "5xx", known: undefined, origin: "function" }),
     ]);
-    expect(judge(getApp, someRequest({ tags: ["deep-nesting"] }), response(500, envelope("INTERNAL")), oracle)[0]!.known).toBe(KNOWN_ISSUES[1]!.id);
+    expect(judge(getApp, someRequest({ tags: ["deep-nesting"] }), response(500, envelope("INTERNAL")), oracle)[0]!.known).toBeUndefined();
     expect(judge(getApp, surrogate, response(400, envelope("VALIDATION_ERROR")), oracle)).toEqual([]);
-    expect(judge(getApp, someRequest(), response(500, envelope("INTERNAL")), oracle)[0]!.known).toBeUndefined();
     const hostingPage = { status: 404, headers: { "content-type": "text/html" }, body: Buffer.from("<pre>Cannot GET</pre>") };
-    expect(judge(getApp, someRequest({ path: "/v1/providers/apps/..%2f..%2fetc" }), hostingPage, oracle)[0]!.known).toBe(KNOWN_ISSUES[2]!.id);
+    expect(judge(getApp, someRequest({ path: "/v1/providers/apps/..%2f..%2fetc" }), hostingPage, oracle)[0]!.known).toBe(KNOWN_ISSUES[0]!.id);
     expect(judge(getApp, someRequest({ path: "/v1/providers/apps/x" }), hostingPage, oracle)[0]!.known).toBeUndefined();
   });
 
