@@ -115,7 +115,12 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
             if (!answer.complete) poolRequest.fail(new PoolError("The instance serving this request stopped mid-answer"));
           });
         });
-        upstream.on("error", (error) => poolRequest.fail(new PoolError(`The instance serving this request stopped (${error.code ?? error.message}); retry.`)));
+        upstream.on("error", (error) => {
+          if (poolRequest.done) return; // the client left, or the request already failed
+          // No answer and a broken connection: the instance is likely gone; stop routing to it now.
+          if (!res.headersSent) instance.suspect();
+          poolRequest.fail(new PoolError(`The instance serving this request stopped (${error.code ?? error.message}); retry.`));
+        });
         req.pipe(upstream);
       },
       fail(error) {
