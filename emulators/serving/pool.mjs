@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { readFileSync } from "node:fs";
 import { Agent } from "node:http";
+import { connect } from "node:net";
 import { instanceEnv, packageBin } from "./functions.mjs";
 
 const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), "instance.cjs");
@@ -82,6 +83,33 @@ class Instance {
     this.crashLoop = wasLive ? 0 : (this.crashLoop ?? 0) + 1;
     const delay = RESTART_BACKOFF_MS[Math.min(this.crashLoop, RESTART_BACKOFF_MS.length - 1)];
     this.restartTimer = setTimeout(() => this.start(), delay);
+  }
+
+  /**
+   * A connection to this instance failed. The kernel tells the pool that the process died only after
+   * its sockets are reset, so the instance leaves the rotation now; it comes back if it still accepts
+   * connections, and is killed (then replaced) if it neither accepts nor exits.
+   */
+  suspect() {
+    if (this.state !== "live") return;
+    this.state = "checking";
+    const child = this.child;
+    const probe = connect({ host: "127.0.0.1", port: this.port });
+    probe.setTimeout(2000);
+    const settle = (alive) => {
+      probe.destroy();
+      if (this.child !== child || this.state !== "checking") return;
+      if (alive) {
+        this.state = "live";
+        this.pool.onLive(this);
+      } else {
+        this.pool.log(`[${this.name}] not accepting connections; replacing it`);
+        child.kill("SIGKILL");
+      }
+    };
+    probe.once("connect", () => settle(true));
+    probe.once("error", () => setTimeout(() => settle(false), 2000));
+    probe.once("timeout", () => settle(false));
   }
 
   stop() {

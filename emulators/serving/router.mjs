@@ -11,6 +11,7 @@ const requestId = () => `req_${Array.from({ length: 20 }, () => BASE62[randomInt
 // Hop-by-hop headers (RFC 9110 7.6.1) are the proxy's own, never forwarded.
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
 export const STATUS_PATH = "/__serving/status";
+const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
 function forwardedHeaders(req, extra = {}) {
   const headers = {};
@@ -71,6 +72,13 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
       sendEnvelope(res, 404, "NOT_FOUND", `No function ${target.function} is served here`);
       return;
     }
+    // Cloud Functions takes request bodies up to 32 MiB; the framework itself would buffer any size.
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_REQUEST_BYTES) {
+      sendEnvelope(res, 413, "PAYLOAD_TOO_LARGE", `Request body is ${declared} bytes; a function accepts at most ${MAX_REQUEST_BYTES} bytes`, { connection: "close" });
+      req.resume();
+      return;
+    }
     let upstream = null;
     let finished = false;
     const poolRequest = new PoolRequest({
@@ -107,7 +115,12 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
             if (!answer.complete) poolRequest.fail(new PoolError("The instance serving this request stopped mid-answer"));
           });
         });
-        upstream.on("error", (error) => poolRequest.fail(new PoolError(`The instance serving this request stopped (${error.code ?? error.message}); retry.`)));
+        upstream.on("error", (error) => {
+          if (poolRequest.done) return; // the client left, or the request already failed
+          // No answer and a broken connection: the instance is likely gone; stop routing to it now.
+          if (!res.headersSent) instance.suspect();
+          poolRequest.fail(new PoolError(`The instance serving this request stopped (${error.code ?? error.message}); retry.`));
+        });
         req.pipe(upstream);
       },
       fail(error) {

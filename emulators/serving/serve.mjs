@@ -61,6 +61,9 @@ const say = (line) => {
 };
 
 async function main() {
+  // Instances must reach the emulators, never a real project: run inside emulators:exec.
+  const missing = ["FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST"].filter((name) => !process.env[name]);
+  if (missing.length) throw new Error(`${missing.join(", ")} not set: run inside firebase emulators:exec (npm start, npm test)`);
   const configPath = process.env.AIFFINITY_FIREBASE_CONFIG ?? join(ROOT, "firebase.json");
   const config = JSON.parse(readFileSync(configPath, "utf8"));
   const projectId = process.env.GCLOUD_PROJECT ?? process.env.AIFFINITY_PROJECT ?? "demo-aiffinity";

@@ -102,6 +102,31 @@ describeServing("serving pool: the HTTP functions as Cloud Functions 2nd gen ser
     }
   });
 
+  it("refuses a body over Cloud Functions' 32 MiB before it reaches an instance", async () => {
+    const url = new URL("/v1/providers/account", BASE_URL);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: "POST",
+          headers: { "content-type": "application/json", "content-length": String(33 * 1024 * 1024) },
+        },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => (body += chunk));
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      req.on("error", reject);
+      req.write("{");
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).error).toEqual(expect.objectContaining({ code: "PAYLOAD_TOO_LARGE", requestId: expect.stringMatching(/^req_/) }));
+  });
+
   it("validates query parameters under the Functions Framework's Express 5", async () => {
     const provider = await oauthProvider("Query Checks Ltd");
     const list = (query: string) => api.get(`/v1/providers/runtime/apps${query}`, { token: provider.access });
