@@ -24,6 +24,13 @@ describe("deploy documentation", () => {
     for (const [name] of background) expect(firstCells).toContain(`\`${name}\``);
   });
 
+  it("never ships the benchmarks' floor: it exists only on the emulators with AIFFINITY_BENCH_FLOOR=1", () => {
+    const asDeployed = { FUNCTIONS_EMULATOR: undefined, FIRESTORE_EMULATOR_HOST: undefined };
+    expect(Object.keys(manifest.endpoints)).not.toContain("benchFloor");
+    expect(Object.keys(loadManifest({ ...asDeployed, AIFFINITY_BENCH_FLOOR: "1" }).endpoints)).not.toContain("benchFloor");
+    expect(Object.keys(loadManifest({ ...asDeployed, AIFFINITY_BENCH_FLOOR: "1", FUNCTIONS_EMULATOR: "true" }).endpoints)).toContain("benchFloor");
+  });
+
   it("ships the TTL policy of every expiring collection with firebase deploy", () => {
     const indexes = JSON.parse(readFileSync(join(ROOT, "firestore.indexes.json"), "utf8")) as {
       fieldOverrides: { collectionGroup: string; fieldPath: string; ttl?: boolean }[];
