@@ -5,9 +5,18 @@ import { type Benchmark, runBenchmarks } from "./harness";
 import { packagesBenchmark } from "./packages";
 import { qualityBenchmark } from "./quality";
 import { rateLimitBenchmark } from "./rateLimit";
+import { tokenBenchmark } from "./token";
 
 /** Every benchmark of `npm run bench`; each issue adds its module here. */
-const benchmarks: Benchmark[] = [floorBenchmark, rateLimitBenchmark, packagesBenchmark, capabilitiesBenchmark, qualityBenchmark, catalogBenchmark];
+const benchmarks: Benchmark[] = [
+  floorBenchmark,
+  rateLimitBenchmark,
+  packagesBenchmark,
+  capabilitiesBenchmark,
+  qualityBenchmark,
+  catalogBenchmark,
+  tokenBenchmark,
+];
 
 runBenchmarks(benchmarks, process.argv.slice(2)).catch((error) => {
   console.error(error);

@@ -7,9 +7,13 @@ import { ApiError, type OAuthErrorCode } from "../../kernel/errors";
 import { log } from "../../kernel/logger";
 import { SigningKeyConfigError } from "../../kernel/auth/signingKeys";
 import { FailureThrottle } from "../../kernel/throttle";
-import { findAccount } from "../../domain/accounts/account";
-import { findAppByClientId } from "../../domain/accounts/app";
+import { db } from "../../kernel/firebase";
+import { type Account, type AccountDoc, accounts, findAccount } from "../../domain/accounts/account";
+import { type App, type AppDoc, apps, findAppByClientId } from "../../domain/accounts/app";
 import { type TokenOut, type TokenRequestBody } from "./schemas";
+
+/** Bound on the client ids an instance remembers (a few bytes each). */
+const MAX_KNOWN_CLIENTS = 10_000;
 
 const BASIC_CHALLENGE = 'Basic realm="aiffinity", charset="UTF-8"';
 
@@ -37,6 +41,8 @@ function basicCredentials(header: string): { clientId: string; clientSecret: str
 export class TokenService {
   /** Failed client authentications per client_id: 10 within 15 minutes block it for 15 minutes. */
   readonly throttle: FailureThrottle;
+  /** client_id → its app and account ids (immutable facts; the documents are still read every time). */
+  private readonly owners = new Map<string, { appId: string; accountId: string }>();
 
   constructor(private readonly clock: Clock = systemClock) {
     this.throttle = new FailureThrottle({ scope: "oauth-token", maxFailures: 10, windowMs: 15 * MINUTE, blockMs: 15 * MINUTE }, clock);
@@ -67,15 +73,17 @@ export class TokenService {
       throw oauthError("invalid_scope", "This server defines no scopes; omit scope (a token grants access to your app's provider APIs)");
 
     const clientHash = sha256Hex(clientId);
-    await this.throttle.check(clientId);
-    const app = await findAppByClientId(clientId);
+    // The throttle check and the owner lookups are independent reads: in parallel, throttle first.
+    const [throttled, owner] = await Promise.allSettled([this.throttle.check(clientId), this.owner(clientId)]);
+    if (throttled.status === "rejected") throw throttled.reason;
+    if (owner.status === "rejected") throw owner.reason;
+    const { app, account } = owner.value;
     if (!app || !secretMatches(clientSecret, app.clientSecretHash)) {
       const blocked = await this.throttle.fail(clientId);
       log.tokenRefused(blocked ? "throttled" : "invalid_client", clientHash);
       if (blocked) throw blocked;
       throw oauthError("invalid_client", "Unknown client or wrong client secret", challenge);
     }
-    const account = await findAccount(app.accountId);
     if (!account || account.status === "suspended") {
       log.tokenRefused("account_suspended", clientHash);
       throw oauthError("unauthorized_client", "This client's developer account is suspended; contact support");
@@ -89,6 +97,33 @@ export class TokenService {
       if (error instanceof SigningKeyConfigError) log.signingKeysInvalid(error.message);
       throw error;
     }
+  }
+
+  /**
+   * The app of a client id and its account, read fresh on every request (a rotated secret, a deleted
+   * app or a suspended account take effect at once). Only what never changes is cached: which app
+   * and account a client id belongs to (client ids are never reused), so after the first request of
+   * a client both documents come in one batched read instead of a query and then a read.
+   */
+  private async owner(clientId: string): Promise<{ app: App | null; account: Account | null }> {
+    const known = this.owners.get(clientId);
+    if (!known) {
+      const app = await findAppByClientId(clientId);
+      const account = app ? await findAccount(app.accountId) : null;
+      if (app) this.remember(clientId, { appId: app.id, accountId: app.accountId });
+      return { app, account };
+    }
+    const [appSnap, accountSnap] = await db().getAll(apps().doc(known.appId), accounts().doc(known.accountId));
+    const appDoc = appSnap!.data() as AppDoc | undefined;
+    const accountDoc = accountSnap!.data() as AccountDoc | undefined;
+    // A deleted app answers invalid_client, as an unknown client id does.
+    if (!appDoc || appDoc.clientId !== clientId) return { app: null, account: null };
+    return { app: { id: known.appId, ...appDoc }, account: accountDoc ? { id: known.accountId, ...accountDoc } : null };
+  }
+
+  private remember(clientId: string, owner: { appId: string; accountId: string }) {
+    if (this.owners.size >= MAX_KNOWN_CLIENTS) this.owners.clear();
+    this.owners.set(clientId, owner);
   }
 
   async jwks() {
