@@ -14,10 +14,11 @@ import { apps } from "../../domain/accounts/app";
  * The benchmarks' floor (`npm run bench`): the least a useful authenticated request can do, served
  * by the same kernel as every surface: verify an app's access token (the same RS256 check) and read
  * one Firestore document (the app). Other figures are reported as ratios to it. Exported as a
- * function only on the emulators with AIFFINITY_BENCH_FLOOR=1, so `firebase deploy` never ships it
- * (test/unit/deployDocs.test.ts checks the manifest).
+ * function only locally: in the functions emulator (FUNCTIONS_EMULATOR, which its discovery sets;
+ * it passes no other variable to discovery) or with AIFFINITY_BENCH_FLOOR=1 on the emulators (the
+ * serving pool). `firebase deploy` never ships it (test/unit/deployDocs.test.ts checks the manifest).
  */
-export const benchFloorEnabled = () => process.env.AIFFINITY_BENCH_FLOOR === "1" && isEmulator();
+export const benchFloorEnabled = () => process.env.FUNCTIONS_EMULATOR === "true" || (process.env.AIFFINITY_BENCH_FLOOR === "1" && isEmulator());
 
 /** The verified app id of each request (the principal types have no place for a bare app id). */
 const appIds = new WeakMap<Request, string>();
