@@ -9,5 +9,4 @@ export AIFFINITY_BENCH_FLOOR=1 FIRESTORE_METER=1
 prepare
 (cd "$ROOT/functions" && npx tsc -p tsconfig.bench.json)
 cd "$ROOT"
-firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting \
-  "node functions/.bench-out/bench/run.js ${*:-}"
+run_suite "node functions/.bench-out/bench/run.js ${*:-}"

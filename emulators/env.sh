@@ -94,3 +94,36 @@ if [ "${AIFFINITY_PORT_OFFSET:-0}" != "0" ]; then
 fi
 
 firebase_cli() { "$ROOT/node_modules/.bin/firebase" --project "$AIFFINITY_PROJECT" --config "$AIFFINITY_FIREBASE_CONFIG" "$@"; }
+
+# Runs `firebase emulators:exec` with $1 (a shell command) as its script. By default the HTTP functions
+# are served as production serves them (emulators/serving: Functions Framework instances behind a
+# router on the Hosting address, docs/architecture.md#serving-locally); the triggers and schedules
+# stay in the functions emulator. AIFFINITY_SERVING=emulator serves them through the plain Hosting
+# and Functions emulators instead.
+run_suite() {
+  local script="$1"
+  case "${AIFFINITY_SERVING:-pool}" in
+    emulator)
+      firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting "$script"
+      ;;
+    pool)
+      # The router takes Hosting's address; the Hosting emulator moves to its port + 60 (a copy of the
+      # config for the Firebase CLI) and serves the console and static files behind it.
+      local cli_config="$ROOT/.firebase.serving-${AIFFINITY_PORT_OFFSET:-0}.json"
+      AIFFINITY_HOSTING_UPSTREAM="$(node -e '
+        const fs = require("fs"); const [src, dst] = process.argv.slice(1);
+        const config = JSON.parse(fs.readFileSync(src, "utf8"));
+        config.emulators.hosting.port += 60;
+        fs.writeFileSync(dst, JSON.stringify(config, null, 2));
+        process.stdout.write(`${config.emulators.hosting.host}:${config.emulators.hosting.port}`);
+      ' "$AIFFINITY_FIREBASE_CONFIG" "$cli_config")"
+      export AIFFINITY_HOSTING_UPSTREAM
+      AIFFINITY_SERVING_COMMAND="$script" "$ROOT/node_modules/.bin/firebase" --project "$AIFFINITY_PROJECT" --config "$cli_config" \
+        emulators:exec --only auth,firestore,pubsub,functions,hosting "node emulators/serving/serve.mjs"
+      ;;
+    *)
+      log "AIFFINITY_SERVING is '${AIFFINITY_SERVING}': use pool (the default) or emulator"
+      return 2
+      ;;
+  esac
+}

@@ -6,4 +6,4 @@ prepare
 write_console_config
 cd "$ROOT"
 log "starting the emulator suite (auth, firestore, pubsub, functions, hosting)"
-firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting "node emulators/seed.mjs --hold"
+run_suite "node emulators/seed.mjs --hold"

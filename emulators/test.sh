@@ -50,6 +50,8 @@ case "$mode" in
   jest) script="$jest $*" ;;
   browser) script="$browser $*" ;;
 esac
+# The serving pool's instances log to a file here (npm start shows them in the terminal).
+export AIFFINITY_SERVING_LOG="${AIFFINITY_SERVING_LOG:-$ROOT/serving-debug.log}"
 log "starting the emulator suite and running the tests"
 cd "$ROOT"
-firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting "$script"
+run_suite "$script"

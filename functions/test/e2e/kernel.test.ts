@@ -80,7 +80,8 @@ describe("kernel: envelope, unknown routes, OpenAPI", () => {
 /** `METHOD /openapi/path` of every handler route mounted on an Express app (not the 405 fallbacks). */
 function mountedRoutes(app: Express): string[] {
   type Layer = { route?: { path: string; methods: Record<string, boolean>; stack: { name: string }[] } };
-  const stack = (app as unknown as { _router: { stack: Layer[] } })._router.stack;
+  // Express 5 exposes the app's router as `app.router` (Express 4 had a private `_router`).
+  const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
   const out: string[] = [];
   for (const layer of stack) {
     if (!layer.route || layer.route.stack.some((l) => l.name === "methodNotAllowed")) continue;

@@ -1,0 +1,176 @@
+// The router in front of the serving pool, on the API's base URL: Hosting's function rewrites (in
+// order, with Hosting's glob semantics) and the functions' direct URLs go to the pool; everything
+// else (the console, static files, the `**` → /index.html rewrite) to the Hosting emulator. Errors
+// of its own are answered in the API's envelope (docs/errors.md).
+import { randomInt } from "node:crypto";
+import { createServer, request as httpRequest } from "node:http";
+import { keepAliveAgent, PoolError, PoolRequest } from "./pool.mjs";
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const requestId = () => `req_${Array.from({ length: 20 }, () => BASE62[randomInt(62)]).join("")}`;
+// Hop-by-hop headers (RFC 9110 7.6.1) are the proxy's own, never forwarded.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
+export const STATUS_PATH = "/__serving/status";
+
+function forwardedHeaders(req, extra = {}) {
+  const headers = {};
+  for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+  const client = req.socket.remoteAddress ?? "";
+  headers["x-forwarded-for"] = req.headers["x-forwarded-for"] ? `${req.headers["x-forwarded-for"]}, ${client}` : client;
+  headers["x-forwarded-host"] ??= req.headers.host ?? "";
+  headers["x-forwarded-proto"] ??= "http";
+  return { ...headers, ...extra };
+}
+
+function responseHeaders(upstream) {
+  const headers = {};
+  for (const [name, value] of Object.entries(upstream.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
+  return headers;
+}
+
+/** The error envelope, as the functions answer it (SERVICE_UNAVAILABLE: retry with backoff). */
+function sendEnvelope(res, status, code, message, headers = {}) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const id = requestId();
+  const body = JSON.stringify({ error: { code, message, requestId: id } });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+    "x-request-id": id,
+    "access-control-allow-origin": "*",
+    "access-control-expose-headers": "X-Request-Id, Retry-After",
+    ...headers,
+  });
+  res.end(body);
+}
+
+/**
+ * @param {object} options pool (a started Pool), hosting (hostingRules), projectId,
+ *   hostingUpstream ({host, port} of the Hosting emulator, or null), log
+ */
+export function createRouter({ pool, hosting, projectId, hostingUpstream, log }) {
+  const hostingAgent = keepAliveAgent();
+
+  /** Which function serves a path: a direct function URL, or Hosting's rewrites. */
+  function resolve(pathname, search) {
+    const direct = /^\/([^/]+)\/([^/]+)\/([^/]+)(\/.*)?$/.exec(pathname);
+    if (direct && direct[1] === projectId && pool.has(direct[3]) && pool.regionsOf(direct[3]).includes(direct[2])) {
+      return { function: direct[3], path: (direct[4] ?? "/") + search, headers: {} };
+    }
+    const route = hosting.route(pathname);
+    if (route.function) return { function: route.function, region: route.region, path: pathname + search, headers: hosting.headersFor(pathname) };
+    return { hosting: true };
+  }
+
+  function proxyToFunction(req, res, target) {
+    if (!pool.has(target.function)) {
+      sendEnvelope(res, 404, "NOT_FOUND", `No function ${target.function} is served here`);
+      return;
+    }
+    let upstream = null;
+    let finished = false;
+    const poolRequest = new PoolRequest({
+      method: req.method,
+      path: target.path.split("?")[0],
+      dispatch(instance) {
+        upstream = httpRequest({
+          host: "127.0.0.1",
+          port: instance.port,
+          method: req.method,
+          path: target.path,
+          headers: forwardedHeaders(req),
+          agent: instance.agent,
+        });
+        upstream.on("response", (answer) => {
+          const headers = { ...target.headers, ...responseHeaders(answer), "x-serving-instance": instance.name };
+          // An instance answering its own crash page (the framework's `X-Google-Status: crash`) is
+          // a failed instance: the client gets the envelope, as for one that died.
+          if (answer.headers["x-google-status"] === "crash") {
+            answer.resume();
+            poolRequest.fail(new PoolError(`The instance serving this request crashed; retry.`));
+            return;
+          }
+          res.writeHead(answer.statusCode, answer.statusMessage, headers);
+          // Streams (Server-Sent Events) pass through as they come: headers at once, no buffering.
+          if (answer.headers["content-length"] === undefined) res.flushHeaders();
+          answer.pipe(res);
+          answer.on("end", () => {
+            finished = true;
+            pool.release(poolRequest, true);
+          });
+          // Cut off mid-answer (the instance died): the client's connection is cut too.
+          answer.on("close", () => {
+            if (!answer.complete) poolRequest.fail(new PoolError("The instance serving this request stopped mid-answer"));
+          });
+        });
+        upstream.on("error", (error) => poolRequest.fail(new PoolError(`The instance serving this request stopped (${error.code ?? error.message}); retry.`)));
+        req.pipe(upstream);
+      },
+      fail(error) {
+        pool.release(poolRequest);
+        upstream?.destroy();
+        if (error instanceof PoolError) {
+          sendEnvelope(res, 503, "SERVICE_UNAVAILABLE", error.message, { "retry-after": String(error.retryAfterSeconds) });
+        } else {
+          sendEnvelope(res, 503, "SERVICE_UNAVAILABLE", `The instance serving this request failed (${error.code ?? error.message}); retry.`, { "retry-after": "1" });
+        }
+      },
+    });
+    // A client that leaves frees its place (queued) or its instance's slot (in flight).
+    res.on("close", () => {
+      if (finished || poolRequest.done) return;
+      poolRequest.done = true;
+      upstream?.destroy();
+      pool.release(poolRequest);
+    });
+    res.socket?.setNoDelay(true);
+    pool.submit(target.function, poolRequest);
+  }
+
+  function proxyToHosting(req, res) {
+    if (!hostingUpstream) {
+      sendEnvelope(res, 404, "NOT_FOUND", `Nothing is served at ${req.url.split("?")[0]} here`);
+      return;
+    }
+    const upstream = httpRequest({ ...hostingUpstream, method: req.method, path: req.url, headers: forwardedHeaders(req, { host: req.headers.host ?? "" }), agent: hostingAgent });
+    upstream.on("response", (answer) => {
+      res.writeHead(answer.statusCode, answer.statusMessage, responseHeaders(answer));
+      answer.pipe(res);
+    });
+    upstream.on("error", (error) => sendEnvelope(res, 503, "SERVICE_UNAVAILABLE", `Hosting is not answering (${error.code ?? error.message}); retry.`, { "retry-after": "1" }));
+    res.on("close", () => upstream.destroy());
+    req.pipe(upstream);
+  }
+
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const url = req.url ?? "/";
+    const queryAt = url.indexOf("?");
+    const pathname = queryAt < 0 ? url : url.slice(0, queryAt);
+    const search = queryAt < 0 ? "" : url.slice(queryAt);
+    if (pathname === STATUS_PATH) {
+      const body = JSON.stringify({ ...pool.status(), rewrites: hosting.functionRewrites }, null, 2);
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+      res.end(body);
+      return;
+    }
+    let target;
+    try {
+      target = resolve(pathname, search);
+    } catch (error) {
+      log(`[router] cannot route ${pathname}: ${error.message}`);
+      sendEnvelope(res, 500, "INTERNAL", "The request could not be routed");
+      return;
+    }
+    if (target.hosting) proxyToHosting(req, res);
+    else proxyToFunction(req, res, target);
+  });
+  server.on("clientError", (error, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  return server;
+}
