@@ -9,5 +9,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 prepare
 write_console_config
 cd "$ROOT"
-firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting \
-  "node emulators/load/run.mjs ${*:-}"
+# The HTTP functions are served by the serving pool (emulators/serving) unless AIFFINITY_SERVING=emulator.
+run_suite "node emulators/load/run.mjs ${*:-}"

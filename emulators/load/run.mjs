@@ -27,7 +27,8 @@ const FAULTS = !args.includes("--no-faults");
 const config = JSON.parse(readFileSync(process.env.AIFFINITY_FIREBASE_CONFIG ?? join(root, "firebase.json"), "utf8"));
 const BASE = process.env.AIFFINITY_BASE_URL ?? `http://${config.emulators.hosting.host}:${config.emulators.hosting.port}`;
 const PROJECT = process.env.GCLOUD_PROJECT ?? "demo-aiffinity";
-const POOL_STATUS = process.env.AIFFINITY_POOL_STATUS ?? "";
+// The serving pool's router answers its status on the base URL (emulators/serving/router.mjs).
+const POOL_STATUS = process.env.AIFFINITY_POOL_STATUS ?? (process.env.AIFFINITY_FUNCTIONS_URL ? `${process.env.AIFFINITY_FUNCTIONS_URL}/__serving/status` : "");
 if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(BASE)) throw new Error(`Load goes to loopback only, not ${BASE}`);
 
 /** The sizes of a run: phases of `seconds` at each number of clients, each also capped in requests. */
@@ -315,6 +316,7 @@ async function phase(world, clients, seconds, maxRequests, during = async () => 
         onResponse: (status, body, context) => {
           s.latencies.push(performance.now() - context.started);
           s.statuses[status] = (s.statuses[status] ?? 0) + 1;
+          world.statusTotals[status] = (world.statusTotals[status] ?? 0) + 1;
           if (!inEnvelope(route, status, body)) {
             s.outsideEnvelope++;
             if (s.samples.length < 3) s.samples.push(`${status} ${String(body).slice(0, 160)}`);
@@ -387,30 +389,44 @@ async function poolStatus() {
   return res?.ok ? res.json() : null;
 }
 
-/** SIGKILLs one instance of the busiest function while requests are in flight; reports what the pool did. */
-async function killInstance(report) {
+/** The pool's instances, flattened: {fn, slot, pid, state, inFlight, restarts}. */
+const instancesOf = (status) =>
+  Object.entries(status?.functions ?? {}).flatMap(([fn, f]) => (f.instances ?? []).map((i) => ({ fn, ...i })));
+
+/** SIGKILLs the busiest instance while requests are in flight; reports what the pool did and what clients saw. */
+async function killInstance(world, report) {
   const status = await poolStatus();
   if (!status) {
-    report.push({ fault: "instance SIGKILL", skipped: "no serving pool status endpoint (AIFFINITY_POOL_STATUS)" });
+    report.push({ fault: "instance SIGKILL", skipped: "no serving pool (AIFFINITY_SERVING=emulator?)" });
     return;
   }
-  const instances = (status.functions ?? status.instances ?? []).flatMap((f) => (f.instances ?? [f]).map((i) => ({ fn: f.name ?? i.function, ...i })));
-  const target = instances.filter((i) => i.pid && i.fn !== "benchFloor").sort((a, b) => (b.inFlight ?? 0) - (a.inFlight ?? 0))[0];
+  const before = instancesOf(status);
+  const target = before.filter((i) => i.pid && i.state === "ready" && i.fn !== "benchFloor").sort((a, b) => b.inFlight - a.inFlight)[0];
   if (!target) {
-    report.push({ fault: "instance SIGKILL", skipped: `no instance with a pid in ${POOL_STATUS}` });
+    report.push({ fault: "instance SIGKILL", skipped: "no ready instance" });
     return;
   }
+  const statusesBefore = { ...world.statusTotals };
   process.kill(target.pid, "SIGKILL");
   const killedAt = Date.now();
   let replaced = null;
-  for (let t = 0; t < 60 && !replaced; t++) {
-    await sleep(500);
-    const after = await poolStatus();
-    const same = (after?.functions ?? []).find((f) => f.name === target.fn);
-    const fresh = (same?.instances ?? []).find((i) => i.pid && i.pid !== target.pid && !instances.some((o) => o.pid === i.pid) && (i.state ?? "ready") === "ready");
-    if (fresh) replaced = { pid: fresh.pid, afterMs: Date.now() - killedAt };
+  for (let t = 0; t < 120 && !replaced; t++) {
+    await sleep(250);
+    const same = instancesOf(await poolStatus()).find((i) => i.fn === target.fn && i.slot === target.slot);
+    if (same?.pid && same.pid !== target.pid && same.state === "ready") replaced = { pid: same.pid, afterMs: Date.now() - killedAt, restarts: same.restarts };
   }
-  report.push({ fault: "instance SIGKILL", function: target.fn, pid: target.pid, inFlightWhenKilled: target.inFlight ?? null, replacedBy: replaced });
+  await sleep(2000);
+  const delta = Object.fromEntries(Object.entries(world.statusTotals).map(([k, v]) => [k, v - (statusesBefore[k] ?? 0)]).filter(([, v]) => v > 0));
+  report.push({
+    fault: "instance SIGKILL",
+    function: target.fn,
+    slot: target.slot,
+    pid: target.pid,
+    inFlightWhenKilled: target.inFlight,
+    inFlightRequests: (target.requests ?? []).map((r) => `${r.method} ${r.path}`).slice(0, 10),
+    replacedBy: replaced,
+    statusesDuringTheNextSeconds: delta,
+  });
 }
 
 async function providerDown(world, report) {
@@ -549,7 +565,7 @@ async function main() {
     }
   }
   runtime.collect();
-  const world = { providers, users, bindings, runtime, receiver, installed, invokes: {}, invokesBeforeLoad: runtime.invokes, loadStart: new Date() };
+  const world = { providers, users, bindings, runtime, receiver, installed, invokes: {}, statusTotals: {}, invokesBeforeLoad: runtime.invokes, loadStart: new Date() };
   const phases = [];
   const faults = [];
   for (const [index, clients] of PLAN.phases.entries()) {
@@ -563,7 +579,7 @@ async function main() {
         await Promise.all([receiverDown(world, faults), (async () => (await sleep(s * 0.2), duplicateMessages(world, faults)))()]);
       } else {
         await sleep(s * 0.3);
-        await killInstance(faults);
+        await killInstance(world, faults);
         await sleep(s * 0.2);
         await providerDown(world, faults);
       }

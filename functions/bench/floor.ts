@@ -13,8 +13,8 @@ const PARAMETERS = { location: "Berlin", days: 3 };
 /** Requests per route for the Firestore cost (the meter's counts are exact; a few show they are stable). */
 const COST_SAMPLES = 5;
 
-/** Where the HTTP functions are served: the serving pool's base URL when one runs, else the functions emulator's URLs. */
-const served = (fn: string) => process.env.AIFFINITY_SERVED_BASE_URL ?? functionUrl(fn);
+/** A function's direct URL: on the serving pool's router (npm run bench's default), else on the functions emulator. */
+const served = (fn: string) => functionUrl(fn);
 
 const opsOf = (res: ApiResponse) => {
   const match = /^reads=(\d+); writes=(\d+)$/.exec(res.headers.get("x-firestore-ops") ?? "");
