@@ -114,14 +114,16 @@ type Query = () => Record<string, string>;
 export const catalogBenchmark: Benchmark = {
   name: "catalog",
   async run(): Promise<BenchResult[]> {
-    const [server] = await startSurfaceProcesses(1, { surface: "catalog", limits: false });
+    const [server] = await startSurfaceProcesses(1, { surface: "catalog", limits: false, meter: true });
     const { token } = await endUser();
     const names: string[] = [];
     const get = async (path: string) => {
       const started = performance.now();
       const res = await api.get(path, { token, baseUrl: server!.url });
       expectStatus(200, res);
-      return { ms: performance.now() - started, total: res.body.meta.pagination.total as number };
+      // FIRESTORE_METER=1 in the process: what the request cost in Firestore (no limiter: its reads only).
+      const reads = Number(/reads=(\d+)/.exec(res.headers.get("x-firestore-ops") ?? "")?.[1] ?? NaN);
+      return { ms: performance.now() - started, total: res.body.meta.pagination.total as number, reads };
     };
     const queries: Record<string, Query> = {
       "browse popular": () => ({}),
@@ -154,12 +156,14 @@ export const catalogBenchmark: Benchmark = {
           const samples: number[] = [];
           const base: number[] = [];
           const totals: number[] = [];
+          const reads: number[] = [];
           const started = performance.now();
           for (let i = 0; i < SAMPLES && (i < MIN_SAMPLES || performance.now() - started < BUDGET_MS); i++) {
             base.push((await get(INSTALLS)).ms);
-            const { ms, total } = await get(`${MARKETPLACE}?${new URLSearchParams(query())}`);
+            const { ms, total, reads: r } = await get(`${MARKETPLACE}?${new URLSearchParams(query())}`);
             samples.push(ms);
             totals.push(total);
+            reads.push(r);
           }
           const [s, b] = [summarize(samples), summarize(base)];
           bySize.set(label, [...(bySize.get(label) ?? []), { p50: s.p50, p95: s.p95, norm: s.p50 / b.p50 }]);
@@ -172,6 +176,7 @@ export const catalogBenchmark: Benchmark = {
               baseline_p50_ms: b.p50,
               p50_vs_baseline: round(s.p50 / b.p50, 2),
               median_matches: summarize(totals).p50,
+              firestore_reads_p50: summarize(reads).p50,
             },
           });
         }
