@@ -350,7 +350,13 @@ async function phase(world, clients, seconds, maxRequests, during = async () => 
   });
   const started = performance.now();
   const [results] = await Promise.all([Promise.all(instances), during()]);
-  for (const route of ["install", "invoke"]) world.unanswered[route] += stats.get(route).sent - stats.get(route).latencies.length;
+  // Requests whose outcome the client cannot know: in flight when the phase ended, or answered 5xx
+  // (an instance killed after its transaction committed answers 503 through the router).
+  for (const route of ["install", "invoke"]) {
+    const s = stats.get(route);
+    const fiveHundreds = Object.entries(s.statuses).reduce((a, [k, v]) => a + (Number(k) >= 500 ? v : 0), 0);
+    world.unanswered[route] += s.sent - s.latencies.length + fiveHundreds;
+  }
   const elapsed = (performance.now() - started) / 1000;
   const rows = results.map(({ route, result }) => {
     const s = stats.get(route);
