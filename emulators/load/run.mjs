@@ -533,7 +533,7 @@ async function reconcile(world) {
   // the rest were in flight when a phase ended. Provider failures (502/504) are recorded as errors.
   const inv = out.invocations;
   inv.reconciles =
-    inv.receivedByProvider === recordedOk && recordedOk >= answered200 && recordedOk - answered200 <= inv.unansweredAtPhaseEnds && recordedError >= answered - answered200;
+    inv.receivedByProvider === recordedOk && recordedOk >= answered200 && recordedOk - answered200 <= inv.unansweredAtPhaseEnds && recordedError >= (world.invokes[502] ?? 0) + (world.invokes[504] ?? 0);
   out.ok &&= out.invocations.reconciles;
 
   // Webhooks: every install.created event of the load's accounts delivered exactly once by id.
