@@ -3,6 +3,6 @@ export interface Manifest {
   endpoints: Record<string, { httpsTrigger?: object; eventTrigger?: object; scheduleTrigger?: object }>;
   params?: { name: string; type: string }[];
 }
-export function loadManifest(): Manifest;
+export function loadManifest(env?: Record<string, string | undefined>): Manifest;
 export function render(manifest: Manifest): string;
 export function documented(): { section: string };

@@ -9,6 +9,7 @@ import { onRequest } from "firebase-functions/v2/https";
 import { onMessagePublished } from "firebase-functions/v2/pubsub";
 import { onSchedule } from "firebase-functions/v2/scheduler";
 import { buildSurfaces } from "./api";
+import { benchFloorEnabled, benchFloorSurface } from "./surfaces/benchFloor/routes";
 import { REGION, secrets } from "./kernel/config";
 import { installFrameworkBodyGuard, installFrameworkPathGuard } from "./kernel/http/bodyGuard";
 import { addRequestHook, createSurfaceApp, type Surface } from "./kernel/http/surface";
@@ -58,6 +59,13 @@ export const capabilitiesApi = onRequest(
 );
 /** Catalog & Install API (the key derives the pseudonymous user ids providers see; each instance holds the catalog's read model). */
 export const catalogApi = onRequest({ ...http, memory: "512MiB", secrets: [secrets.dataEncryptionKey] }, createSurfaceApp(surfaces.catalog));
+/**
+ * The benchmarks' floor (verify a token, read one document; functions/bench): only on the
+ * emulators with AIFFINITY_BENCH_FLOOR=1, never in the deploy manifest. No rate limit hook.
+ */
+export const benchFloor = benchFloorEnabled()
+  ? onRequest({ ...http, secrets: [secrets.tokenSigningKeys] }, createSurfaceApp(benchFloorSurface(), { hooks: [] }))
+  : undefined;
 
 // ---------- Packages: validation and review ----------
 

@@ -10,6 +10,7 @@ const { RateLimiter, rateLimitHook } = require("../../lib/kernel/http/rateLimit"
 const { fixedClock, systemClock } = require("../../lib/kernel/clock");
 const { buildSurfaces } = require("../../lib/api");
 const express = require("express");
+const { performance } = require("node:perf_hooks");
 
 const surface = buildSurfaces()[process.env.SURFACE || "runtime"];
 // FIXED_NOW pins the limiter's clock, so a test's requests all count in one window however long they take.
@@ -26,3 +27,14 @@ const server = app.listen(0, "127.0.0.1", () => {
   process.send({ port: server.address().port });
 });
 process.on("disconnect", () => server.close(() => process.exit(0)));
+// The token benchmark's baseline, in this same process: `count` bare RS256 signatures (jose) with the
+// signing key the token endpoint uses. Answers {signLoop: {count, ms}}.
+process.on("message", async (m) => {
+  if (!m || typeof m.signLoop !== "number") return;
+  const { issueAccessToken, signingKeys } = require("../../lib/kernel/auth/accessTokens");
+  const keys = await signingKeys();
+  const app = { id: "app_bench", accountId: "acc_bench", clientId: "client_bench" };
+  const started = performance.now();
+  for (let i = 0; i < m.signLoop; i++) await issueAccessToken(app, systemClock, keys);
+  process.send({ signLoop: { count: m.signLoop, ms: performance.now() - started } });
+});

@@ -21,7 +21,7 @@ export interface SurfaceProcess {
 /** Forks `count` processes, each serving the surface from lib/ with the emulators' env and secrets. */
 export async function startSurfaceProcesses(
   count: number,
-  options: { surface?: string; limits?: boolean; fixedNow?: Date; env?: NodeJS.ProcessEnv } = {},
+  options: { surface?: string; limits?: boolean; fixedNow?: Date; meter?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<SurfaceProcess[]> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -32,6 +32,8 @@ export async function startSurfaceProcesses(
     ...options.env,
   };
   if (options.fixedNow) env.FIXED_NOW = options.fixedNow.toISOString();
+  if (options.meter) env.FIRESTORE_METER = "1";
+  else delete env.FIRESTORE_METER;
   return Promise.all(
     Array.from({ length: count }, () => {
       const child = fork(join(FUNCTIONS_ROOT, "test/helpers/surfaceProcess.js"), [], { env, stdio: ["ignore", "ignore", "inherit", "ipc"] });

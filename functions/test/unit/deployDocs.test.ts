@@ -24,6 +24,16 @@ describe("deploy documentation", () => {
     for (const [name] of background) expect(firstCells).toContain(`\`${name}\``);
   });
 
+  it("never ships the benchmarks' floor: it exists only in the functions emulator, or on the emulators with AIFFINITY_BENCH_FLOOR=1", () => {
+    const asDeployed = { FUNCTIONS_EMULATOR: undefined, FIRESTORE_EMULATOR_HOST: undefined, AIFFINITY_BENCH_FLOOR: undefined };
+    const names = (env: Record<string, string | undefined>) => Object.keys(loadManifest({ ...asDeployed, ...env }).endpoints);
+    expect(Object.keys(manifest.endpoints)).not.toContain("benchFloor");
+    expect(names({})).not.toContain("benchFloor");
+    expect(names({ AIFFINITY_BENCH_FLOOR: "1" })).not.toContain("benchFloor");
+    expect(names({ FUNCTIONS_EMULATOR: "true" })).toContain("benchFloor");
+    expect(names({ AIFFINITY_BENCH_FLOOR: "1", FIRESTORE_EMULATOR_HOST: "127.0.0.1:8080" })).toContain("benchFloor");
+  });
+
   it("ships the TTL policy of every expiring collection with firebase deploy", () => {
     const indexes = JSON.parse(readFileSync(join(ROOT, "firestore.indexes.json"), "utf8")) as {
       fieldOverrides: { collectionGroup: string; fieldPath: string; ttl?: boolean }[];

@@ -195,6 +195,31 @@ function outcomeOfAttempt(bindingId: string, state: CapabilityStateDoc, attempt:
 // lease does the same across instances).
 const inflight = new Map<string, Promise<InvokeOutcome>>();
 
+/**
+ * What invoking the binding answers without calling the provider, when its stored state is fresh
+ * for its version (a state only exists for a capability its version declares; versions never
+ * change), or null when it must be fetched. Callers that read the binding and its state together
+ * answer fresh invocations in one round of reads.
+ */
+export function freshOutcome(
+  binding: Binding,
+  state: CapabilityStateDoc | null,
+  options: Pick<InvokeBindingOptions, "force" | "source">,
+  now: Date,
+): InvokeOutcome | null {
+  if (
+    !state ||
+    options.force ||
+    options.source === "sync" ||
+    binding.status !== "active" ||
+    state.versionId !== binding.versionId ||
+    freshnessAt(state, now).status !== "fresh"
+  )
+    return null;
+  log.capabilityCoalesced(binding.capabilityKey, "cache");
+  return { status: "ok", origin: "cache", invocationId: state.invocationId!, state: stateView(binding.id, state)! };
+}
+
 type Claim =
   | { kind: "cached"; state: CapabilityStateDoc }
   | { kind: "wait"; leaseId: string; leaseUntil: Date }
@@ -356,17 +381,8 @@ export class CapabilityInvoker {
     if (!capability)
       return { status: "skipped", reason: "capability_missing", message: `Version ${binding.versionId} does not declare ${binding.capabilityRef}` };
     // Fresh data needs no transaction (the scheduler's call does: it moves nextSyncAt).
-    if (
-      state &&
-      !options.force &&
-      options.source !== "sync" &&
-      binding.status === "active" &&
-      state.versionId === binding.versionId &&
-      freshnessAt(state, this.clock.now()).status === "fresh"
-    ) {
-      log.capabilityCoalesced(binding.capabilityKey, "cache");
-      return { status: "ok", origin: "cache", invocationId: state.invocationId!, state: stateView(binding.id, state)! };
-    }
+    const fresh = freshOutcome(binding, state, options, this.clock.now());
+    if (fresh) return fresh;
     const invalid = schemaProblem(capability.input, binding.parameters);
     if (invalid)
       return {

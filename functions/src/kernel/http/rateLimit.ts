@@ -4,8 +4,8 @@ import { type Clock, MINUTE, systemClock } from "../clock";
 import { anonymousRateLimit } from "../config";
 import { sha256Hex } from "../crypto";
 import { ApiError } from "../errors";
-import { FieldValue } from "firebase-admin/firestore";
 import { db } from "../firebase";
+import { incrementAndRead } from "../firestore";
 import type { AnyRoute } from "./route";
 import { clientIp } from "./clientIp";
 import type { RequestHook } from "./surface";
@@ -54,10 +54,9 @@ export interface QuotaStore {
 
 const firestoreQuotaStore: QuotaStore = {
   async add(docId, want, expiresAt) {
-    const ref = db().collection("rateLimits").doc(docId);
+    // One commit, no read: the increment's result comes back in the commit's transform results.
     // expiresAt lets a TTL policy delete old windows.
-    await ref.set({ allocated: FieldValue.increment(want), expiresAt }, { merge: true });
-    return ((await ref.get()).get("allocated") as number | undefined) ?? want;
+    return incrementAndRead(db().collection("rateLimits").doc(docId), "allocated", want, { expiresAt });
   },
 };
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Principal } from "../auth/principal";
 import { randomBase62 } from "../crypto";
 import { ApiError, oauthErrorOf } from "../errors";
+import { formatOps, type FirestoreOps, installFirestoreMeter, meterEnabled, withFirestoreMeter } from "../firestoreMeter";
 import { log } from "../logger";
 import { withResourceLock } from "../resourceLock";
 import { assertCleanInput, parseOrThrow, validationError } from "../validation";
@@ -294,6 +295,22 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
   else res.status(status).json({ data: payload, meta: { requestId: req.requestId } });
 }
 
+/**
+ * FIRESTORE_METER=1 (benchmarks, load tests): counts the request's Firestore reads and writes and
+ * answers them in `X-Firestore-Ops: reads=N; writes=M`, set as the headers go out (streams: at
+ * their start).
+ */
+function meterRequest(_req: Request, res: Response, next: NextFunction) {
+  installFirestoreMeter();
+  const ops: FirestoreOps = { reads: 0, writes: 0 };
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    if (!this.headersSent) this.setHeader("X-Firestore-Ops", formatOps(ops));
+    return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+  } as typeof res.writeHead;
+  withFirestoreMeter(ops, next);
+}
+
 export interface SurfaceOptions {
   /** The request hooks to run (default: every hook registered with addRequestHook). */
   hooks?: RequestHook[];
@@ -318,6 +335,7 @@ export function createSurfaceApp(surface: Surface, options: SurfaceOptions = {})
     if (req.method !== "OPTIONS") return next();
     preflight(req, res, routeHooks()).catch((error: unknown) => sendError(res, req.requestId, toApiError(error, req.requestId, "OPTIONS")));
   });
+  if (meterEnabled()) app.use(meterRequest);
 
   const methodsByPath = new Map<string, Set<HttpMethod>>();
   const formatByPath = new Map<string, ErrorFormat>();

@@ -6,7 +6,7 @@ import { ApiError, conflict, ERROR_CATALOGUE, type ErrorCode } from "../../kerne
 import type { Page } from "../../kernel/http/envelope";
 import { IdempotencyKeys, type IdempotentRun } from "../../kernel/idempotency";
 import { type CallOutcome, type CapabilityInfo, type InvokeOutcome, type StateView } from "../../domain/capabilities/invoker";
-import { CapabilityInvoker } from "../../domain/capabilities/invoker";
+import { CapabilityInvoker, freshOutcome } from "../../domain/capabilities/invoker";
 import { runtimeAppOf } from "../../domain/runtime/runtimeApp";
 import { type Binding } from "../../domain/capabilities/binding";
 import { type InvocationErrorClass } from "../../domain/capabilities/invocation";
@@ -80,7 +80,11 @@ export class CapabilitiesService {
 
   /** A binding of this capability (any user of the provider's package); 404 otherwise. */
   private async binding(handle: CapabilityHandle, bindingId: string): Promise<Binding> {
-    const binding = await findBinding(bindingId);
+    return this.ownBinding(handle, bindingId, await findBinding(bindingId));
+  }
+
+  /** The binding if it is an active binding of this capability (so of the caller's app); 404 otherwise. */
+  private ownBinding(handle: CapabilityHandle, bindingId: string, binding: Binding | null): Binding {
     if (!binding || binding.capabilityKey !== handle.key || binding.status !== "active") {
       throw new ApiError("NOT_FOUND", `No binding '${bindingId}' of capability '${handle.ref}'`);
     }
@@ -88,14 +92,21 @@ export class CapabilitiesService {
   }
 
   async invoke(principal: OAuthAppPrincipal, ref: string, body: InvokeBody, requestId: string): Promise<z.input<typeof InvokeOut>> {
-    const handle = await findVisibleCapability(principal, ref);
     if (body.bindingId !== undefined) {
-      const binding = await this.binding(handle, body.bindingId);
+      // The capability, the binding and its state in one round of reads: a fresh state answers at once.
+      const [handle, found, state] = await Promise.all([
+        findVisibleCapability(principal, ref),
+        findBinding(body.bindingId),
+        findState(body.bindingId),
+      ]);
+      const binding = this.ownBinding(handle, body.bindingId, found);
+      const options = { source: "api" as const, force: body.refresh ?? false, requestId, clock: this.clock };
       return this.fromOutcome(
         handle,
-        await this.invoker.invokeBinding(binding, { source: "api", force: body.refresh ?? false, requestId, clock: this.clock }),
+        freshOutcome(binding, state, options, this.clock.now()) ?? (await this.invoker.invokeBinding(binding, options)),
       );
     }
+    const handle = await findVisibleCapability(principal, ref);
     const [capability, runtime] = await Promise.all([publishedCapability(handle), runtimeAppOf(handle.pkg.appId)]);
     const parameters = body.parameters ?? {};
     assertValid(capability.input, parameters, "parameters", "input");
@@ -129,9 +140,9 @@ export class CapabilitiesService {
   }
 
   async state(principal: OAuthAppPrincipal, ref: string, bindingId: string): Promise<z.input<typeof CapabilityStateOut>> {
-    const handle = await findVisibleCapability(principal, ref);
-    await this.binding(handle, bindingId);
-    const state = await findState(bindingId);
+    // One round of reads; nothing is answered before the binding is known to be the caller's.
+    const [handle, binding, state] = await Promise.all([findVisibleCapability(principal, ref), findBinding(bindingId), findState(bindingId)]);
+    this.ownBinding(handle, bindingId, binding);
     const now = this.clock.now();
     const freshness = freshnessAt(state, now);
     const hasData = state !== null && state.dataJson !== null && state.fetchedAt !== null;

@@ -8,10 +8,14 @@ import { log } from "../../kernel/logger";
 import { SigningKeyConfigError } from "../../kernel/auth/signingKeys";
 import { clientIp } from "../../kernel/http/clientIp";
 import { FailureThrottle } from "../../kernel/throttle";
+import { db } from "../../kernel/firebase";
 import { notifyLockout } from "../../domain/events/security";
-import { findAccount } from "../../domain/accounts/account";
-import { findAppByClientId } from "../../domain/accounts/app";
+import { type Account, type AccountDoc, accounts, findAccount } from "../../domain/accounts/account";
+import { type App, type AppDoc, apps, findAppByClientId } from "../../domain/accounts/app";
 import { type TokenOut, type TokenRequestBody } from "./schemas";
+
+/** Bound on the client ids an instance remembers (a few bytes each). */
+const MAX_KNOWN_CLIENTS = 10_000;
 
 const BASIC_CHALLENGE = 'Basic realm="aiffinity", charset="UTF-8"';
 
@@ -39,6 +43,8 @@ function basicCredentials(header: string): { clientId: string; clientSecret: str
 export class TokenService {
   /** Client authentications per client_id and client IP: 10 guesses within 15 minutes, then that IP waits 15 minutes. */
   readonly throttle: FailureThrottle;
+  /** client_id → its app and account ids (immutable facts; the documents are still read every time). */
+  private readonly owners = new Map<string, { appId: string; accountId: string }>();
 
   constructor(private readonly clock: Clock = systemClock) {
     this.throttle = new FailureThrottle(
@@ -73,17 +79,18 @@ export class TokenService {
 
     const clientHash = sha256Hex(clientId);
     const source = clientIp(req);
-    const guess = await this.throttle.reserve(clientId, source).catch((error: unknown) => {
+    // Reserving a guess and looking up the owner are independent: both in one round of parallel calls.
+    const [reserved, owner] = await Promise.allSettled([this.throttle.reserve(clientId, source), this.owner(clientId)]);
+    if (reserved.status === "rejected") {
       log.tokenRefused("throttled", clientHash);
-      throw error;
-    });
-    let app: Awaited<ReturnType<typeof findAppByClientId>>;
-    try {
-      app = await findAppByClientId(clientId);
-    } catch (error) {
-      await guess.refund(); // not checked: it uses no allowance
-      throw error;
+      throw reserved.reason;
     }
+    const guess = reserved.value;
+    if (owner.status === "rejected") {
+      await guess.refund(); // not checked: it uses no allowance
+      throw owner.reason;
+    }
+    const { app, account } = owner.value;
     if (!app || !secretMatches(clientSecret, app.clientSecretHash)) {
       const failure = await guess.failed();
       log.tokenRefused(failure.error ? "throttled" : "invalid_client", clientHash);
@@ -96,13 +103,12 @@ export class TokenService {
           failures: failure.failures,
           lockedUntil: failure.lockedUntil,
         };
-        await notifyLockout(app ? await findAccount(app.accountId) : null, clientId, lockout, this.clock.now());
+        await notifyLockout(account, clientId, lockout, this.clock.now());
       }
       if (failure.error) throw failure.error;
       throw oauthError("invalid_client", "Unknown client or wrong client secret", challenge);
     }
     await guess.refund();
-    const account = await findAccount(app.accountId);
     if (!account || account.status === "suspended") {
       log.tokenRefused("account_suspended", clientHash);
       throw oauthError("unauthorized_client", "This client's developer account is suspended; contact support");
@@ -120,6 +126,33 @@ export class TokenService {
       if (error instanceof SigningKeyConfigError) log.signingKeysInvalid(error.message);
       throw error;
     }
+  }
+
+  /**
+   * The app of a client id and its account, read fresh on every request (a rotated secret, a deleted
+   * app or a suspended account take effect at once). Only what never changes is cached: which app
+   * and account a client id belongs to (client ids are never reused), so after the first request of
+   * a client both documents come in one batched read instead of a query and then a read.
+   */
+  private async owner(clientId: string): Promise<{ app: App | null; account: Account | null }> {
+    const known = this.owners.get(clientId);
+    if (!known) {
+      const app = await findAppByClientId(clientId);
+      const account = app ? await findAccount(app.accountId) : null;
+      if (app) this.remember(clientId, { appId: app.id, accountId: app.accountId });
+      return { app, account };
+    }
+    const [appSnap, accountSnap] = await db().getAll(apps().doc(known.appId), accounts().doc(known.accountId));
+    const appDoc = appSnap!.data() as AppDoc | undefined;
+    const accountDoc = accountSnap!.data() as AccountDoc | undefined;
+    // A deleted app answers invalid_client, as an unknown client id does.
+    if (!appDoc || appDoc.clientId !== clientId) return { app: null, account: null };
+    return { app: { id: known.appId, ...appDoc }, account: accountDoc ? { id: known.accountId, ...accountDoc } : null };
+  }
+
+  private remember(clientId: string, owner: { appId: string; accountId: string }) {
+    if (this.owners.size >= MAX_KNOWN_CLIENTS) this.owners.clear();
+    this.owners.set(clientId, owner);
   }
 
   async jwks() {
