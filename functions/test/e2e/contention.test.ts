@@ -15,6 +15,18 @@ function expectSucceededOrConflict(responses: ApiResponse[]) {
 }
 
 /**
+ * The functions emulator starts one worker per concurrent request, and a cold start of 20 at once on
+ * a loaded 2-core machine fails in the emulator itself (a 504 before our code runs): ramp the
+ * surface's workers up first with harmless reads, a few more at a time.
+ */
+async function warmUp(path: string, token: string, concurrency: number) {
+  for (let n = 4; n <= concurrency; n += 4) {
+    const reads = await Promise.all(Array.from({ length: n }, () => api.get(path, { token })));
+    for (const read of reads) expectStatus(200, read);
+  }
+}
+
+/**
  * Concurrent writes to one resource (docs/errors.md#concurrent-writes): a short lease per resource
  * makes the losers answer 409 CONFLICT at once (with Retry-After) instead of contending on a
  * Firestore transaction until it times out with a 500; `If-Match` refuses a stale edit with 412.
@@ -29,6 +41,7 @@ describe("contention on one resource", () => {
   it("answers 20 parallel PATCH, validate and deprecate of one package with successes and quick 409s only", async () => {
     const { id, versionId } = await createPackage(dev.token, dev.app.id);
     const v = versionPath(id, versionId);
+    await warmUp(v, dev.token, 20);
     const writes = Array.from({ length: 20 }, (_, i) => {
       if (i === 19) return () => api.post(`${MANAGE}/${id}/deprecate`, { reason: "Replaced by a better forecast" }, { token: dev.token });
       if (i % 2 === 0) return () => api.patch(v, { changelog: `Change ${i}` }, { token: dev.token });
@@ -47,6 +60,8 @@ describe("contention on one resource", () => {
   it("answers parallel PATCH of one app and of one runtime app with successes and quick 409s only", async () => {
     const app = dev.app;
     const runtimePath = `/v1/providers/runtime/apps/${dev.runtime!.runtimeAppId}`;
+    await warmUp(`/v1/providers/apps/${app.id}`, dev.token, 8);
+    await warmUp(runtimePath, dev.runtime!.access, 8);
     const responses = await Promise.all([
       ...Array.from({ length: 6 }, (_, i) => api.patch(`/v1/providers/apps/${app.id}`, { name: `Contended ${i}` }, { token: dev.token })),
       ...Array.from({ length: 6 }, (_, i) => api.patch(runtimePath, { displayName: `Runtime ${i}` }, { token: dev.runtime!.access })),
