@@ -29,6 +29,10 @@ function responseHeaders(upstream) {
   return headers;
 }
 
+/** The token endpoint answers errors in OAuth's format (RFC 6749 5.2), as its function does. */
+const OAUTH_PATH = "/v1/providers/auth/token";
+const oauthErrorOf = (status) => (status === 503 ? "temporarily_unavailable" : status >= 500 ? "server_error" : "invalid_request");
+
 /** The error envelope, as the functions answer it (SERVICE_UNAVAILABLE: retry with backoff). */
 function sendEnvelope(res, status, code, message, headers = {}) {
   if (res.headersSent) {
@@ -36,7 +40,11 @@ function sendEnvelope(res, status, code, message, headers = {}) {
     return;
   }
   const id = requestId();
-  const body = JSON.stringify({ error: { code, message, requestId: id } });
+  const body = JSON.stringify(
+    res.req?.url?.split("?")[0] === OAUTH_PATH
+      ? { error: oauthErrorOf(status), error_description: message }
+      : { error: { code, message, requestId: id } },
+  );
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),

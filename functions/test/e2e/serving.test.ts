@@ -240,7 +240,7 @@ describeServing("serving pool: capacity", () => {
         `--queue-timeout=${QUEUE_TIMEOUT_SECONDS}`,
         "--no-hosting",
       ],
-      { stdio: ["ignore", "ignore", "ignore", "ipc"], env: { ...process.env, AIFFINITY_SERVING_LOG: join(REPO, "serving-capacity-debug.log") } },
+      { stdio: ["ignore", "ignore", "ignore", "ipc"] },
     );
     origin = await new Promise<string>((resolve, reject) => {
       pool.once("message", (m: { origin: string }) => resolve(m.origin));
@@ -279,6 +279,14 @@ describeServing("serving pool: capacity", () => {
     expectStatus(200, served);
     expect(served.body.openapi).toBe("3.1.0");
     expect(await inFlightAndQueued()).toEqual({ inFlight: 0, queued: 0 });
+  });
+
+  it("answers the token endpoint's clients in OAuth's error format, not the envelope", async () => {
+    // This pool serves consoleApi only: the token endpoint's function (runtimeApi) is not here.
+    const res = await api.post("/v1/providers/auth/token", { grant_type: "client_credentials" }, { baseUrl: origin });
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: "invalid_request", error_description: "No function runtimeApi is served here" });
+    expect(res.headers.get("x-request-id")).toMatch(/^req_/);
   });
 
   it("answers a request that waited longer than the queue allows with 503", async () => {
