@@ -42,6 +42,24 @@ async function throttleDoc(scope: string, subject: string, source: string) {
   };
 }
 
+/**
+ * How X-RateLimit-Remaining moved between consecutive answers of each serving instance. Each
+ * instance spends tokens it leased from the shared bucket and counts down its own view of it
+ * (kernel/http/rateLimit.ts), so requests of one bucket step down by exactly 1 per instance.
+ */
+function remainingStepsPerInstance(responses: ApiResponse[]): number[] {
+  const last = new Map<string, number>();
+  const steps: number[] = [];
+  for (const r of responses) {
+    const instance = r.headers.get("x-serving-instance") ?? "the emulator";
+    const remaining = Number(r.headers.get("x-ratelimit-remaining"));
+    const before = last.get(instance);
+    if (before !== undefined) steps.push(before - remaining);
+    last.set(instance, remaining);
+  }
+  return steps;
+}
+
 const statusCounts = (responses: ApiResponse[]) => {
   const counts: Record<number, number> = {};
   for (const r of responses) counts[r.status] = (counts[r.status] ?? 0) + 1;
@@ -169,11 +187,15 @@ describe("client IP (item 3)", () => {
       const responses: ApiResponse[] = [];
       for (let i = 0; i < 20; i++) responses.push(await api.get("/v1/openapi.json", { ...from(source, `203.0.113.${i + 1}`) }));
       for (const r of responses) expectStatus(200, r);
-      return { responses, result: responses.map((r) => Number(r.headers.get("x-ratelimit-remaining"))) };
+      return { responses, result: responses };
     });
-    // One bucket: each request took one more from it.
-    expect(remaining.slice(1).map((r, i) => remaining[i]! - r)).toEqual(Array(19).fill(1));
-    expect(remaining[0]).toBe(Number((await api.get("/v1/openapi.json", { ...from(newSource()) })).headers.get("x-ratelimit-limit")) - 1);
+    // One bucket: each request took one more from it (20 fresh buckets would each answer limit - 1).
+    const steps = remainingStepsPerInstance(remaining);
+    expect(steps.length).toBeGreaterThanOrEqual(18);
+    expect(steps).toEqual(Array(steps.length).fill(1));
+    expect(Number(remaining[0]!.headers.get("x-ratelimit-remaining"))).toBe(
+      Number((await api.get("/v1/openapi.json", { ...from(newSource()) })).headers.get("x-ratelimit-limit")) - 1,
+    );
   }, 60_000);
 });
 
@@ -261,8 +283,9 @@ describe("rate-limit headers on every response (item 9)", () => {
     expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization");
     expectHeaders(preflight, "anonymous");
     // They all counted in the address's bucket.
-    const counted = [notFound, wrongMethod, preflight].map((r) => Number(r.headers.get("x-ratelimit-remaining")));
-    expect(counted[0]! - counted[2]!).toBe(2);
+    const steps = remainingStepsPerInstance([notFound, wrongMethod, preflight]);
+    expect(steps.length).toBeGreaterThanOrEqual(1);
+    expect(steps).toEqual(Array(steps.length).fill(1));
 
     // A Firebase user without a developer account: 403 on the console API.
     const email = uniqueEmail("enduser");
