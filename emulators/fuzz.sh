@@ -13,9 +13,5 @@ for a in "$@"; do args+=" $(printf '%q' "$a")"; done
 script="node functions/.fuzz-out/fuzz/run.js$args"
 # The serving pool's instances log to a file, as in npm test (the API's error logs are expected here).
 export AIFFINITY_SERVING_LOG="${AIFFINITY_SERVING_LOG:-$ROOT/serving-debug.log}"
-# The production-shaped serving (run_suite, emulators/serving) where this checkout has it.
-if declare -F run_suite >/dev/null; then
-  run_suite "$script"
-else
-  firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting "$script"
-fi
+# Through the production-shaped serving, as npm test and npm start (emulators/serving).
+run_suite "$script"
