@@ -6,7 +6,7 @@
 // Env: AIFFINITY_BASE_URL (the API; default the Hosting emulator of firebase.json),
 //      AIFFINITY_POOL_STATUS (the serving pool's status URL, for the instance-kill fault).
 import { createRequire } from "node:module";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -31,10 +31,14 @@ const PROJECT = process.env.GCLOUD_PROJECT ?? "demo-aiffinity";
 const POOL_STATUS = process.env.AIFFINITY_POOL_STATUS ?? (process.env.AIFFINITY_FUNCTIONS_URL ? `${process.env.AIFFINITY_FUNCTIONS_URL}/__serving/status` : "");
 if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(BASE)) throw new Error(`Load goes to loopback only, not ${BASE}`);
 
-/** The sizes of a run: phases of `seconds` at each number of clients, each also capped in requests. */
+/**
+ * The sizes of a run: clean phases of `seconds` at each number of clients (the figures the targets
+ * are read from), then one phase of `faultClients` with every fault injected; each phase is also
+ * capped in requests.
+ */
 const PLAN = QUICK
-  ? { phases: [10, 40], seconds: 10, maxRequestsPerPhase: 20_000, providers: 2, users: 60, receiverDownMs: 15_000, providerDownMs: 4_000, drainMs: 150_000 }
-  : { phases: [50, 200], seconds: 60, maxRequestsPerPhase: 200_000, providers: 3, users: 400, receiverDownMs: 60_000, providerDownMs: 10_000, drainMs: 300_000 };
+  ? { phases: [10, 40], faultClients: 20, seconds: 10, faultSeconds: 20, maxRequestsPerPhase: 20_000, providers: 2, users: 60, receiverDownMs: 10_000, providerDownMs: 3_000, drainMs: 150_000 }
+  : { phases: [50, 200], faultClients: 50, seconds: 60, faultSeconds: 70, maxRequestsPerPhase: 200_000, providers: 3, users: 400, receiverDownMs: 60_000, providerDownMs: 10_000, drainMs: 300_000 };
 
 const adminApp = initializeApp({ projectId: PROJECT });
 const db = getFirestore(adminApp);
@@ -573,7 +577,7 @@ async function main() {
     process.exit(2);
   }, (QUICK ? 15 : 30) * 60_000);
   deadline.unref();
-  log(`base URL ${BASE}; ${QUICK ? "quick" : "full"} run: ${PLAN.phases.join(" and ")} clients for ${PLAN.seconds} s each${FAULTS ? ", with faults" : ""}`);
+  log(`base URL ${BASE}; ${QUICK ? "quick" : "full"} run: ${PLAN.phases.join(" and ")} clients for ${PLAN.seconds} s each${FAULTS ? `, then ${PLAN.faultClients} clients for ${PLAN.faultSeconds} s with faults` : ""}`);
   const scheduled = startLocalScheduler(root, PROJECT);
   log(`local scheduler: ${scheduled.join(", ")}`);
   const runtime = await restartablePeer("provider runtime");
@@ -596,23 +600,31 @@ async function main() {
   const world = { providers, users, bindings, runtime, receiver, installed, invokes: {}, statusTotals: {}, unanswered: { install: 0, invoke: 0 }, invokesBeforeLoad: runtime.invokes, loadStart: new Date() };
   const phases = [];
   const faults = [];
-  for (const [index, clients] of PLAN.phases.entries()) {
-    const last = index === PLAN.phases.length - 1;
+  const memory = startMemorySampler();
+  for (const clients of PLAN.phases) {
+    const p = await phase(world, clients, PLAN.seconds, PLAN.maxRequestsPerPhase);
+    p.peakStackMiB = memory.takePhasePeak();
+    printPhase(p);
+    phases.push(p);
+  }
+  if (FAULTS) {
+    // Every fault in one phase of its own, so the clean phases above are what the targets read.
+    const s = PLAN.faultSeconds * 1000;
     const during = async () => {
-      if (!FAULTS) return;
-      const s = PLAN.seconds * 1000;
-      if (!last) {
-        // First phase: the webhook receiver goes down (retries deliver later) and messages are duplicated.
-        await sleep(s * 0.1);
-        await Promise.all([receiverDown(world, faults), (async () => (await sleep(s * 0.2), duplicateMessages(world, faults)))()]);
-      } else {
-        await sleep(s * 0.3);
-        await killInstance(world, faults);
-        await sleep(s * 0.2);
-        await providerDown(world, faults);
-      }
+      await Promise.all([
+        receiverDown(world, faults),
+        (async () => (await sleep(s * 0.1), duplicateMessages(world, faults)))(),
+        (async () => {
+          await sleep(s * 0.25);
+          await killInstance(world, faults);
+          await sleep(s * 0.2);
+          await providerDown(world, faults);
+        })(),
+      ]);
     };
-    const p = await phase(world, clients, PLAN.seconds, PLAN.maxRequestsPerPhase, during);
+    const p = await phase(world, PLAN.faultClients, PLAN.faultSeconds, PLAN.maxRequestsPerPhase, during);
+    p.faults = true;
+    p.peakStackMiB = memory.takePhasePeak();
     printPhase(p);
     phases.push(p);
   }
@@ -623,13 +635,105 @@ async function main() {
   const envelopeOk = phases.every((p) => p.rows.every((r) => r.outsideEnvelope === 0));
   const serverErrors = phases.reduce((a, p) => a + p.rows.reduce((b, r) => b + Object.entries(r.statuses).filter(([k]) => Number(k) >= 500).reduce((c, [, v]) => c + v, 0), 0), 0);
   const dropped = phases.reduce((a, p) => a + p.rows.reduce((b, r) => b + r.errors + r.timeouts, 0), 0);
-  const summary = { quick: QUICK, baseUrl: BASE, at: new Date().toISOString(), phases, faults, reconciliation, envelopeOk, serverErrors, dropped };
+  const stackMemory = memory.stop();
+  // What the issue asks of the clean phases: no 5xx, nothing outside the envelope, nothing dropped.
+  const clean = phases.filter((p) => !p.faults).map((p) => ({
+    clients: p.clients,
+    serverErrors: p.rows.reduce((b, r) => b + Object.entries(r.statuses).filter(([k]) => Number(k) >= 500).reduce((c, [, v]) => c + v, 0), 0),
+    outsideEnvelope: p.rows.reduce((b, r) => b + r.outsideEnvelope, 0),
+    dropped: p.rows.reduce((b, r) => b + r.errors + r.timeouts, 0),
+    peakStackMiB: p.peakStackMiB,
+  }));
+  const summary = { quick: QUICK, baseUrl: BASE, at: new Date().toISOString(), phases, faults, reconciliation, envelopeOk, serverErrors, dropped, clean, stackMemory };
   writeFileSync(join(root, "load-results.json"), JSON.stringify(summary, null, 2));
-  log(`answers outside the envelope: ${envelopeOk ? 0 : "some (see above)"}; 5xx: ${serverErrors}; dropped connections: ${dropped}; counts reconcile: ${reconciliation.ok}`);
+  for (const c of clean) log(`clean phase, ${c.clients} clients: 5xx ${c.serverErrors}; outside the envelope ${c.outsideEnvelope}; dropped ${c.dropped}; stack memory peak ${c.peakStackMiB} MiB`);
+  log(`stack memory (RSS of every process of the suite but this load generator): peak ${stackMemory.peakMiB} MiB, at the end ${stackMemory.lastMiB} MiB, ${stackMemory.processes} processes at the end`);
+  log(`all phases: answers outside the envelope: ${envelopeOk ? 0 : "some (see above)"}; 5xx: ${serverErrors}; dropped connections: ${dropped}; counts reconcile: ${reconciliation.ok}`);
   log(`results written to ${join(root, "load-results.json")}`);
   await runtime.current?.close();
   await receiver.current?.close();
   return envelopeOk && reconciliation.ok;
+}
+
+// ---------- memory: the resident set of the whole stack ----------
+
+/** pid → { ppid, rssKiB } of every process, from /proc (Linux). */
+function processTable() {
+  const table = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const status = readFileSync(`/proc/${entry}/status`, "utf8");
+      const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+      table.set(Number(entry), { ppid: Number(fields[1]), rssKiB: rss ? Number(rss[1]) : 0 });
+    } catch {
+      // the process ended between readdir and read
+    }
+  }
+  return table;
+}
+
+/**
+ * The suite's root is the Firebase CLI that started it (`emulators:exec`, an ancestor of this
+ * script); its descendants are the emulators, the serving pool, trigger workers and peers. This
+ * script (the load generator) is left out.
+ */
+function stackRss() {
+  const table = processTable();
+  let root = process.pid;
+  for (let pid = process.ppid; pid > 1 && table.has(pid); pid = table.get(pid).ppid) {
+    let cmd = "";
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      break;
+    }
+    if (cmd.includes("emulators:exec")) root = pid;
+  }
+  const children = new Map();
+  for (const [pid, p] of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
+  let kib = 0;
+  let count = 0;
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop();
+    if (pid !== process.pid) {
+      kib += table.get(pid)?.rssKiB ?? 0;
+      count++;
+    }
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return { mib: Math.round(kib / 1024), count };
+}
+
+/** Samples the stack every 2 s until stopped; peaks per phase and overall. */
+function startMemorySampler() {
+  let peak = 0;
+  let phasePeak = 0;
+  let last = { mib: 0, count: 0 };
+  const sample = () => {
+    last = stackRss();
+    peak = Math.max(peak, last.mib);
+    phasePeak = Math.max(phasePeak, last.mib);
+  };
+  sample();
+  const timer = setInterval(sample, 2000);
+  timer.unref();
+  return {
+    takePhasePeak() {
+      sample();
+      const p = phasePeak;
+      phasePeak = last.mib;
+      return p;
+    },
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { peakMiB: peak, lastMiB: last.mib, processes: last.count };
+    },
+  };
 }
 
 main()
