@@ -118,10 +118,6 @@ run_suite() {
         process.stdout.write(`${config.emulators.hosting.host}:${config.emulators.hosting.port}`);
       ' "$AIFFINITY_FIREBASE_CONFIG" "$cli_config")"
       export AIFFINITY_HOSTING_UPSTREAM
-      # The functions emulator now runs only the triggers, one worker process (~160 MB) per concurrent
-      # event, kept for good (firebase-tools #5503). Its own work queue cap bounds them: at most N
-      # workers per trigger, as a fixed number of instances would (docs/architecture.md#serving-locally).
-      FUNCTIONS_EMULATOR_PARALLEL="${AIFFINITY_TRIGGER_PARALLELISM:-2}" \
       AIFFINITY_SERVING_COMMAND="$script" "$ROOT/node_modules/.bin/firebase" --project "$AIFFINITY_PROJECT" --config "$cli_config" \
         emulators:exec --only auth,firestore,pubsub,functions,hosting "node emulators/serving/serve.mjs"
       ;;
