@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { startLocalScheduler } from "./local-scheduler.mjs";
+import { apiClient, publishPackage, signIn as signInAs, signUpProvider } from "./local-client.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, "functions/package.json"));
@@ -28,21 +29,10 @@ const DEMO = { company_name: "Aiffinity Demo Provider", email: "demo@aiffinity.d
 const REVIEWER = { email: "reviewer@aiffinity.dev", password: "careful-review-42" };
 const END_USER = { email: "user@aiffinity.dev", password: "happy-space-42" };
 
-async function call(method, path, body, token, options = {}) {
-  const headers = { "content-type": "application/json", ...(options.headers ?? {}) };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
-  return options.raw ? json : json.data;
-}
+const call = apiClient(BASE);
 
 async function main() {
-  await call("POST", "/v1/providers/account", DEMO);
-  const mail = await db.collection("mail").where("to", "==", DEMO.email).get();
-  const token = /(vt_[0-9A-Za-z]+)/.exec(mail.docs[0].get("message.text"))[1];
-  await call("POST", "/v1/providers/account/verify", { token });
-  const login = await call("POST", "/v1/providers/account/login", { email: DEMO.email, password: DEMO.password });
+  const { login } = await signUpProvider(call, db, DEMO);
   const app = await call("POST", "/v1/providers/apps", { name: "Demo Weather", description: "Forecasts for your space" }, login.id_token);
   const runtime = await seedRuntime(app);
   const pkg = await seedPublishedPackage(login.id_token, app.id);
@@ -102,18 +92,7 @@ function printNewMail() {
   }, (error) => console.error("[mail] watching the outbox failed:", error.message));
 }
 
-/** Signs a Firebase user in on the Auth emulator (what an Aiffinity client app does) and answers its ID token. */
-async function signIn({ email, password }) {
-  const { host: authHost, port: authPort } = config.emulators.auth;
-  const res = await fetch(`http://${authHost}:${authPort}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password, returnSecureToken: true }),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`Sign-in of ${email} failed: ${JSON.stringify(json)}`);
-  return json.idToken;
-}
+const signIn = ({ email, password }) => signInAs(config, email, password);
 
 /**
  * Starts the sample provider runtime and configures it through the Provider Runtime API, as a
@@ -122,7 +101,7 @@ async function signIn({ email, password }) {
 async function seedRuntime(app) {
   const port = Number(process.env.SAMPLE_PROVIDER_PORT ?? 8787 + Number(process.env.AIFFINITY_PORT_OFFSET ?? 0));
   const provider = await createSampleProvider({ port });
-  const { access_token: token } = await call("POST", "/v1/providers/auth/token",
+  const { json: { access_token: token } } = await call("POST", "/v1/providers/auth/token",
     { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret }, undefined, { raw: true });
   const runtime = await call("POST", "/v1/providers/runtime/apps", { appId: app.id, endpointUrl: provider.url, displayName: "Demo Weather runtime" }, token);
   const base = `/v1/providers/runtime/apps/${runtime.id}`;
@@ -160,7 +139,7 @@ async function seedRuntime(app) {
  * automatically by the policy checks (data_only).
  */
 async function seedPublishedPackage(token, appId) {
-  const pkg = await call("POST", "/v1/providers/packages/manage", {
+  const pkg = await publishPackage(call, token, {
     appId, name: "Demo Weather", slug: "demo-weather", riskTier: "data_only", category: "weather",
     description: "Hourly and daily forecasts for your location, refreshed every half hour.",
     images: { icon: "https://cdn.aiffinity.dev/demo/icon.png", screenshots: ["https://cdn.aiffinity.dev/demo/screenshot-1.png"] },
@@ -171,18 +150,8 @@ async function seedPublishedPackage(token, appId) {
       outputSchema: { type: "object", required: ["location", "days"], properties: { location: { type: "string" }, days: { type: "array", items: { type: "object" } } } },
       refreshIntervalSeconds: 1800, deadlineMs: 3000, sampleInput: { location: "Berlin", days: 3 }, dataCategories: ["public"],
     }],
-  }, token);
-  const path = `/v1/providers/packages/manage/${pkg.id}/versions/${pkg.versions[0].id}`;
-  const run = await call("POST", `${path}/validate?wait=true`, undefined, token);
-  if (run.status !== "passed") throw new Error(`Demo package failed validation: ${JSON.stringify(run.findings)}`);
-  await call("POST", `${path}/submit`, undefined, token);
-  for (let i = 0; i < 100; i++) {
-    const version = await call("GET", path, undefined, token);
-    if (version.state === "published") return pkg.id;
-    if (version.state === "rejected") throw new Error(`Demo package was rejected: ${JSON.stringify(version.review)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("Demo package was not listed within 20 s");
+  }, { waitMs: 20_000 });
+  return pkg.id;
 }
 
 main()

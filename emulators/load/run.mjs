@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import { startLocalScheduler } from "../local-scheduler.mjs";
+import { apiClient, publishPackage, signIn as signInAs, signUpProvider } from "../local-client.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const require = createRequire(join(root, "functions/package.json"));
@@ -45,26 +46,8 @@ const db = getFirestore(adminApp);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log(`[load ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-async function call(method, path, body, token, { raw = false, ok = true } = {}) {
-  const headers = { "content-type": "application/json" };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
-  const json = await res.json().catch(() => ({}));
-  if (ok && !res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
-  return raw ? { status: res.status, json } : json.data;
-}
-
-async function signIn(email, password) {
-  const { host, port } = config.emulators.auth;
-  const res = await fetch(`http://${host}:${port}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=demo-api-key`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password, returnSecureToken: true }),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`Sign-in of ${email} failed: ${JSON.stringify(json)}`);
-  return json.idToken;
-}
+const call = apiClient(BASE);
+const signIn = (email, password) => signInAs(config, email, password);
 
 const tag = randomBytes(3).toString("hex");
 const PASSWORD = "load-test-password-42";
@@ -108,17 +91,10 @@ async function restartablePeer(name) {
 
 async function provider(i, runtime, receiver) {
   const email = `load-${tag}-p${i}@example.com`;
-  await call("POST", "/v1/providers/account", { company_name: `Load ${tag} Provider ${i}`, email, password: PASSWORD });
-  let mail;
-  for (let t = 0; t < 50 && !mail; t++) {
-    mail = (await db.collection("mail").where("to", "==", email).get()).docs[0];
-    if (!mail) await sleep(100);
-  }
-  await call("POST", "/v1/providers/account/verify", { token: /(vt_[0-9A-Za-z]+)/.exec(mail.get("message.text"))[1] });
-  const login = await call("POST", "/v1/providers/account/login", { email, password: PASSWORD });
-  const account = (await db.collection("accounts").where("email", "==", email).get()).docs[0];
+  const { login, accountId } = await signUpProvider(call, db, { company_name: `Load ${tag} Provider ${i}`, email, password: PASSWORD });
+  const account = db.collection("accounts").doc(accountId);
   // A limit the load cannot reach, so what is measured is the platform, not 429s (the limiter still runs).
-  await account.ref.update({ customRateLimitPerMinute: 1_000_000 });
+  await account.update({ customRateLimitPerMinute: 1_000_000 });
   const app = await call("POST", "/v1/providers/apps", { name: `Load ${i}` }, login.id_token);
   // Console writes edit another app: a developer editing an app does not rewrite the one serving traffic.
   const consoleApp = await call("POST", "/v1/providers/apps", { name: `Load ${i} settings` }, login.id_token);
@@ -138,9 +114,9 @@ async function provider(i, runtime, receiver) {
   receiver.secrets.push(profile.signingSecret);
   receiver.current.setSigningSecrets(receiver.secrets);
   const slug = `load-${tag}-${i}`;
-  const pkg = await call(
-    "POST",
-    "/v1/providers/packages/manage",
+  const pkg = await publishPackage(
+    call,
+    login.id_token,
     {
       appId: app.id,
       name: `Load Weather ${tag} ${i}`,
@@ -162,18 +138,8 @@ async function provider(i, runtime, receiver) {
         },
       ],
     },
-    login.id_token,
   );
-  const path = `/v1/providers/packages/manage/${pkg.id}/versions/${pkg.versions[0].id}`;
-  const run = await call("POST", `${path}/validate?wait=true`, undefined, login.id_token);
-  if (run.status !== "passed") throw new Error(`Load package failed validation: ${JSON.stringify(run.findings)}`);
-  await call("POST", `${path}/submit`, undefined, login.id_token);
-  for (let t = 0; ; t++) {
-    if ((await call("GET", path, undefined, login.id_token)).state === "published") break;
-    if (t > 150) throw new Error("load package not listed within 30 s");
-    await sleep(200);
-  }
-  return { i, accountId: account.id, idToken: login.id_token, app, consoleApp, access, token, packageId: pkg.id, ref: `${slug}.weather_forecast` };
+  return { i, accountId, idToken: login.id_token, app, consoleApp, access, token, packageId: pkg.id, ref: `${slug}.weather_forecast` };
 }
 
 async function endUsers(count) {
