@@ -1,12 +1,15 @@
 // firebase.json's Hosting rules as the router needs them: which function a path is rewritten to,
-// with the glob semantics of the Hosting emulator (superstatic: minimatch on the raw pathname, the
-// first matching rewrite wins, an existing static file wins over every rewrite).
+// with the glob semantics of the Hosting emulator (superstatic: minimatch, the first matching
+// rewrite wins, an existing static file wins over every rewrite), on the router's normalised path.
+// One difference: `*` and `**` also match a segment that starts with a dot. superstatic's do not, so
+// an id such as `..%2fetc` or `.x` under /v1/ fell through every rewrite to Hosting's HTML 404; here
+// every API path reaches its function, which answers in the envelope.
 import { statSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { minimatch } from "minimatch";
 
 const matches = (pathname, rule) => {
-  if (rule.source ?? rule.glob) return minimatch(pathname, rule.source ?? rule.glob);
+  if (rule.source ?? rule.glob) return minimatch(pathname, rule.source ?? rule.glob, { dot: true });
   if (rule.regex) return new RegExp(rule.regex, "u").test(pathname);
   return false;
 };

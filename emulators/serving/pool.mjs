@@ -30,6 +30,9 @@ export class PoolError extends Error {
   }
 }
 
+/** A request that outlived its function's timeout (`timeoutSeconds`). */
+export class RequestTimeout extends Error {}
+
 class Instance {
   constructor(pool, fn, slot, port) {
     Object.assign(this, { pool, fn, slot, port });
@@ -171,7 +174,8 @@ export class Pool {
   /**
    * @param {object} options functionsDir, projectId, functions (from httpFunctions), instances per
    *   function, portBase (slot ports are portBase, portBase+1, ...), queue (max waiting requests per
-   *   function), queueTimeoutMs, concurrency (an override of every function's, for tests), log
+   *   function), queueTimeoutMs, concurrency (an override of every function's, for tests),
+   *   maxTimeoutSeconds (caps every function's timeoutSeconds, for tests), log
    */
   constructor(options) {
     Object.assign(this, options);
@@ -181,13 +185,19 @@ export class Pool {
     let port = this.portBase;
     for (const fn of this.functions) {
       const concurrency = this.concurrency ?? fn.concurrency;
+      const timeoutSeconds = Math.min(fn.timeoutSeconds, this.maxTimeoutSeconds ?? Infinity);
       const instances = Array.from({ length: this.instances }, (_, slot) => new Instance(this, fn, slot, port++));
-      this.byName.set(fn.name, { fn, concurrency, instances, queue: [] });
+      this.byName.set(fn.name, { fn, concurrency, timeoutSeconds, instances, queue: [] });
     }
   }
 
   has(name) {
     return this.byName.has(name);
+  }
+
+  /** How long a request may run on an instance of the function, in seconds. */
+  timeoutOf(name) {
+    return this.byName.get(name).timeoutSeconds;
   }
 
   regionsOf(name) {
@@ -238,6 +248,7 @@ export class Pool {
   release(request, served = false) {
     request.done = true;
     clearTimeout(request.timer);
+    clearTimeout(request.deadline);
     const instance = request.instance;
     if (!instance) {
       for (const f of this.byName.values()) {
@@ -284,7 +295,7 @@ export class Pool {
       queueLimit: this.queue,
       queueTimeoutSeconds: this.queueTimeoutMs / 1000,
       functions: Object.fromEntries(
-        [...this.byName].map(([name, f]) => [name, { concurrency: f.concurrency, queued: f.queue.length, instances: f.instances.map((i) => i.status()) }]),
+        [...this.byName].map(([name, f]) => [name, { concurrency: f.concurrency, timeoutSeconds: f.timeoutSeconds, queued: f.queue.length, instances: f.instances.map((i) => i.status()) }]),
       ),
     };
   }

@@ -1,10 +1,12 @@
 // The router in front of the serving pool, on the API's base URL: Hosting's function rewrites (in
 // order, with Hosting's glob semantics) and the functions' direct URLs go to the pool; everything
-// else (the console, static files, the `**` → /index.html rewrite) to the Hosting emulator. Errors
-// of its own are answered in the API's envelope (docs/errors.md).
+// else (the console, static files, the `**` → /index.html rewrite) to the Hosting emulator. Every
+// path is normalised first (RFC 3986: dot segments, `//`), and routed and forwarded as normalised;
+// each request routed to a function gets the function's timeout. Errors of its own are answered in
+// the API's envelope (docs/errors.md).
 import { randomInt } from "node:crypto";
 import { createServer, request as httpRequest } from "node:http";
-import { keepAliveAgent, PoolError, PoolRequest } from "./pool.mjs";
+import { keepAliveAgent, PoolError, PoolRequest, RequestTimeout } from "./pool.mjs";
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const requestId = () => `req_${Array.from({ length: 20 }, () => BASE62[randomInt(62)]).join("")}`;
@@ -29,6 +31,38 @@ function responseHeaders(upstream) {
   return headers;
 }
 
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/**
+ * A request path as the router routes and forwards it, or null when it climbs above the root.
+ * RFC 3986 6.2.2: percent-encoded unreserved characters decoded (`%2e` is `.`), then `//` merged into
+ * `/` (Hosting ignores empty segments) and the dot segments removed (5.2.4). A `..` above the root
+ * is refused, as nginx and Apache refuse it, rather than silently dropped. Other percent-encodings,
+ * `%2f` among them, stay as they are: an encoded slash is part of its segment, never a separator.
+ */
+export function normalisePath(pathname) {
+  const decoded = pathname.replace(/%([0-9A-Fa-f]{2})/g, (escape, hex) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16));
+    return UNRESERVED.test(char) ? char : escape;
+  });
+  const segments = decoded.replace(/\/{2,}/g, "/").split("/").slice(1);
+  const out = [];
+  for (const [i, segment] of segments.entries()) {
+    const last = i === segments.length - 1;
+    if (segment === "." || segment === "..") {
+      if (segment === "..") {
+        if (!out.length) return null;
+        out.pop();
+      }
+      // A final dot segment leaves a directory: `/a/b/..` is `/a/`.
+      if (last) out.push("");
+      continue;
+    }
+    out.push(segment);
+  }
+  return `/${out.join("/")}`;
+}
+
 /** The token endpoint answers errors in OAuth's format (RFC 6749 5.2), as its function does. */
 const OAUTH_PATH = "/v1/providers/auth/token";
 const oauthErrorOf = (status) => (status === 503 ? "temporarily_unavailable" : status >= 500 ? "server_error" : "invalid_request");
@@ -41,7 +75,7 @@ function sendEnvelope(res, status, code, message, headers = {}) {
   }
   const id = requestId();
   const body = JSON.stringify(
-    res.req?.url?.split("?")[0] === OAUTH_PATH
+    (res.routedPath ?? res.req?.url?.split("?")[0]) === OAUTH_PATH
       ? { error: oauthErrorOf(status), error_description: message }
       : { error: { code, message, requestId: id } },
   );
@@ -93,6 +127,12 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
       method: req.method,
       path: target.path.split("?")[0],
       dispatch(instance) {
+        // Cloud Run ends a request that outlives the function's timeout (its front end answers 504);
+        // the function's code is not stopped, but its slot is free for the next request.
+        const timeoutSeconds = pool.timeoutOf(target.function);
+        poolRequest.deadline = setTimeout(() => {
+          poolRequest.fail(new RequestTimeout(`${target.function} did not answer within its ${timeoutSeconds} s timeout`));
+        }, timeoutSeconds * 1000);
         upstream = httpRequest({
           host: "127.0.0.1",
           port: instance.port,
@@ -134,7 +174,10 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
       fail(error) {
         pool.release(poolRequest);
         upstream?.destroy();
-        if (error instanceof PoolError) {
+        // A stream that outlives the timeout is cut (its headers are sent): the client reconnects.
+        if (error instanceof RequestTimeout) {
+          sendEnvelope(res, 504, "GATEWAY_TIMEOUT", `${error.message}; the request was ended.`);
+        } else if (error instanceof PoolError) {
           sendEnvelope(res, 503, "SERVICE_UNAVAILABLE", error.message, { "retry-after": String(error.retryAfterSeconds) });
         } else {
           sendEnvelope(res, 503, "SERVICE_UNAVAILABLE", `The instance serving this request failed (${error.code ?? error.message}); retry.`, { "retry-after": "1" });
@@ -152,12 +195,12 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
     pool.submit(target.function, poolRequest);
   }
 
-  function proxyToHosting(req, res) {
+  function proxyToHosting(req, res, path) {
     if (!hostingUpstream) {
-      sendEnvelope(res, 404, "NOT_FOUND", `Nothing is served at ${req.url.split("?")[0]} here`);
+      sendEnvelope(res, 404, "NOT_FOUND", `Nothing is served at ${path.split("?")[0]} here`);
       return;
     }
-    const upstream = httpRequest({ ...hostingUpstream, method: req.method, path: req.url, headers: forwardedHeaders(req, { host: req.headers.host ?? "" }), agent: hostingAgent });
+    const upstream = httpRequest({ ...hostingUpstream, method: req.method, path, headers: forwardedHeaders(req, { host: req.headers.host ?? "" }), agent: hostingAgent });
     upstream.on("response", (answer) => {
       res.writeHead(answer.statusCode, answer.statusMessage, responseHeaders(answer));
       answer.pipe(res);
@@ -168,10 +211,21 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
   }
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    const url = req.url ?? "/";
+    // The absolute form (`GET http://host/path`, RFC 9112 3.2.2) names the same resource as its path.
+    let url = req.url ?? "/";
+    const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+    if (absolute) url = `/${url.slice(absolute[0].length).replace(/^\//, "")}`;
     const queryAt = url.indexOf("?");
-    const pathname = queryAt < 0 ? url : url.slice(0, queryAt);
+    const raw = queryAt < 0 ? url : url.slice(0, queryAt);
     const search = queryAt < 0 ? "" : url.slice(queryAt);
+    const pathname = raw.startsWith("/") ? normalisePath(raw) : null;
+    if (pathname === null) {
+      const why = raw.startsWith("/") ? "climbs above the root (`..`)" : "does not start with `/`";
+      sendEnvelope(res, 400, "VALIDATION_ERROR", `The request path ${why}`);
+      req.resume();
+      return;
+    }
+    res.routedPath = pathname;
     if (pathname === STATUS_PATH) {
       const body = JSON.stringify({ ...pool.status(), rewrites: hosting.functionRewrites }, null, 2);
       res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
@@ -186,7 +240,7 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
       sendEnvelope(res, 500, "INTERNAL", "The request could not be routed");
       return;
     }
-    if (target.hosting) proxyToHosting(req, res);
+    if (target.hosting) proxyToHosting(req, res, pathname + search);
     else proxyToFunction(req, res, target);
   });
   server.on("clientError", (error, socket) => {

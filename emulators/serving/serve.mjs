@@ -7,14 +7,15 @@
 //   AIFFINITY_SERVING_COMMAND="<shell command>" node emulators/serving/serve.mjs
 //       starts the pool, runs the command with it, stops the pool and exits with the command's code
 //   node emulators/serving/serve.mjs --ipc [--port 0] [--functions a,b] [--instances 1]
-//       [--concurrency 1] [--queue 1] [--queue-timeout 5] [--port-base N] [--no-hosting]
+//       [--concurrency 1] [--queue 1] [--queue-timeout 5] [--max-timeout 2] [--port-base N] [--no-hosting]
 //       a pool for a test: tells its parent {port} over IPC, stops when the parent disconnects
 //
 // Environment: AIFFINITY_FIREBASE_CONFIG (its Hosting address is the router's), AIFFINITY_HOSTING_UPSTREAM
 // (host:port of the Hosting emulator, moved aside), AIFFINITY_SERVING_INSTANCES (per function,
 // default 2), AIFFINITY_SERVING_QUEUE (waiting requests per function, default 1000),
-// AIFFINITY_SERVING_QUEUE_TIMEOUT (seconds a request may wait, default 30), AIFFINITY_SERVING_LOG
-// (a file for the instances' logs; default stderr).
+// AIFFINITY_SERVING_QUEUE_TIMEOUT (seconds a request may wait, default 30),
+// AIFFINITY_SERVING_TIMEOUT_SECONDS (caps every function's own timeoutSeconds, for tests; unset: the
+// functions' own), AIFFINITY_SERVING_LOG (a file for the instances' logs; default stderr).
 import { spawn } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string" },
     queue: { type: "string" },
     "queue-timeout": { type: "string" },
+    "max-timeout": { type: "string" },
     "port-base": { type: "string" },
     "no-hosting": { type: "boolean", default: false },
   },
@@ -85,6 +87,8 @@ async function main() {
   if (!explicitBase && functions.length * instances > MAX_DEFAULT_SLOTS) {
     throw new Error(`${functions.length} functions × ${instances} instances need more than the ${MAX_DEFAULT_SLOTS} ports set aside for instances`);
   }
+  const maxTimeoutSeconds = positiveInt("max timeout", args["max-timeout"] ?? process.env.AIFFINITY_SERVING_TIMEOUT_SECONDS, undefined);
+  if (maxTimeoutSeconds === 0) throw new Error("max timeout must be at least 1 second");
   const pool = new Pool({
     functionsDir: FUNCTIONS_DIR,
     projectId,
@@ -94,6 +98,7 @@ async function main() {
     concurrency: args.concurrency === undefined ? undefined : positiveInt("concurrency", args.concurrency),
     queue: positiveInt("queue", args.queue ?? process.env.AIFFINITY_SERVING_QUEUE, 1000),
     queueTimeoutMs: 1000 * positiveInt("queue timeout", args["queue-timeout"] ?? process.env.AIFFINITY_SERVING_QUEUE_TIMEOUT, 30),
+    maxTimeoutSeconds,
     log,
   });
 
@@ -125,7 +130,7 @@ async function main() {
   });
   const origin = `http://${host}:${router.address().port}`;
   say(
-    `${origin}: ${functions.map((f) => `${f.name} (${instances} × ${pool.concurrency ?? f.concurrency})`).join(", ")}; ` +
+    `${origin}: ${functions.map((f) => `${f.name} (${instances} × ${pool.concurrency ?? f.concurrency}, ${pool.timeoutOf(f.name)} s)`).join(", ")}; ` +
       `everything else via ${hostingUpstream ? `Hosting at ${upstream}` : "nothing (404)"}; status at ${origin}/__serving/status`,
   );
 

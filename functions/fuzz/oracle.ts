@@ -48,15 +48,7 @@ const PROVIDER_CODES = new Set([
  * Known issues fixed elsewhere: a finding that matches one is reported under its name and does not
  * fail the run. Once fixed, the answer passes anyway (a 400 in the envelope); remove the entry then.
  */
-export const KNOWN_ISSUES: { id: string; matches: (req: FuzzRequest, res: FuzzResponse, v: Omit<Verdict, "known">) => boolean }[] = [
-  {
-    // Hosting's rewrite globs (superstatic's minimatch, which the local router copies) skip path
-    // segments that start with a dot, so `/v1/.../..%2f..` matches no /v1/** rewrite and Hosting
-    // answers its own HTML 404: the request never reaches a function.
-    id: "serving: an id starting with '..' matches no /v1/** rewrite (Hosting's 404 page)",
-    matches: (req, res, v) => v.origin === "serving" && v.kind === "non-envelope" && res.status === 404 && /\/\.\.[^/]/.test(req.path.split("?")[0]!),
-  },
-];
+export const KNOWN_ISSUES: { id: string; matches: (req: FuzzRequest, res: FuzzResponse, v: Omit<Verdict, "known">) => boolean }[] = [];
 
 /** Patterns that must not appear in any answer (unless the request itself carried the text). */
 const LEAK_PATTERNS: { name: string; pattern: RegExp }[] = [

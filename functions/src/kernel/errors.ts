@@ -77,6 +77,10 @@ export const ERROR_CATALOGUE = {
   },
   SERVICE_UNAVAILABLE: { status: 503, when: "A dependency (identity service, database) is temporarily unavailable; retry with backoff." },
   PROVIDER_TIMEOUT: { status: 504, when: "The runtime did not answer within the capability's deadline (class timeout). The invocation is recorded." },
+  GATEWAY_TIMEOUT: {
+    status: 504,
+    when: "The request outlived its function's timeout (60 s; 3600 s for the Capabilities API) and was ended in front of the function. Its effects may or may not have happened.",
+  },
 } as const satisfies Record<string, { status: number; when: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

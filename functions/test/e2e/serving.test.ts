@@ -2,11 +2,13 @@ import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
+import { installBinding } from "../helpers/bindings";
 import { capabilityPath, type PublishedCapability, publishedWeather } from "../helpers/capabilities";
 import { BASE_URL, functionUrl } from "../helpers/env";
 import { api, type ApiResponse, expectError, expectStatus } from "../helpers/http";
 import { eventually, useSampleProvider } from "../helpers/packages";
 import { FUNCTIONS_ROOT } from "../helpers/secrets";
+import { openStream } from "../helpers/sse";
 import { oauthProvider } from "../helpers/stories";
 
 /**
@@ -34,7 +36,7 @@ interface ServingStatus {
   framework: { version: string };
   instancesPerFunction: number;
   queueLimit: number;
-  functions: Record<string, { concurrency: number; queued: number; instances: InstanceStatus[] }>;
+  functions: Record<string, { concurrency: number; timeoutSeconds: number; queued: number; instances: InstanceStatus[] }>;
 }
 
 const status = async (origin = BASE_URL): Promise<ServingStatus> => {
@@ -52,6 +54,46 @@ function expectRouterError(res: ApiResponse, status: number, code: string) {
 
 /** A concrete path a rewrite's glob matches ("/v1/space/**" → "/v1/space/serving-probe"). */
 const probePath = (source: string) => source.replace(/\*\*/g, "serving-probe").replace(/\*/g, "probe");
+
+/**
+ * A GET sent with its path byte for byte (`fetch` and undici resolve `..` and `%2e%2e` before
+ * sending, as browsers do; hostile clients do not).
+ */
+function rawGet(path: string, options: { token?: string; origin?: string } = {}): Promise<ApiResponse> {
+  const url = new URL(options.origin ?? BASE_URL);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: "GET",
+        headers: { connection: "close", ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => (text += chunk));
+        res.on("end", () => {
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(res.headers))
+            if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+          let body: any;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
+          resolve({ status: res.statusCode!, headers, body, text });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const servedBy = (res: ApiResponse) => res.headers.get("x-serving-instance")?.split("/")[0] ?? null;
 
 describeServing("serving pool: the HTTP functions as Cloud Functions 2nd gen serves them", () => {
   const sample = useSampleProvider();
@@ -143,6 +185,93 @@ describeServing("serving pool: the HTTP functions as Cloud Functions 2nd gen ser
     const error = expectError(bad, 400, "VALIDATION_ERROR");
     expect(error.message).toContain("limit");
     expectError(await list("?limit=5&limit=6"), 400, "VALIDATION_ERROR");
+  });
+
+  describe("paths with dot segments", () => {
+    it("resolves `.`, `..`, their %2e spellings and `//` before the rewrites, so the function that serves the path answers it", async () => {
+      for (const path of [
+        "/v1/./openapi.json",
+        "/v1/space/../openapi.json",
+        "/v1/%2e/openapi.json",
+        "/v1/space/%2e%2e/openapi.json",
+        "/v1/providers/apps/%2E%2E/.%2e/openapi.json",
+        "//v1//openapi.json",
+        "/v1/openapi.json/x/..",
+        // The absolute form of the request target (RFC 9112 3.2.2) is routed by its path.
+        "http://api.example.test/v1/./openapi.json",
+      ]) {
+        const res = await rawGet(path);
+        // Before the fix these missed every rewrite and reached the functions emulator through Hosting.
+        expect({ path, status: res.status, servedBy: servedBy(res) }).toEqual({ path, status: 200, servedBy: "consoleApi" });
+        expect(res.body.openapi).toBe("3.1.0");
+      }
+      // Each rewrite's function gets the path as resolved: the surface's own answer, not another's.
+      for (const rewrite of firebaseJson.hosting.rewrites.filter((r: any) => r.function)) {
+        const path = probePath(rewrite.source);
+        const at = path.lastIndexOf("/");
+        for (const variant of [`${path.slice(0, at)}/./${path.slice(at + 1)}`, `${path.slice(0, at)}/x/%2e%2e/${path.slice(at + 1)}`]) {
+          const res = await rawGet(variant);
+          expect({ variant, servedBy: servedBy(res) }).toEqual({ variant, servedBy: rewrite.function.functionId });
+          expect(res.body.error ?? res.body.data).toBeDefined();
+        }
+      }
+      const canonical = await api.get("/v1/space/marketplace");
+      const dotted = await rawGet("/v1/space/./marketplace");
+      expect({ status: dotted.status, code: dotted.body.error?.code, servedBy: servedBy(dotted) }).toEqual({
+        status: canonical.status,
+        code: canonical.body.error?.code,
+        servedBy: "catalogApi",
+      });
+      // `/v1/providers/../v1/providers/account` is `/v1/v1/providers/account`: no such route.
+      const climbed = await rawGet("/v1/providers/../v1/providers/account");
+      expectError(climbed, 404, "NOT_FOUND");
+      expect(servedBy(climbed)).toBe("consoleApi");
+    });
+
+    it("gives the token endpoint's function the resolved path: its errors stay in OAuth's format", async () => {
+      const res = await rawGet("/v1/providers/auth/./token");
+      expect(servedBy(res)).toBe("runtimeApi");
+      expect(res.body).toEqual({ error: expect.any(String), error_description: expect.any(String) });
+    });
+
+    it("answers a path that climbs above the root with 400 in the envelope, before any function or Hosting", async () => {
+      for (const path of ["/..", "/v1/../../etc/passwd", "/%2e%2e/v1/openapi.json", "/v1/space/%2E%2E/.%2E/..", "//..//v1/openapi.json"]) {
+        const res = await rawGet(path);
+        const error = expectRouterError(res, 400, "VALIDATION_ERROR");
+        expect({ path, message: error.message, servedBy: servedBy(res) }).toEqual({
+          path,
+          message: "The request path climbs above the root (`..`)",
+          servedBy: null,
+        });
+      }
+      const asterisk = await rawGet("*");
+      expect(expectRouterError(asterisk, 400, "VALIDATION_ERROR").message).toBe("The request path does not start with `/`");
+    });
+
+    it("routes ids that start with a dot to their function (Hosting's globs skip such segments)", async () => {
+      const provider = await oauthProvider("Dotted Ids Ltd");
+      for (const id of ["..%2f..%2fetc%2fpasswd", ".hidden", "..x"]) {
+        const res = await rawGet(`/v1/providers/runtime/apps/${id}`, { token: provider.access });
+        expectError(res, 404, "NOT_FOUND");
+        expect({ id, servedBy: servedBy(res) }).toEqual({ id, servedBy: "runtimeApi" });
+      }
+    });
+
+    it("resolves the console's paths the same way, for Hosting", async () => {
+      const page = await rawGet("/apps/./app_123/x/../runtime");
+      expectStatus(200, page);
+      expect(page.text).toContain('<div id="root">');
+      expect(servedBy(page)).toBeNull();
+    });
+  });
+
+  it("gives each function its timeout from the manifest; realtime streams end themselves within the Capabilities API's", async () => {
+    const s = await status();
+    for (const [name, f] of Object.entries(s.functions)) {
+      expect({ name, timeoutSeconds: f.timeoutSeconds }).toEqual({ name, timeoutSeconds: name === "capabilitiesApi" ? 3600 : 60 });
+    }
+    const { MAX_STREAM_MS } = await import("../../src/surfaces/capabilities/realtime");
+    expect(MAX_STREAM_MS).toBeLessThan(s.functions.capabilitiesApi!.timeoutSeconds * 1000);
   });
 
   describe("an instance killed mid-request", () => {
@@ -300,5 +429,85 @@ describeServing("serving pool: capacity", () => {
     held.finish();
     expect((await held.response).status).toBe(400);
     expectStatus(200, await api.get("/v1/openapi.json", { baseUrl: origin }));
+  });
+});
+
+describeServing("serving pool: the functions' timeouts", () => {
+  // A pool of its own for capabilitiesApi, its 3600 s timeout capped at 5 s (--max-timeout) so a
+  // request can outlive it; the runtime behind the capability hangs for real.
+  const sample = useSampleProvider();
+  const TIMEOUT_SECONDS = 5;
+  let pool: ChildProcess;
+  let origin: string;
+  let w: PublishedCapability;
+  const USER = { id: "usr_serving_timeout" };
+
+  beforeAll(async () => {
+    pool = fork(
+      join(REPO, "emulators/serving/serve.mjs"),
+      [
+        "--ipc",
+        "--port=0",
+        `--port-base=${firebaseJson.emulators.functions.port + 42}`,
+        "--functions=capabilitiesApi",
+        "--instances=1",
+        `--max-timeout=${TIMEOUT_SECONDS}`,
+        "--no-hosting",
+      ],
+      { stdio: ["ignore", "ignore", "ignore", "ipc"] },
+    );
+    origin = await new Promise<string>((resolve, reject) => {
+      pool.once("message", (m: { origin: string }) => resolve(m.origin));
+      pool.once("exit", (code) => reject(new Error(`serving pool exited with ${code}`)));
+    });
+    // The capability's own deadline (10 s) is longer than the function's timeout here.
+    w = await publishedWeather(sample(), { deadlineMs: 10_000 }, "Serving Timeouts Ltd");
+  }, 180_000);
+  afterEach(() => sample().reset());
+
+  afterAll(async () => {
+    if (!pool || pool.exitCode !== null) return;
+    const exited = new Promise((resolve) => pool.once("exit", resolve));
+    pool.disconnect();
+    await exited;
+  });
+
+  const instance = async () => (await status(origin)).functions.capabilitiesApi!.instances[0]!;
+  const invoke = () =>
+    api.post(capabilityPath(w.ref, "invoke"), { user: USER, parameters: { location: "Oslo", days: 1 } }, { token: w.access, baseUrl: origin });
+
+  it("ends a request that outlives the function's timeout with 504 GATEWAY_TIMEOUT and frees its slot", async () => {
+    expect((await status(origin)).functions.capabilitiesApi!.timeoutSeconds).toBe(TIMEOUT_SECONDS);
+    const served = await invoke();
+    expectStatus(200, served);
+    expect(servedBy(served)).toBe("capabilitiesApi");
+
+    sample().setFailure("hang");
+    const calls = sample().requests.length;
+    const answer = await invoke();
+    const error = expectRouterError(answer, 504, "GATEWAY_TIMEOUT");
+    expect(error.message).toBe(`capabilitiesApi did not answer within its ${TIMEOUT_SECONDS} s timeout; the request was ended.`);
+    // It reached the runtime, which still hangs: the router ended it, not the function (PROVIDER_TIMEOUT at 10 s).
+    await eventually(() => sample().requests.length > calls, 10_000, "the invocation to reach the runtime");
+    expect(await instance()).toEqual(expect.objectContaining({ state: "live", inFlight: 0 }));
+
+    sample().reset();
+    expectStatus(200, await invoke());
+  });
+
+  it("cuts a Server-Sent Events stream at the timeout; the client reconnects", async () => {
+    const binding = await installBinding(w, { location: "Vienna" });
+    const url = `${origin}${capabilityPath(w.ref, "realtime")}?bindingId=${binding.id}`;
+    const stream = await openStream(url, { token: w.access });
+    expect(stream.status).toBe(200);
+    await stream.next((e) => e.event === "ready");
+    expect((await instance()).inFlight).toBe(1);
+    await expect(stream.next((e) => e.event === "never", 30_000)).rejects.toThrow(/stream ended/);
+    expect((await instance()).inFlight).toBe(0);
+
+    const again = await openStream(url, { token: w.access });
+    expect(again.status).toBe(200);
+    await again.next((e) => e.event === "ready");
+    again.close();
   });
 });
