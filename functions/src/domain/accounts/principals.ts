@@ -26,11 +26,22 @@ export const providerAccount: Authenticator<ProviderPrincipal> = {
   },
 };
 
+/** The app a request's access token names, once its signature is verified (see tokenSubject). */
+const subjects = new WeakMap<Request, { appId: string; accountId: string }>();
+
+/**
+ * The app and account a request's access token names, known as soon as its signature is verified
+ * and before the app and account are read: only for starting reads early (a route's prefetch),
+ * never to authorise anything. Undefined before verification or for other credentials.
+ */
+export const tokenSubject = (req: Request) => subjects.get(req);
+
 /**
  * Verifies the JWT locally against the signing keys, then reads the app and its account: a deleted
- * app's tokens stop working at once, and a suspended account's apps are refused.
+ * app's tokens stop working at once, and a suspended account's apps are refused. The route's
+ * prefetch (`verified`) starts between the two, so its reads share the round trip.
  */
-async function verifyOAuthApp(req: Request, clock: Clock = systemClock): Promise<OAuthAppPrincipal> {
+async function verifyOAuthApp(req: Request, verified: (() => void) | undefined, clock: Clock = systemClock): Promise<OAuthAppPrincipal> {
   const token = bearerToken(req);
   let claims;
   try {
@@ -39,6 +50,8 @@ async function verifyOAuthApp(req: Request, clock: Clock = systemClock): Promise
     if (error instanceof InvalidAccessToken) throw unauthenticated(error.message, "invalid_token");
     throw error;
   }
+  subjects.set(req, { appId: claims.appId, accountId: claims.accountId });
+  verified?.();
   const [snap, account] = await Promise.all([apps().doc(claims.appId).get(), findAccount(claims.accountId)]);
   const app = snap.data();
   if (!app || app.accountId !== claims.accountId || app.clientId !== claims.clientId || !account) {
@@ -53,5 +66,5 @@ async function verifyOAuthApp(req: Request, clock: Clock = systemClock): Promise
 
 export const oauthApp: Authenticator<OAuthAppPrincipal> = {
   scheme: "oauth2ClientCredentials",
-  authenticate: (req) => verifyOAuthApp(req),
+  authenticate: (req, _res, verified) => verifyOAuthApp(req, verified),
 };

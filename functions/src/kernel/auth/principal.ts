@@ -51,6 +51,10 @@ export type Principal = AnonymousPrincipal | FirebaseUser | ReviewerPrincipal | 
 export interface Authenticator<P extends Principal> {
   /** The OpenAPI security scheme it implements, or null for public routes. */
   readonly scheme: "firebaseIdToken" | "oauth2ClientCredentials" | null;
-  /** Resolves the caller or throws ApiError (UNAUTHENTICATED, FORBIDDEN...). */
-  authenticate(req: Request, res: Response): Promise<P>;
+  /**
+   * Resolves the caller or throws ApiError (UNAUTHENTICATED, FORBIDDEN...). Calls `verified` (if
+   * given) as soon as the credentials are proven genuine by a local check (a signature), before its
+   * own reads, so that the route's prefetch can read alongside them.
+   */
+  authenticate(req: Request, res: Response, verified?: () => void): Promise<P>;
 }

@@ -82,6 +82,14 @@ interface RouteBase<A extends Principal, PS extends z.ZodType, QS extends z.ZodT
    */
   ifMatch?: string;
   /**
+   * Starts reads the handler will need once the caller's credentials are verified (a local check)
+   * and in parallel with the authenticator's own reads (the app and its account), so both take one
+   * round trip. It gets the raw request: it must validate what it uses, only read, and never fail
+   * the request (the handler reads again whatever it did not start). The handler authorises the
+   * caller before answering anything from these reads.
+   */
+  prefetch?: (req: Request) => void;
+  /**
    * A POST that creates something takes `Idempotency-Key` (kernel/idempotency.ts): `sealed`
    * stores the answer to replay encrypted, for answers that hold a secret shown once.
    */

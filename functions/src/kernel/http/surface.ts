@@ -182,8 +182,15 @@ async function representation(get: AnyRoute, principal: Principal, req: Request,
 
 async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks: RequestHook[], gets: Representations) {
   let principal: Principal;
+  // The route's reads start once the credentials are genuine, alongside the authenticator's own.
+  let prefetched = false;
+  const verified = () => {
+    if (prefetched || !route.prefetch) return;
+    prefetched = true;
+    route.prefetch(req);
+  };
   try {
-    principal = await route.auth.authenticate(req, res);
+    principal = await route.auth.authenticate(req, res, verified);
   } catch (error) {
     // Failed authentication (401, or 403 for a user the route refuses) still counts, against the
     // client IP, so bad credentials cannot be tried without limit; a hook's own error (429) wins.
