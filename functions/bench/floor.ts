@@ -35,6 +35,7 @@ export const floorBenchmark: Benchmark = {
         floor: () => api.get("/v1/bench/floor", { token: w.access, baseUrl: served("benchFloor") }),
         provider: fixture.callRuntimeDirectly,
         invokeFresh: () => api.post(invokePath, { bindingId: binding.id }, { token: w.access, baseUrl: served("capabilitiesApi") }),
+        state: () => api.get(fixture.statePath, { token: w.access, baseUrl: served("capabilitiesApi") }),
         invokeCall: () =>
           api.post(invokePath, { user: INVOKE_USER, parameters: INVOKE_PARAMETERS }, { token: w.access, baseUrl: served("capabilitiesApi") }),
       };
@@ -55,6 +56,11 @@ export const floorBenchmark: Benchmark = {
           name: "invoke served from fresh state",
           metrics: { p50_ms: s.invokeFresh.p50, p95_ms: s.invokeFresh.p95, p50_vs_floor: round(s.invokeFresh.p50 / s.floor.p50, 2) },
           note: "POST …/invoke {bindingId} of a binding whose state is fresh (no provider call); target p50 ≤ 1.5 × floor",
+        },
+        {
+          name: "reference: GET state of the same binding",
+          metrics: { p50_ms: s.state.p50, p95_ms: s.state.p95, p50_vs_floor: round(s.state.p50 / s.floor.p50, 2) },
+          note: "the same reads as invoke from fresh state (app, account, package, binding, state in one round trip), as a GET: what the reads cost apart from the POST",
         },
         {
           name: "invoke with a provider call",

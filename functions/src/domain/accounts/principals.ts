@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "../../kernel/clock";
 import { ApiError } from "../../kernel/errors";
 import { type Account, findAccount } from "./account";
 import { type App, apps } from "./app";
+import { ReadBatch } from "../../kernel/firestore";
 
 /** A signed-in developer with a provider account (Developer Console and Package Management APIs). */
 export type ProviderPrincipal = DeveloperPrincipal<Account>;
@@ -41,7 +42,11 @@ export const tokenSubject = (req: Request) => subjects.get(req);
  * app's tokens stop working at once, and a suspended account's apps are refused. The route's
  * prefetch (`verified`) starts between the two, so its reads share the round trip.
  */
-async function verifyOAuthApp(req: Request, verified: (() => void) | undefined, clock: Clock = systemClock): Promise<OAuthAppPrincipal> {
+async function verifyOAuthApp(
+  req: Request,
+  verified: ((reads: ReadBatch) => void) | undefined,
+  clock: Clock = systemClock,
+): Promise<OAuthAppPrincipal> {
   const token = bearerToken(req);
   let claims;
   try {
@@ -51,8 +56,12 @@ async function verifyOAuthApp(req: Request, verified: (() => void) | undefined, 
     throw error;
   }
   subjects.set(req, { appId: claims.appId, accountId: claims.accountId });
-  verified?.();
-  const [snap, account] = await Promise.all([apps().doc(claims.appId).get(), findAccount(claims.accountId)]);
+  // The app, the account and the route's prefetched documents in one lookup.
+  const reads = new ReadBatch();
+  verified?.(reads);
+  const lookups = Promise.all([reads.get(apps().doc(claims.appId)), findAccount(claims.accountId, reads)]);
+  reads.flush();
+  const [snap, account] = await lookups;
   const app = snap.data();
   if (!app || app.accountId !== claims.accountId || app.clientId !== claims.clientId || !account) {
     throw unauthenticated("Access token belongs to an app that no longer exists", "invalid_token");

@@ -1,4 +1,5 @@
 import type { Request, Response } from "express";
+import type { ReadBatch } from "../firestore";
 import type { PlanTier } from "../plans";
 
 /** What the rate limiter needs of the developer account a request counts against. */
@@ -53,8 +54,8 @@ export interface Authenticator<P extends Principal> {
   readonly scheme: "firebaseIdToken" | "oauth2ClientCredentials" | null;
   /**
    * Resolves the caller or throws ApiError (UNAUTHENTICATED, FORBIDDEN...). Calls `verified` (if
-   * given) as soon as the credentials are proven genuine by a local check (a signature), before its
-   * own reads, so that the route's prefetch can read alongside them.
+   * given) as soon as the credentials are proven genuine by a local check (a signature), with the
+   * batch its own lookups go in, so that the route's prefetch adds its lookups to the same RPC.
    */
-  authenticate(req: Request, res: Response, verified?: () => void): Promise<P>;
+  authenticate(req: Request, res: Response, verified?: (reads: ReadBatch) => void): Promise<P>;
 }

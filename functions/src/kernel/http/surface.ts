@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Principal } from "../auth/principal";
 import { randomBase62 } from "../crypto";
 import { ApiError, oauthErrorOf } from "../errors";
+import type { ReadBatch } from "../firestore";
 import { formatOps, type FirestoreOps, installFirestoreMeter, meterEnabled, withFirestoreMeter } from "../firestoreMeter";
 import { log } from "../logger";
 import { withResourceLock } from "../resourceLock";
@@ -184,10 +185,10 @@ async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks
   let principal: Principal;
   // The route's reads start once the credentials are genuine, alongside the authenticator's own.
   let prefetched = false;
-  const verified = () => {
+  const verified = (reads: ReadBatch) => {
     if (prefetched || !route.prefetch) return;
     prefetched = true;
-    route.prefetch(req);
+    route.prefetch(req, reads);
   };
   try {
     principal = await route.auth.authenticate(req, res, verified);

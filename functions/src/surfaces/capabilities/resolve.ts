@@ -6,6 +6,7 @@ import { compareSemVer } from "../../domain/packages/descriptor";
 import { findPackage, packageSlugs, type Package } from "../../domain/packages/package";
 import { findVersion, listVersions, parseCapabilities, type Version } from "../../domain/packages/version";
 import type { VersionState } from "../../domain/packages/versionStates";
+import type { ReadBatch } from "../../kernel/firestore";
 import { Lru } from "../../kernel/lru";
 import { capabilityKey, capabilityRef, parseCapabilityRef } from "../../domain/capabilities/naming";
 import { type CompiledCapability } from "../../domain/capabilities/compiled";
@@ -46,12 +47,16 @@ export interface CapabilityRead {
   pkg: Package | null;
 }
 
-/** Reads the package of `ref` without checking who asks (see visibleCapability); null for a malformed ref. */
-export async function readCapability(ref: string): Promise<CapabilityRead | null> {
+/**
+ * Reads the package of `ref` without checking who asks (see visibleCapability); null for a malformed
+ * ref. A slug already known joins `reads` at once; an unknown one is looked up first.
+ */
+export async function readCapability(ref: string, reads?: ReadBatch): Promise<CapabilityRead | null> {
   const parsed = parseCapabilityRef(ref);
   if (!parsed) return null;
-  const packageId = await packageIdOf(parsed.slug);
-  return { capabilityId: parsed.capabilityId, pkg: packageId ? await findPackage(packageId) : null };
+  const known = packageIdOfSlug.get(parsed.slug);
+  const packageId = known ?? (await packageIdOf(parsed.slug));
+  return { capabilityId: parsed.capabilityId, pkg: packageId ? await findPackage(packageId, known ? reads : undefined) : null };
 }
 
 /** The capability if the caller's app owns its package; 404 otherwise, exactly like an unknown one. */

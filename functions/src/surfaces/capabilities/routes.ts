@@ -60,10 +60,11 @@ function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
       body: InvokeBody,
       response: InvokeOut,
       errors: [...PROVIDER_ERRORS],
-      prefetch: (req) => {
+      prefetch: (req, reads) => {
         const params = CapabilityParams.safeParse(req.params);
         const body = InvokeBody.safeParse(req.body);
-        if (params.success && body.success) prefetched.set(req, startCapabilityReads(params.data.id, body.data.bindingId, tokenSubject(req)?.appId));
+        if (params.success && body.success)
+          prefetched.set(req, startCapabilityReads(params.data.id, body.data.bindingId, tokenSubject(req)?.appId, reads));
       },
       handler: async ({ principal, params, body, requestId, req }) => service.invoke(principal, params.id, body, requestId, prefetched.get(req)),
     }),
@@ -79,10 +80,10 @@ function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
       query: StateQuery,
       response: CapabilityStateOut,
       errors: ["NOT_FOUND"],
-      prefetch: (req) => {
+      prefetch: (req, reads) => {
         const params = CapabilityParams.safeParse(req.params);
         const query = StateQuery.safeParse(queryOf(req));
-        if (params.success && query.success) prefetched.set(req, startCapabilityReads(params.data.id, query.data.bindingId, undefined));
+        if (params.success && query.success) prefetched.set(req, startCapabilityReads(params.data.id, query.data.bindingId, undefined, reads));
       },
       handler: async ({ principal, params, query, req }) => service.state(principal, params.id, query.bindingId, prefetched.get(req)),
     }),

@@ -16,6 +16,7 @@ import { listInvocations } from "../../domain/capabilities/invocation";
 import { type Version } from "../../domain/packages/version";
 import { type RuntimeApp } from "../../domain/runtime/runtimeApp";
 import { speculative } from "../../kernel/concurrency";
+import type { ReadBatch } from "../../kernel/firestore";
 import {
   assertDeclared,
   assertValid,
@@ -95,11 +96,15 @@ export interface CapabilityReads {
   runtime: { appId: string; app: Promise<RuntimeApp | null> } | null;
 }
 
-/** Starts the reads of a capability request (`appId`: the token's app, whose runtime a call without binding uses). */
-export function startCapabilityReads(ref: string, bindingId: string | undefined, appId: string | undefined): CapabilityReads {
-  const capability = speculative(readCapability(ref));
+/**
+ * Starts the reads of a capability request (`appId`: the token's app, whose runtime a call without
+ * binding uses; `reads`: the authentication's batch of lookups, which these join).
+ */
+export function startCapabilityReads(ref: string, bindingId: string | undefined, appId: string | undefined, reads?: ReadBatch): CapabilityReads {
+  const capability = speculative(readCapability(ref, reads));
   if (bindingId !== undefined) {
-    return { capability, instance: speculative(Promise.all([findBinding(bindingId), findState(bindingId)])), version: null, runtime: null };
+    const instance = Promise.all([findBinding(bindingId, reads), findState(bindingId, reads)]);
+    return { capability, instance: speculative(instance), version: null, runtime: null };
   }
   return {
     capability,
