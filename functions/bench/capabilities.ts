@@ -1,14 +1,9 @@
-import { installBinding } from "../test/helpers/bindings";
-import { capabilityPath, publishedWeather } from "../test/helpers/capabilities";
 import { functionUrl } from "../test/helpers/env";
 import { api } from "../test/helpers/http";
-import { startSampleProvider } from "../test/helpers/sampleProvider";
-import { type Benchmark, type BenchResult, round, summarize } from "./harness";
+import { type Benchmark, type BenchResult, INVOKE_PARAMETERS, INVOKE_USER, invokeFixture, round, sampleInterleaved, summarize } from "./harness";
 
 const SAMPLES = 100;
 const WARM_UP = 15;
-const USER = { id: "usr_bench" };
-const PARAMETERS = { location: "Berlin", days: 3 };
 
 /**
  * The platform's overhead on an invocation: `POST /v1/providers/capabilities/:id/invoke` (token
@@ -22,54 +17,20 @@ const PARAMETERS = { location: "Berlin", days: 3 };
 export const capabilitiesBenchmark: Benchmark = {
   name: "capabilities",
   async run(): Promise<BenchResult[]> {
-    const runtime = await startSampleProvider();
+    const fixture = await invokeFixture("Bench Capabilities Ltd");
     try {
-      const w = await publishedWeather(runtime, {}, "Bench Capabilities Ltd");
-      const binding = await installBinding(w, PARAMETERS);
-      const invokePath = capabilityPath(w.ref, "invoke");
+      const { capability: w, binding, invokePath } = fixture;
       const direct = functionUrl("capabilitiesApi");
-      const directBody = JSON.stringify({
-        requestId: "req_bench",
-        capability: "weather_forecast",
-        parameters: PARAMETERS,
-        user: USER,
-        context: { surface: "api" },
-      });
-
-      const time = async (call: () => Promise<{ status: number }>) => {
-        const started = performance.now();
-        const { status } = await call();
-        const ms = performance.now() - started;
-        if (status !== 200) throw new Error(`Unexpected status ${status}`);
-        return ms;
-      };
+      const mockCall = { user: INVOKE_USER, parameters: INVOKE_PARAMETERS };
       const calls = {
-        runtime: () =>
-          fetch(`${runtime.url}/capabilities/weather_forecast/invoke`, {
-            method: "POST",
-            headers: { "content-type": "application/json", accept: "application/json", [runtime.config.apiKeyHeader]: runtime.config.apiKey },
-            body: directBody,
-          }).then(async (r) => ({ status: r.status, body: await r.text() })),
-        hosting: () => api.post(invokePath, { user: USER, parameters: PARAMETERS }, { token: w.access }),
-        functionUrl: () => api.post(invokePath, { user: USER, parameters: PARAMETERS }, { token: w.access, baseUrl: direct }),
+        runtime: fixture.callRuntimeDirectly,
+        hosting: () => api.post(invokePath, mockCall, { token: w.access }),
+        functionUrl: () => api.post(invokePath, mockCall, { token: w.access, baseUrl: direct }),
         bindingRefresh: () => api.post(invokePath, { bindingId: binding.id, refresh: true }, { token: w.access }),
         bindingCached: () => api.post(invokePath, { bindingId: binding.id }, { token: w.access }),
-        stateRead: () => api.get(`${capabilityPath(w.ref, "state")}?bindingId=${binding.id}`, { token: w.access }),
+        stateRead: () => api.get(fixture.statePath, { token: w.access }),
       };
-
-      for (let i = 0; i < WARM_UP; i++) for (const call of Object.values(calls)) await time(call);
-      const samples: Record<keyof typeof calls, number[]> = {
-        runtime: [],
-        hosting: [],
-        functionUrl: [],
-        bindingRefresh: [],
-        bindingCached: [],
-        stateRead: [],
-      };
-      for (let i = 0; i < SAMPLES; i++) {
-        for (const [name, call] of Object.entries(calls) as [keyof typeof calls, () => Promise<{ status: number }>][])
-          samples[name].push(await time(call));
-      }
+      const samples = await sampleInterleaved(calls, SAMPLES, WARM_UP);
 
       const base = summarize(samples.runtime);
       const result = (name: string, key: keyof typeof calls, note: string): BenchResult => {
@@ -112,7 +73,7 @@ export const capabilitiesBenchmark: Benchmark = {
         ),
       ];
     } finally {
-      await runtime.close();
+      await fixture.close();
     }
   },
 };

@@ -1,15 +1,11 @@
-import { installBinding } from "../test/helpers/bindings";
-import { capabilityPath, publishedWeather } from "../test/helpers/capabilities";
+import { capabilityPath } from "../test/helpers/capabilities";
 import { endUser, MARKETPLACE, INSTALLS } from "../test/helpers/catalog";
 import { functionUrl } from "../test/helpers/env";
 import { api, type ApiResponse } from "../test/helpers/http";
-import { startSampleProvider } from "../test/helpers/sampleProvider";
-import { type Benchmark, type BenchResult, round, summarize } from "./harness";
+import { type Benchmark, type BenchResult, INVOKE_PARAMETERS, INVOKE_USER, invokeFixture, round, sampleInterleaved, summarize } from "./harness";
 
 const SAMPLES = 100;
 const WARM_UP = 15;
-const USER = { id: "usr_bench" };
-const PARAMETERS = { location: "Berlin", days: 3 };
 /** Requests per route for the Firestore cost (the meter's counts are exact; a few show they are stable). */
 const COST_SAMPLES = 5;
 
@@ -32,42 +28,23 @@ const opsOf = (res: ApiResponse) => {
 export const floorBenchmark: Benchmark = {
   name: "floor",
   async run(): Promise<BenchResult[]> {
-    const runtime = await startSampleProvider();
+    const fixture = await invokeFixture("Bench Floor Ltd");
     try {
-      const w = await publishedWeather(runtime, {}, "Bench Floor Ltd");
-      const binding = await installBinding(w, PARAMETERS);
-      const invokePath = capabilityPath(w.ref, "invoke");
-      const directBody = JSON.stringify({
-        requestId: "req_bench",
-        capability: "weather_forecast",
-        parameters: PARAMETERS,
-        user: USER,
-        context: { surface: "api" },
-      });
+      const { capability: w, binding, invokePath } = fixture;
       const calls = {
         floor: () => api.get("/v1/bench/floor", { token: w.access, baseUrl: served("benchFloor") }),
-        provider: () =>
-          fetch(`${runtime.url}/capabilities/weather_forecast/invoke`, {
-            method: "POST",
-            headers: { "content-type": "application/json", accept: "application/json", [runtime.config.apiKeyHeader]: runtime.config.apiKey },
-            body: directBody,
-          }).then(async (r) => ({ status: r.status, body: await r.text() })),
+        provider: fixture.callRuntimeDirectly,
         invokeFresh: () => api.post(invokePath, { bindingId: binding.id }, { token: w.access, baseUrl: served("capabilitiesApi") }),
-        invokeCall: () => api.post(invokePath, { user: USER, parameters: PARAMETERS }, { token: w.access, baseUrl: served("capabilitiesApi") }),
+        state: () => api.get(fixture.statePath, { token: w.access, baseUrl: served("capabilitiesApi") }),
+        invokeCall: () =>
+          api.post(invokePath, { user: INVOKE_USER, parameters: INVOKE_PARAMETERS }, { token: w.access, baseUrl: served("capabilitiesApi") }),
       };
       type Name = keyof typeof calls;
-      const time = async (name: Name) => {
-        const started = performance.now();
-        const { status } = await calls[name]();
-        const ms = performance.now() - started;
-        if (status !== 200) throw new Error(`${name}: unexpected status ${status}`);
-        return ms;
-      };
-      const names = Object.keys(calls) as Name[];
-      for (let i = 0; i < WARM_UP; i++) for (const name of names) await time(name);
-      const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Name, number[]>;
-      for (let i = 0; i < SAMPLES; i++) for (const name of names) samples[name].push(await time(name));
-      const s = Object.fromEntries(names.map((n) => [n, summarize(samples[n])])) as Record<Name, ReturnType<typeof summarize>>;
+      const samples = await sampleInterleaved(calls, SAMPLES, WARM_UP);
+      const s = Object.fromEntries((Object.keys(calls) as Name[]).map((n) => [n, summarize(samples[n])])) as Record<
+        Name,
+        ReturnType<typeof summarize>
+      >;
 
       const results: BenchResult[] = [
         {
@@ -79,6 +56,11 @@ export const floorBenchmark: Benchmark = {
           name: "invoke served from fresh state",
           metrics: { p50_ms: s.invokeFresh.p50, p95_ms: s.invokeFresh.p95, p50_vs_floor: round(s.invokeFresh.p50 / s.floor.p50, 2) },
           note: "POST …/invoke {bindingId} of a binding whose state is fresh (no provider call); target p50 ≤ 1.5 × floor",
+        },
+        {
+          name: "reference: GET state of the same binding",
+          metrics: { p50_ms: s.state.p50, p95_ms: s.state.p95, p50_vs_floor: round(s.state.p50 / s.floor.p50, 2) },
+          note: "the same reads as invoke from fresh state (app, account, package, binding, state in one round trip), as a GET: what the reads cost apart from the POST",
         },
         {
           name: "invoke with a provider call",
@@ -107,10 +89,7 @@ export const floorBenchmark: Benchmark = {
           read: false,
           call: async () => api.post(`${MARKETPLACE}/${w.packageId}/install`, undefined, { token: (await endUser()).token }),
         },
-        "state GET …/state": {
-          read: true,
-          call: () => api.get(`${capabilityPath(w.ref, "state")}?bindingId=${binding.id}`, { token: w.access }),
-        },
+        "state GET …/state": { read: true, call: () => api.get(fixture.statePath, { token: w.access }) },
         "invoke fresh POST …/invoke {bindingId}": { read: true, call: calls.invokeFresh },
         "invoke with call POST …/invoke": { read: false, call: calls.invokeCall },
         "history GET …/history": { read: true, call: () => api.get(capabilityPath(w.ref, "history"), { token: w.access }) },
@@ -151,7 +130,7 @@ export const floorBenchmark: Benchmark = {
       }
       return results;
     } finally {
-      await runtime.close();
+      await fixture.close();
     }
   },
 };

@@ -1,5 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { installBinding } from "../test/helpers/bindings";
+import { capabilityPath, publishedWeather } from "../test/helpers/capabilities";
+import { startSampleProvider } from "../test/helpers/sampleProvider";
 
 /**
  * Benchmarks run against the emulator suite (`npm run bench` starts it) and report ratios against
@@ -30,6 +33,69 @@ export const summarize = (samples: number[]) => {
 };
 
 export const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The mock user and parameters of the invoke benchmarks. */
+export const INVOKE_USER = { id: "usr_bench" };
+export const INVOKE_PARAMETERS = { location: "Berlin", days: 3 };
+
+/**
+ * The fixture of the invoke benchmarks (capabilities, floor): the sample runtime, a new provider's
+ * published weather capability, one user's binding of it, and a direct call of the runtime with the
+ * body the platform sends it (the provider-call baseline). `close()` stops the runtime.
+ */
+export async function invokeFixture(company: string) {
+  const runtime = await startSampleProvider();
+  try {
+    const capability = await publishedWeather(runtime, {}, company);
+    const binding = await installBinding(capability, INVOKE_PARAMETERS);
+    const directBody = JSON.stringify({
+      requestId: "req_bench",
+      capability: "weather_forecast",
+      parameters: INVOKE_PARAMETERS,
+      user: INVOKE_USER,
+      context: { surface: "api" },
+    });
+    return {
+      capability,
+      binding,
+      invokePath: capabilityPath(capability.ref, "invoke"),
+      statePath: `${capabilityPath(capability.ref, "state")}?bindingId=${binding.id}`,
+      callRuntimeDirectly: () =>
+        fetch(`${runtime.url}/capabilities/weather_forecast/invoke`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json", [runtime.config.apiKeyHeader]: runtime.config.apiKey },
+          body: directBody,
+        }).then(async (r) => ({ status: r.status, body: await r.text() })),
+      close: () => runtime.close(),
+    };
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+}
+
+/**
+ * Times `calls` interleaved (one of each in turn, so all see the same machine load): `warmUp`
+ * rounds, then `samples` timed rounds. Any answer other than 200 fails the benchmark.
+ */
+export async function sampleInterleaved<N extends string>(
+  calls: Record<N, () => Promise<{ status: number }>>,
+  samples: number,
+  warmUp: number,
+): Promise<Record<N, number[]>> {
+  const names = Object.keys(calls) as N[];
+  const time = async (name: N) => {
+    const started = performance.now();
+    const { status } = await calls[name]();
+    const ms = performance.now() - started;
+    if (status !== 200) throw new Error(`${name}: unexpected status ${status}`);
+    return ms;
+  };
+  for (let i = 0; i < warmUp; i++) for (const name of names) await time(name);
+  const timed = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<N, number[]>;
+  for (let i = 0; i < samples; i++) for (const name of names) timed[name].push(await time(name));
+  return timed;
+}
 
 /** Runs every benchmark named on the command line (all when none), prints and saves the results. */
 export async function runBenchmarks(all: Benchmark[], only: string[]) {

@@ -3,11 +3,13 @@ import {
   FieldValue,
   type DocumentData,
   type DocumentReference,
+  type DocumentSnapshot,
   type FirestoreDataConverter,
   type OrderByDirection,
   type Query,
   type QueryDocumentSnapshot,
   Timestamp,
+  type Transaction,
 } from "firebase-admin/firestore";
 import { z } from "zod";
 import { db } from "./firebase";
@@ -164,3 +166,37 @@ export async function incrementAndRead(ref: DocumentReference, field: string, by
   if (!Number.isFinite(total)) throw new Error(`No transform result in the commit of ${ref.path}`);
   return total;
 }
+
+/**
+ * Document lookups gathered and sent as one RPC (`getAll`) when flushed: one request's reads that
+ * are known at the same moment (the authenticator's and its route's prefetch) go to Firestore
+ * together, as the floor's one lookup does. Lookups after the flush are sent on their own. Whoever
+ * creates a batch must flush it (until then its lookups wait).
+ */
+export class ReadBatch {
+  private pending: { ref: DocumentReference<DocumentData>; resolve: (snap: Promise<DocumentSnapshot<DocumentData>>) => void }[] = [];
+  private flushed = false;
+
+  get<T>(ref: DocumentReference<T>): Promise<DocumentSnapshot<T>> {
+    if (this.flushed) return ref.get();
+    return new Promise<DocumentSnapshot<DocumentData>>((resolve) =>
+      this.pending.push({ ref: ref as DocumentReference<DocumentData>, resolve }),
+    ) as Promise<DocumentSnapshot<T>>;
+  }
+
+  flush(): void {
+    this.flushed = true;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    // getAll answers in the order asked and applies each reference's converter.
+    const all = db().getAll(...batch.map((p) => p.ref));
+    batch.forEach((p, i) => p.resolve(all.then((snaps) => snaps[i]!)));
+  }
+}
+
+/** Where a document is read from: a transaction, a read batch, or (undefined) on its own. */
+export type DocumentSource = Transaction | ReadBatch;
+
+export const readDocument = <T>(ref: DocumentReference<T>, from?: DocumentSource): Promise<DocumentSnapshot<T>> =>
+  from === undefined ? ref.get() : from instanceof ReadBatch ? from.get(ref) : from.get(ref);

@@ -308,6 +308,35 @@ describe("capabilities: invoke, state, coalescing, history", () => {
     expect(expectError(res, 409, "CONFLICT").message).toMatch(/no published version.*sandbox/);
   });
 
+  // Invoke and GET state start their reads with the app and account reads (the routes' prefetch):
+  // nothing read early may be answered, and nothing may be called, before the caller is authorised.
+  it("refuses a suspended account's or a revoked token's invoke and state at once, with no runtime call and no record", async () => {
+    const p = await publishedWeather(sample(), {}, "Suspended Weather Ltd");
+    const b = await installBinding(p, { location: "Oslo" });
+    const calls = {
+      fresh: () => api.post(capabilityPath(p.ref, "invoke"), { bindingId: b.id }, { token: p.access }),
+      call: () => api.post(capabilityPath(p.ref, "invoke"), { user: USER, parameters: { location: "Oslo" } }, { token: p.access }),
+      state: () => api.get(`${capabilityPath(p.ref, "state")}?bindingId=${b.id}`, { token: p.access }),
+    };
+    expectStatus(200, await calls.fresh());
+    expect((await calls.fresh()).body.data.origin).toBe("cache");
+    const recorded = (await invocationDocs(`${p.packageId}/weather_forecast`)).length;
+    sample().reset();
+    const accounts = adminDb().collection("accounts");
+
+    await accounts.doc(p.accountId).update({ status: "suspended" });
+    for (const call of Object.values(calls)) expect(expectError(await call(), 403, "FORBIDDEN").message).toMatch(/suspended/);
+    await accounts.doc(p.accountId).update({ status: "active" });
+    for (const call of Object.values(calls)) expectStatus(200, await call());
+    expect(sample().requests.filter((r) => r.path.includes("/capabilities/"))).toHaveLength(1); // the call above
+    sample().reset();
+
+    expectStatus(200, await api.post(`/v1/providers/apps/${p.app.id}/rotate-secret`, { revoke_tokens: true }, { token: p.token }));
+    for (const call of Object.values(calls)) expect(expectError(await call(), 401, "UNAUTHENTICATED").message).toMatch(/revoked/);
+    expect(sample().requests.filter((r) => r.path.includes("/capabilities/"))).toHaveLength(0);
+    expect(await invocationDocs(`${p.packageId}/weather_forecast`)).toHaveLength(recorded + 1);
+  }, 180_000);
+
   it("answers 404 for unknown capabilities, other providers' capabilities and other capabilities' bindings", async () => {
     const other = await publishedWeather(sample(), {}, "Other Weather Ltd");
     const theirBinding = await installBinding(other, { location: "Nice" });

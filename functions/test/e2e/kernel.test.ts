@@ -1,6 +1,8 @@
 import type { Express } from "express";
 import { createSurfaceApp } from "../../src/kernel/http/surface";
 import { buildSurfaces } from "../../src/api";
+import { ReadBatch } from "../../src/kernel/firestore";
+import { adminDb } from "../helpers/admin";
 import { functionUrl } from "../helpers/env";
 import { api, expectError, expectStatus, request } from "../helpers/http";
 
@@ -92,3 +94,34 @@ function mountedRoutes(app: Express): string[] {
   }
   return out;
 }
+
+describe("kernel: a batch of document lookups (ReadBatch)", () => {
+  it("sends nothing before the flush, then every lookup in one getAll, in order; later lookups go on their own", async () => {
+    const collection = adminDb().collection("kernelReadBatch");
+    const [one, two] = [collection.doc(), collection.doc()];
+    await Promise.all([one.set({ n: 1 }), two.set({ n: 2 })]);
+    const getAll = jest.spyOn(adminDb(), "getAll");
+    try {
+      const reads = new ReadBatch();
+      const asked = [reads.get(two), reads.get(collection.doc("missing")), reads.get(one)];
+      let settled = false;
+      void Promise.all(asked).then(() => (settled = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(settled).toBe(false);
+      expect(getAll).not.toHaveBeenCalled();
+
+      reads.flush();
+      const answers = await Promise.all(asked);
+      expect(answers.map((snap) => (snap.exists ? snap.data() : null))).toEqual([{ n: 2 }, null, { n: 1 }]);
+      expect(getAll).toHaveBeenCalledTimes(1);
+      expect(getAll.mock.calls[0]).toHaveLength(3);
+
+      // A lookup after the flush is sent on its own (a reference's get() is a getAll of one).
+      expect((await reads.get(one)).data()).toEqual({ n: 1 });
+      expect(getAll).toHaveBeenCalledTimes(2);
+      expect(getAll.mock.calls[1]).toHaveLength(1);
+    } finally {
+      getAll.mockRestore();
+    }
+  });
+});

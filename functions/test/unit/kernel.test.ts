@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { hashSecret, newId, newSecret, randomBase62, secretMatches } from "../../src/kernel/crypto";
 import { ERROR_CATALOGUE } from "../../src/kernel/errors";
+import { Lru } from "../../src/kernel/lru";
 import { passwordProblem } from "../../src/surfaces/console/password";
 
 describe("docs/errors.md", () => {
@@ -59,5 +60,31 @@ describe("password policy", () => {
 
   it("accepts a reasonable passphrase", () => {
     expect(passwordProblem("correct-horse-42", ctx)).toBeNull();
+  });
+});
+
+describe("Lru", () => {
+  it("evicts the least recently used entry once full", () => {
+    const lru = new Lru<string, number>(2);
+    lru.set("a", 1);
+    lru.set("b", 2);
+    expect(lru.get("a")).toBe(1); // a is now the most recently used
+    lru.set("c", 3);
+    expect(lru.get("b")).toBeUndefined();
+    expect(lru.get("a")).toBe(1);
+    expect(lru.get("c")).toBe(3);
+    expect(lru.size).toBe(2);
+  });
+
+  it("replaces a key's value without growing", () => {
+    const lru = new Lru<string, number>(2);
+    lru.set("a", 1);
+    lru.set("a", 2);
+    lru.set("b", 3);
+    expect([lru.get("a"), lru.get("b"), lru.size]).toEqual([2, 3, 2]);
+  });
+
+  it("refuses a capacity that is not a positive integer", () => {
+    expect(() => new Lru(0)).toThrow(/positive integer/);
   });
 });

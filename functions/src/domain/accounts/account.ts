@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { typedCollection, zDate } from "../../kernel/firestore";
+import { type DocumentSource, readDocument, typedCollection, zDate } from "../../kernel/firestore";
 import { PlanTier } from "../../kernel/plans";
 
 export const ACCOUNT_STATUSES = ["pending_verification", "active", "suspended"] as const;
@@ -40,9 +40,8 @@ export type Account = AccountDoc & { id: string };
 
 export const accounts = () => typedCollection("accounts", AccountDoc);
 
-export async function findAccount(id: string, tx?: FirebaseFirestore.Transaction): Promise<Account | null> {
-  const ref = accounts().doc(id);
-  const data = (tx ? await tx.get(ref) : await ref.get()).data();
+export async function findAccount(id: string, from?: DocumentSource): Promise<Account | null> {
+  const data = (await readDocument(accounts().doc(id), from)).data();
   return data ? { id, ...data } : null;
 }
 

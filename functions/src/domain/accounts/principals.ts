@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "../../kernel/clock";
 import { ApiError } from "../../kernel/errors";
 import { type Account, findAccount } from "./account";
 import { type App, apps } from "./app";
+import { ReadBatch } from "../../kernel/firestore";
 
 /** A signed-in developer with a provider account (Developer Console and Package Management APIs). */
 export type ProviderPrincipal = DeveloperPrincipal<Account>;
@@ -26,11 +27,26 @@ export const providerAccount: Authenticator<ProviderPrincipal> = {
   },
 };
 
+/** The app a request's access token names, once its signature is verified (see tokenSubject). */
+const subjects = new WeakMap<Request, { appId: string; accountId: string }>();
+
+/**
+ * The app and account a request's access token names, known as soon as its signature is verified
+ * and before the app and account are read: only for starting reads early (a route's prefetch),
+ * never to authorise anything. Undefined before verification or for other credentials.
+ */
+export const tokenSubject = (req: Request) => subjects.get(req);
+
 /**
  * Verifies the JWT locally against the signing keys, then reads the app and its account: a deleted
- * app's tokens stop working at once, and a suspended account's apps are refused.
+ * app's tokens stop working at once, and a suspended account's apps are refused. The route's
+ * prefetch (`verified`) starts between the two, so its reads share the round trip.
  */
-async function verifyOAuthApp(req: Request, clock: Clock = systemClock): Promise<OAuthAppPrincipal> {
+async function verifyOAuthApp(
+  req: Request,
+  verified: ((reads: ReadBatch) => void) | undefined,
+  clock: Clock = systemClock,
+): Promise<OAuthAppPrincipal> {
   const token = bearerToken(req);
   let claims;
   try {
@@ -39,7 +55,13 @@ async function verifyOAuthApp(req: Request, clock: Clock = systemClock): Promise
     if (error instanceof InvalidAccessToken) throw unauthenticated(error.message, "invalid_token");
     throw error;
   }
-  const [snap, account] = await Promise.all([apps().doc(claims.appId).get(), findAccount(claims.accountId)]);
+  subjects.set(req, { appId: claims.appId, accountId: claims.accountId });
+  // The app, the account and the route's prefetched documents in one lookup.
+  const reads = new ReadBatch();
+  verified?.(reads);
+  const lookups = Promise.all([reads.get(apps().doc(claims.appId)), findAccount(claims.accountId, reads)]);
+  reads.flush();
+  const [snap, account] = await lookups;
   const app = snap.data();
   if (!app || app.accountId !== claims.accountId || app.clientId !== claims.clientId || !account) {
     throw unauthenticated("Access token belongs to an app that no longer exists", "invalid_token");
@@ -53,5 +75,5 @@ async function verifyOAuthApp(req: Request, clock: Clock = systemClock): Promise
 
 export const oauthApp: Authenticator<OAuthAppPrincipal> = {
   scheme: "oauth2ClientCredentials",
-  authenticate: (req) => verifyOAuthApp(req),
+  authenticate: (req, _res, verified) => verifyOAuthApp(req, verified),
 };

@@ -1,6 +1,6 @@
 import type { DocumentSnapshot, Transaction } from "firebase-admin/firestore";
 import { z } from "zod";
-import { typedCollection, zDate } from "../../kernel/firestore";
+import { type DocumentSource, readDocument, typedCollection, zDate } from "../../kernel/firestore";
 
 const BINDING_STATUSES = ["active", "removed"] as const;
 
@@ -40,9 +40,8 @@ export type Binding = BindingDoc & { id: string };
 
 export const capabilityBindings = () => typedCollection("capabilityBindings", BindingDoc);
 
-export async function findBinding(id: string, tx?: Transaction): Promise<Binding | null> {
-  const ref = capabilityBindings().doc(id);
-  const snap = tx ? await tx.get(ref) : await ref.get();
+export async function findBinding(id: string, from?: DocumentSource): Promise<Binding | null> {
+  const snap = await readDocument(capabilityBindings().doc(id), from);
   const data = snap.data();
   return data ? { id: snap.id, ...data } : null;
 }

@@ -246,6 +246,8 @@ export class CapabilityInvoker {
     const invocationId = newId("inv");
     const doc = invocationDoc(info, { ...args, at: finishedAt });
     const invalidate = args.kind === "action" && args.result.ok && args.bindingId !== null;
+    // The runtime's health stamp is independent of the record: written alongside it, not after.
+    const touched = this.touchRuntime(args.runtime, args.result);
     if (!invalidate) await invocations().doc(invocationId).create(doc);
     else {
       await db().runTransaction(async (tx) => {
@@ -260,7 +262,7 @@ export class CapabilityInvoker {
       });
     }
     logInvocation(invocationId, doc);
-    await this.touchRuntime(args.runtime, args.result);
+    await touched;
     return { invocationId, result: args.result, finishedAt };
   }
 
@@ -495,6 +497,7 @@ export class CapabilityInvoker {
       at: finishedAt,
     };
     const refreshInterval = capability.descriptor.refreshIntervalSeconds;
+    const touched = this.touchRuntime(runtime, result);
     const outcome = await db().runTransaction(async (tx): Promise<InvokeOutcome> => {
       const [state, current] = await Promise.all([findState(binding.id, tx), findBinding(binding.id, tx)]);
       tx.create(invocations().doc(invocationId), doc);
@@ -540,7 +543,7 @@ export class CapabilityInvoker {
       return outcomeOfAttempt(binding.id, next, attempt, "provider");
     });
     logInvocation(invocationId, doc);
-    await this.touchRuntime(runtime, result);
+    await touched;
     return outcome;
   }
 }

@@ -1,6 +1,5 @@
-import type { Transaction } from "firebase-admin/firestore";
 import { z } from "zod";
-import { typedCollection, zDate } from "../../kernel/firestore";
+import { type DocumentSource, readDocument, typedCollection, zDate } from "../../kernel/firestore";
 import { INVOCATION_ERROR_CLASSES } from "./invocation";
 
 /** An in-flight refresh of one binding: the lease that coalesces concurrent invokes across instances. */
@@ -47,9 +46,8 @@ export type CapabilityStateDoc = z.infer<typeof CapabilityStateDoc>;
 
 export const capabilityStates = () => typedCollection("capabilityStates", CapabilityStateDoc);
 
-export async function findState(bindingId: string, tx?: Transaction): Promise<CapabilityStateDoc | null> {
-  const ref = capabilityStates().doc(bindingId);
-  const snap = tx ? await tx.get(ref) : await ref.get();
+export async function findState(bindingId: string, from?: DocumentSource): Promise<CapabilityStateDoc | null> {
+  const snap = await readDocument(capabilityStates().doc(bindingId), from);
   return snap.data() ?? null;
 }
 

@@ -1,7 +1,7 @@
 import type { Transaction } from "firebase-admin/firestore";
 import { z } from "zod";
 import { conflict } from "../../kernel/errors";
-import { pageOf, typedCollection, zDate } from "../../kernel/firestore";
+import { type DocumentSource, pageOf, readDocument, typedCollection, zDate } from "../../kernel/firestore";
 import { Category, RiskTier } from "./descriptor";
 
 /** Package ids as they appear in paths and bodies. */
@@ -58,16 +58,14 @@ const SlugDoc = z.object({ packageId: z.string(), createdAt: zDate });
 export const packages = () => typedCollection("packages", PackageDoc);
 export const packageSlugs = () => typedCollection("packageSlugs", SlugDoc);
 
-const read = async <T>(ref: FirebaseFirestore.DocumentReference<T>, tx?: Transaction) => (tx ? tx.get(ref) : ref.get());
-
 /** The package if it belongs to `accountId`; another account's package is indistinguishable from a missing one. */
 export async function findOwnedPackage(accountId: string, packageId: string, tx?: Transaction): Promise<Package | null> {
   const pkg = await findPackage(packageId, tx);
   return pkg && pkg.accountId === accountId ? pkg : null;
 }
 
-export async function findPackage(packageId: string, tx?: Transaction): Promise<Package | null> {
-  const snap = await read(packages().doc(packageId), tx);
+export async function findPackage(packageId: string, from?: DocumentSource): Promise<Package | null> {
+  const snap = await readDocument(packages().doc(packageId), from);
   const data = snap.data();
   return data ? { id: snap.id, ...data } : null;
 }

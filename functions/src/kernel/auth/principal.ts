@@ -1,4 +1,5 @@
 import type { Request, Response } from "express";
+import type { ReadBatch } from "../firestore";
 import type { PlanTier } from "../plans";
 
 /** What the rate limiter needs of the developer account a request counts against. */
@@ -51,6 +52,10 @@ export type Principal = AnonymousPrincipal | FirebaseUser | ReviewerPrincipal | 
 export interface Authenticator<P extends Principal> {
   /** The OpenAPI security scheme it implements, or null for public routes. */
   readonly scheme: "firebaseIdToken" | "oauth2ClientCredentials" | null;
-  /** Resolves the caller or throws ApiError (UNAUTHENTICATED, FORBIDDEN...). */
-  authenticate(req: Request, res: Response): Promise<P>;
+  /**
+   * Resolves the caller or throws ApiError (UNAUTHENTICATED, FORBIDDEN...). Calls `verified` (if
+   * given) as soon as the credentials are proven genuine by a local check (a signature), with the
+   * batch its own lookups go in, so that the route's prefetch adds its lookups to the same RPC.
+   */
+  authenticate(req: Request, res: Response, verified?: (reads: ReadBatch) => void): Promise<P>;
 }

@@ -2,6 +2,7 @@ import type { Request, Response } from "express";
 import { type z } from "zod";
 import type { Authenticator, Principal } from "../auth/principal";
 import type { ErrorCode } from "../errors";
+import type { ReadBatch } from "../firestore";
 import type { Page } from "./envelope";
 
 export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
@@ -81,6 +82,14 @@ interface RouteBase<A extends Principal, PS extends z.ZodType, QS extends z.ZodT
    * compared with it (412 PRECONDITION_FAILED when stale). Needs `lock`.
    */
   ifMatch?: string;
+  /**
+   * Starts reads the handler will need once the caller's credentials are verified (a local check),
+   * its document lookups in `reads`, the batch of the authenticator's own (the app and its
+   * account): one RPC, one round trip for all. It gets the raw request: it must validate what it
+   * uses, only read, and never fail the request (the handler reads again whatever it did not
+   * start). The handler authorises the caller before answering anything from these reads.
+   */
+  prefetch?: (req: Request, reads: ReadBatch) => void;
   /**
    * A POST that creates something takes `Idempotency-Key` (kernel/idempotency.ts): `sealed`
    * stores the answer to replay encrypted, for answers that hold a secret shown once.

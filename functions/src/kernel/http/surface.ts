@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Principal } from "../auth/principal";
 import { randomBase62 } from "../crypto";
 import { ApiError, oauthErrorOf } from "../errors";
+import type { ReadBatch } from "../firestore";
 import { formatOps, type FirestoreOps, installFirestoreMeter, meterEnabled, withFirestoreMeter } from "../firestoreMeter";
 import { log } from "../logger";
 import { withResourceLock } from "../resourceLock";
@@ -182,8 +183,15 @@ async function representation(get: AnyRoute, principal: Principal, req: Request,
 
 async function runRoute(route: AnyRoute, req: Request, res: Response, routeHooks: RequestHook[], gets: Representations) {
   let principal: Principal;
+  // The route's reads start once the credentials are genuine, alongside the authenticator's own.
+  let prefetched = false;
+  const verified = (reads: ReadBatch) => {
+    if (prefetched || !route.prefetch) return;
+    prefetched = true;
+    route.prefetch(req, reads);
+  };
   try {
-    principal = await route.auth.authenticate(req, res);
+    principal = await route.auth.authenticate(req, res, verified);
   } catch (error) {
     // Failed authentication (401, or 403 for a user the route refuses) still counts, against the
     // client IP, so bad credentials cannot be tried without limit; a hook's own error (429) wins.

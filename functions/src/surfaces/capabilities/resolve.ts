@@ -4,7 +4,10 @@ import { ApiError, conflict } from "../../kernel/errors";
 import { firstError, type SchemaCheck } from "../../kernel/jsonSchema";
 import { compareSemVer } from "../../domain/packages/descriptor";
 import { findPackage, packageSlugs, type Package } from "../../domain/packages/package";
-import { findVersion, listVersions, parseCapabilities } from "../../domain/packages/version";
+import { findVersion, listVersions, parseCapabilities, type Version } from "../../domain/packages/version";
+import type { VersionState } from "../../domain/packages/versionStates";
+import type { ReadBatch } from "../../kernel/firestore";
+import { Lru } from "../../kernel/lru";
 import { capabilityKey, capabilityRef, parseCapabilityRef } from "../../domain/capabilities/naming";
 import { type CompiledCapability } from "../../domain/capabilities/compiled";
 import { compileCapability } from "../../domain/capabilities/compiled";
@@ -38,18 +41,58 @@ async function packageIdOf(slug: string): Promise<string | null> {
   return doc.packageId;
 }
 
-export async function findVisibleCapability(principal: OAuthAppPrincipal, ref: string): Promise<CapabilityHandle> {
+/** The package a capability reference names, read but not yet authorised: never answered as is. */
+export interface CapabilityRead {
+  capabilityId: string;
+  pkg: Package | null;
+}
+
+/**
+ * Reads the package of `ref` without checking who asks (see visibleCapability); null for a malformed
+ * ref. A slug already known joins `reads` at once; an unknown one is looked up first.
+ */
+export async function readCapability(ref: string, reads?: ReadBatch): Promise<CapabilityRead | null> {
   const parsed = parseCapabilityRef(ref);
-  if (!parsed) throw capabilityNotFound(ref);
-  const packageId = await packageIdOf(parsed.slug);
-  const pkg = packageId ? await findPackage(packageId) : null;
-  if (!pkg || pkg.appId !== principal.appId || pkg.accountId !== principal.accountId) throw capabilityNotFound(ref);
+  if (!parsed) return null;
+  const known = packageIdOfSlug.get(parsed.slug);
+  const packageId = known ?? (await packageIdOf(parsed.slug));
+  return { capabilityId: parsed.capabilityId, pkg: packageId ? await findPackage(packageId, known ? reads : undefined) : null };
+}
+
+/** The capability if the caller's app owns its package; 404 otherwise, exactly like an unknown one. */
+export function visibleCapability(principal: OAuthAppPrincipal, ref: string, read: CapabilityRead | null): CapabilityHandle {
+  const pkg = read?.pkg;
+  if (!read || !pkg || pkg.appId !== principal.appId || pkg.accountId !== principal.accountId) throw capabilityNotFound(ref);
   return {
     pkg,
-    capabilityId: parsed.capabilityId,
-    ref: capabilityRef(pkg.slug, parsed.capabilityId),
-    key: capabilityKey(pkg.id, parsed.capabilityId),
+    capabilityId: read.capabilityId,
+    ref: capabilityRef(pkg.slug, read.capabilityId),
+    key: capabilityKey(pkg.id, read.capabilityId),
   };
+}
+
+export async function findVisibleCapability(principal: OAuthAppPrincipal, ref: string): Promise<CapabilityHandle> {
+  return visibleCapability(principal, ref, await readCapability(ref));
+}
+
+// A version's content never changes once published (versions are immutable from submission on,
+// and only published ones are invoked): kept per instance. The package, which says which version
+// is current and who owns it, is read on every request.
+const RELEASED: ReadonlySet<VersionState> = new Set(["published", "superseded", "deprecated"]);
+const releasedVersions = new Lru<string, Version>(CACHE_SIZE);
+
+/**
+ * A version of the package, from the instance's cache when it was published. Only its content may
+ * be relied on (descriptor, capabilities, version string): its state and deprecation may have
+ * moved on since it was cached.
+ */
+async function findVersionContent(packageId: string, versionId: string, tx?: Transaction): Promise<Version | null> {
+  const key = `${packageId}/${versionId}`;
+  const cached = releasedVersions.get(key);
+  if (cached) return cached;
+  const version = await findVersion(packageId, versionId, tx);
+  if (version && RELEASED.has(version.state)) releasedVersions.set(key, version);
+  return version;
 }
 
 /** 404 unless some version of the package declares the capability (history and realtime need no particular version). */
@@ -64,17 +107,30 @@ export async function capabilityInVersion(
   versionId: string,
   tx?: Transaction,
 ): Promise<CompiledCapability> {
-  const version = await findVersion(handle.pkg.id, versionId, tx);
+  const version = await findVersionContent(handle.pkg.id, versionId, tx);
   const compiled = version ? compileCapability(version, handle.capabilityId) : null;
   if (!compiled) throw new ApiError("NOT_FOUND", `Capability '${handle.ref}' is not declared in version ${versionId}`);
   return compiled;
 }
 
-/** Production calls without a binding use the package's current published version. */
-export async function publishedCapability(handle: CapabilityHandle): Promise<CompiledCapability> {
-  if (!handle.pkg.currentVersionId)
-    throw conflict(`Package ${handle.pkg.slug} has no published version: publish one, or try the capability in the sandbox`);
-  return capabilityInVersion(handle, handle.pkg.currentVersionId);
+/** The package's current version, if it has one (read before the caller is authorised: see publishedCapability). */
+export async function readPublishedVersion(read: Promise<CapabilityRead | null>): Promise<Version | null> {
+  const pkg = (await read)?.pkg;
+  return pkg?.currentVersionId ? findVersionContent(pkg.id, pkg.currentVersionId) : null;
+}
+
+/**
+ * Production calls without a binding use the package's current published version; `version`: that
+ * version if it was read already (readPublishedVersion of the same package read).
+ */
+export async function publishedCapability(handle: CapabilityHandle, version?: Promise<Version | null>): Promise<CompiledCapability> {
+  const versionId = handle.pkg.currentVersionId;
+  if (!versionId) throw conflict(`Package ${handle.pkg.slug} has no published version: publish one, or try the capability in the sandbox`);
+  const read = version ? await version : undefined;
+  if (read?.id !== versionId || read.packageId !== handle.pkg.id) return capabilityInVersion(handle, versionId);
+  const compiled = compileCapability(read, handle.capabilityId);
+  if (!compiled) throw new ApiError("NOT_FOUND", `Capability '${handle.ref}' is not declared in version ${versionId}`);
+  return compiled;
 }
 
 /** The newest version of the package (by semantic version): the sandbox's default. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Surface } from "../../kernel/http/surface";
 import { qualityRoutes } from "./quality/routes";
 import { sandboxRoutes } from "./sandbox/routes";
-import { oauthApp } from "../../domain/accounts/principals";
+import { oauthApp, tokenSubject } from "../../domain/accounts/principals";
 import { ApiError } from "../../kernel/errors";
 import { listRoute, rawRoute, reply, route, STREAMED, type AnyRoute } from "../../kernel/http/route";
 import { streamStateChanges } from "./realtime";
@@ -20,7 +20,9 @@ import {
   RealtimeQuery,
   StateQuery,
 } from "./schemas";
-import { CapabilitiesService } from "./service";
+import { type CapabilityReads, CapabilitiesService, startCapabilityReads } from "./service";
+import { queryOf } from "../../kernel/http/surface";
+import type { Request } from "express";
 import { findBinding } from "../../domain/capabilities/binding";
 
 const tags = ["Provider Capabilities"];
@@ -40,6 +42,8 @@ const PROVIDER_ERRORS = [
 
 /** Invoke, state, action, history and realtime (docs/capabilities.md). */
 function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
+  // Invoke's and GET state's reads, started by their prefetch (validated input only), taken by their handler.
+  const prefetched = new WeakMap<Request, CapabilityReads>();
   return [
     route({
       method: "post",
@@ -56,7 +60,13 @@ function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
       body: InvokeBody,
       response: InvokeOut,
       errors: [...PROVIDER_ERRORS],
-      handler: async ({ principal, params, body, requestId }) => service.invoke(principal, params.id, body, requestId),
+      prefetch: (req, reads) => {
+        const params = CapabilityParams.safeParse(req.params);
+        const body = InvokeBody.safeParse(req.body);
+        if (params.success && body.success)
+          prefetched.set(req, startCapabilityReads(params.data.id, body.data.bindingId, tokenSubject(req)?.appId, reads));
+      },
+      handler: async ({ principal, params, body, requestId, req }) => service.invoke(principal, params.id, body, requestId, prefetched.get(req)),
     }),
     route({
       method: "get",
@@ -70,7 +80,12 @@ function invocationRoutes(service: CapabilitiesService): AnyRoute[] {
       query: StateQuery,
       response: CapabilityStateOut,
       errors: ["NOT_FOUND"],
-      handler: async ({ principal, params, query }) => service.state(principal, params.id, query.bindingId),
+      prefetch: (req, reads) => {
+        const params = CapabilityParams.safeParse(req.params);
+        const query = StateQuery.safeParse(queryOf(req));
+        if (params.success && query.success) prefetched.set(req, startCapabilityReads(params.data.id, query.data.bindingId, undefined, reads));
+      },
+      handler: async ({ principal, params, query, req }) => service.state(principal, params.id, query.bindingId, prefetched.get(req)),
     }),
     route({
       method: "post",

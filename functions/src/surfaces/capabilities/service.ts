@@ -11,9 +11,24 @@ import { runtimeAppOf } from "../../domain/runtime/runtimeApp";
 import { type Binding } from "../../domain/capabilities/binding";
 import { type InvocationErrorClass } from "../../domain/capabilities/invocation";
 import { findBinding } from "../../domain/capabilities/binding";
-import { findState, effectiveTtlSeconds, freshnessAt } from "../../domain/capabilities/state";
+import { type CapabilityStateDoc, findState, effectiveTtlSeconds, freshnessAt } from "../../domain/capabilities/state";
 import { listInvocations } from "../../domain/capabilities/invocation";
-import { assertDeclared, assertValid, type CapabilityHandle, capabilityInVersion, findVisibleCapability, publishedCapability } from "./resolve";
+import { type Version } from "../../domain/packages/version";
+import { type RuntimeApp } from "../../domain/runtime/runtimeApp";
+import { speculative } from "../../kernel/concurrency";
+import type { ReadBatch } from "../../kernel/firestore";
+import {
+  assertDeclared,
+  assertValid,
+  type CapabilityHandle,
+  type CapabilityRead,
+  capabilityInVersion,
+  findVisibleCapability,
+  publishedCapability,
+  readCapability,
+  readPublishedVersion,
+  visibleCapability,
+} from "./resolve";
 import {
   type ActionBody,
   type ActionOut,
@@ -66,6 +81,41 @@ const toInvokeOut = (ref: string, origin: "provider" | "coalesced" | "cache", s:
   latencyMs: s.latencyMs,
 });
 
+/**
+ * What an invoke or a GET state answers from, started as soon as the caller's token is verified, in
+ * the same round trip as the app and account reads (the routes' prefetch), or by the handler. None
+ * of it is answered before the caller is authorised: the package must be the caller's app's, the
+ * binding one of that capability's; anything else answers 404 exactly as if it did not exist.
+ */
+export interface CapabilityReads {
+  capability: Promise<CapabilityRead | null>;
+  /** With a binding: the binding and its state. */
+  instance: Promise<[Binding | null, CapabilityStateDoc | null]> | null;
+  /** Without: the package's published version and the runtime of the app the token names. */
+  version: Promise<Version | null> | null;
+  runtime: { appId: string; app: Promise<RuntimeApp | null> } | null;
+}
+
+/**
+ * Starts the reads of a capability request (`appId`: the token's app, whose runtime a call without
+ * binding uses; `reads`: the authentication's batch of lookups, which these join).
+ */
+export function startCapabilityReads(ref: string, bindingId: string | undefined, appId: string | undefined, reads?: ReadBatch): CapabilityReads {
+  const capability = speculative(readCapability(ref, reads));
+  if (bindingId !== undefined) {
+    const instance = Promise.all([findBinding(bindingId, reads), findState(bindingId, reads)]);
+    return { capability, instance: speculative(instance), version: null, runtime: null };
+  }
+  return {
+    capability,
+    instance: null,
+    version: speculative(readPublishedVersion(capability)),
+    runtime: appId === undefined ? null : { appId, app: speculative(runtimeAppOf(appId)) },
+  };
+}
+
+const instanceOf = (reads: CapabilityReads, bindingId: string) => reads.instance ?? Promise.all([findBinding(bindingId), findState(bindingId)]);
+
 /** Operation name of actions in idempotency records. */
 const ACTION_OPERATION = "capabilities.action";
 /** How long an action may hold its Idempotency-Key beyond its deadline before a retry may take over. */
@@ -91,14 +141,21 @@ export class CapabilitiesService {
     return binding;
   }
 
-  async invoke(principal: OAuthAppPrincipal, ref: string, body: InvokeBody, requestId: string): Promise<z.input<typeof InvokeOut>> {
+  /**
+   * `reads`: started by the route's prefetch with the authentication's reads (one round trip for
+   * all), or here. With a binding, a fresh state answers from them at once; without, the published
+   * version is cached per instance, so the runtime is called right after that round trip.
+   */
+  async invoke(
+    principal: OAuthAppPrincipal,
+    ref: string,
+    body: InvokeBody,
+    requestId: string,
+    reads: CapabilityReads = startCapabilityReads(ref, body.bindingId, principal.appId),
+  ): Promise<z.input<typeof InvokeOut>> {
+    const handle = visibleCapability(principal, ref, await reads.capability);
     if (body.bindingId !== undefined) {
-      // The capability, the binding and its state in one round of reads: a fresh state answers at once.
-      const [handle, found, state] = await Promise.all([
-        findVisibleCapability(principal, ref),
-        findBinding(body.bindingId),
-        findState(body.bindingId),
-      ]);
+      const [found, state] = await instanceOf(reads, body.bindingId);
       const binding = this.ownBinding(handle, body.bindingId, found);
       const options = { source: "api" as const, force: body.refresh ?? false, requestId, clock: this.clock };
       return this.fromOutcome(
@@ -106,8 +163,9 @@ export class CapabilitiesService {
         freshOutcome(binding, state, options, this.clock.now()) ?? (await this.invoker.invokeBinding(binding, options)),
       );
     }
-    const handle = await findVisibleCapability(principal, ref);
-    const [capability, runtime] = await Promise.all([publishedCapability(handle), runtimeAppOf(handle.pkg.appId)]);
+    // The runtime read for the token's app is the package's: visibleCapability checked they are the same app.
+    const runtimeRead = reads.runtime?.appId === handle.pkg.appId ? reads.runtime.app : runtimeAppOf(handle.pkg.appId);
+    const [capability, runtime] = await Promise.all([publishedCapability(handle, reads.version ?? undefined), runtimeRead]);
     const parameters = body.parameters ?? {};
     assertValid(capability.input, parameters, "parameters", "input");
     const outcome = await this.invoker.invokeUnbound(infoOf(handle), capability, { parameters, user: body.user!, requestId, runtime });
@@ -139,9 +197,15 @@ export class CapabilitiesService {
     }
   }
 
-  async state(principal: OAuthAppPrincipal, ref: string, bindingId: string): Promise<z.input<typeof CapabilityStateOut>> {
-    // One round of reads; nothing is answered before the binding is known to be the caller's.
-    const [handle, binding, state] = await Promise.all([findVisibleCapability(principal, ref), findBinding(bindingId), findState(bindingId)]);
+  async state(
+    principal: OAuthAppPrincipal,
+    ref: string,
+    bindingId: string,
+    reads: CapabilityReads = startCapabilityReads(ref, bindingId, undefined),
+  ): Promise<z.input<typeof CapabilityStateOut>> {
+    // Nothing is answered before the binding is known to be the caller's.
+    const handle = visibleCapability(principal, ref, await reads.capability);
+    const [binding, state] = await instanceOf(reads, bindingId);
     this.ownBinding(handle, bindingId, binding);
     const now = this.clock.now();
     const freshness = freshnessAt(state, now);
