@@ -1,8 +1,9 @@
-import { FieldValue, type Timestamp } from "firebase-admin/firestore";
+import { type Timestamp } from "firebase-admin/firestore";
 import { type Clock } from "./clock";
 import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
 import { db } from "./firebase";
+import { incrementAndRead } from "./firestore";
 
 export interface ThrottlePolicy {
   /** Names the counter family, e.g. "login". */
@@ -34,12 +35,11 @@ export interface ThrottleStore {
 const ALREADY_EXISTS = 6;
 
 const firestoreThrottleStore: ThrottleStore = {
-  async add(docId, field, delta, expiresAt) {
-    const ref = db().collection("throttles").doc(docId);
-    // An increment never conflicts (no transaction on a hot document); the read that follows sees
-    // every increment made before it, ours included. expiresAt feeds the TTL policy.
-    await ref.set({ [field]: FieldValue.increment(delta), expiresAt }, { merge: true });
-    return ((await ref.get()).get(field) as number | undefined) ?? delta;
+  add(docId, field, delta, expiresAt) {
+    // An increment never conflicts (no transaction on a hot document), and its result (every
+    // increment made before it, ours included) comes back in the same commit. expiresAt feeds the
+    // TTL policy.
+    return incrementAndRead(db().collection("throttles").doc(docId), field, delta, { expiresAt });
   },
   async createOnce(docId, data) {
     try {
@@ -145,13 +145,18 @@ export class FailureThrottle {
     if (known !== undefined && known > now) throw this.refused(known, now);
     if (this.knownLocks.size > 10_000) for (const [k, until] of this.knownLocks) if (until <= now) this.knownLocks.delete(k);
 
-    // A lock started late in the previous window outlives it (blockMs ≤ windowMs: two to look at).
-    const locked = await this.store.lockedUntil([`${docId}:lock`, `${key}:${window - 1}:lock`]);
+    // The lock check and the reservation go together (one round trip); a reservation made while
+    // locked is given back. A lock started late in the previous window outlives it (blockMs ≤
+    // windowMs: two to look at).
+    const [locked, n] = await Promise.all([
+      this.store.lockedUntil([`${docId}:lock`, `${key}:${window - 1}:lock`]),
+      this.store.add(docId, "attempts", 1, expiresAt),
+    ]);
     if (locked !== null && locked > now) {
       this.knownLocks.set(key, locked);
+      await this.store.add(docId, "attempts", -1, expiresAt);
       throw this.refused(locked, now);
     }
-    const n = await this.store.add(docId, "attempts", 1, expiresAt);
     if (!withinAllowance(this.policy.maxAttempts, n)) {
       // Refused for the rest of the window (the counter stays above the allowance), and locked out
       // if the allowance went on failures: say the longer of the two. Not cached, so every

@@ -108,18 +108,20 @@ export class TokenService {
       if (failure.error) throw failure.error;
       throw oauthError("invalid_client", "Unknown client or wrong client secret", challenge);
     }
-    await guess.refund();
+    // The right secret gives its reservation back while the token is signed.
+    const refunded = guess.refund();
     if (!account || account.status === "suspended") {
+      await refunded;
       log.tokenRefused("account_suspended", clientHash);
       throw oauthError("unauthorized_client", "This client's developer account is suspended; contact support");
     }
     try {
-      const keys = await signingKeys();
-      const { token, expiresIn } = await issueAccessToken(
-        { id: app.id, accountId: app.accountId, clientId: app.clientId, tokenGeneration: app.tokenGeneration },
-        this.clock,
-        keys,
-      );
+      const issue = async () => {
+        const keys = await signingKeys();
+        const claims = { id: app.id, accountId: app.accountId, clientId: app.clientId, tokenGeneration: app.tokenGeneration };
+        return { keys, ...(await issueAccessToken(claims, this.clock, keys)) };
+      };
+      const [{ keys, token, expiresIn }] = await Promise.all([issue(), refunded]);
       log.tokenIssued(app.id, keys.signer.kid);
       return { access_token: token, token_type: "Bearer", expires_in: expiresIn };
     } catch (error) {
