@@ -58,10 +58,10 @@ function sendEnvelope(res, status, code, message, headers = {}) {
 }
 
 /**
- * @param {object} options pool (a started Pool), hosting (hostingRules), projectId,
+ * @param {object} options pool (a started Pool), events (an EventDispatcher, for the status page; or null), hosting (hostingRules), projectId,
  *   hostingUpstream ({host, port} of the Hosting emulator, or null), log
  */
-export function createRouter({ pool, hosting, projectId, hostingUpstream, log }) {
+export function createRouter({ pool, events = null, hosting, projectId, hostingUpstream, log }) {
   const hostingAgent = keepAliveAgent();
 
   /** Which function serves a path: a direct function URL, or Hosting's rewrites. */
@@ -173,7 +173,7 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
     const pathname = queryAt < 0 ? url : url.slice(0, queryAt);
     const search = queryAt < 0 ? "" : url.slice(queryAt);
     if (pathname === STATUS_PATH) {
-      const body = JSON.stringify({ ...pool.status(), rewrites: hosting.functionRewrites }, null, 2);
+      const body = JSON.stringify({ ...pool.status(), events: events?.status() ?? null, rewrites: hosting.functionRewrites }, null, 2);
       res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
       res.end(body);
       return;
