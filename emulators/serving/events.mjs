@@ -258,7 +258,9 @@ export class EventDispatcher {
 
   onFailure(f, delivery, error) {
     const { fn } = f;
-    if (fn.retry && delivery.attempts < this.maxAttempts && !this.stopped) {
+    // Cut by the shutdown (instances stopping): neither retried nor given up; an unacked message stays in Pub/Sub.
+    if (this.stopped) return;
+    if (fn.retry && delivery.attempts < this.maxAttempts) {
       f.retried++;
       f.waitingRetry++;
       const delay = Math.min(this.backoffMs.max, this.backoffMs.first * 2 ** (delivery.attempts - 1));
