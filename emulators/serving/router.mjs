@@ -11,6 +11,7 @@ const requestId = () => `req_${Array.from({ length: 20 }, () => BASE62[randomInt
 // Hop-by-hop headers (RFC 9110 7.6.1) are the proxy's own, never forwarded.
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
 export const STATUS_PATH = "/__serving/status";
+const DOT_SEGMENT = /(^|\/)\.{1,2}(\/|$)/;
 const MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 
 function forwardedHeaders(req, extra = {}) {
@@ -70,7 +71,11 @@ export function createRouter({ pool, events = null, hosting, projectId, hostingU
     if (direct && direct[1] === projectId && pool.has(direct[3]) && pool.regionsOf(direct[3]).includes(direct[2])) {
       return { function: direct[3], path: (direct[4] ?? "/") + search, headers: {} };
     }
-    const route = hosting.route(pathname);
+    // A path with dot segments ("/a/../b", "/a/.") is routed as Hosting routes it: by the path the
+    // segments resolve to (the rewrites' globs never match "." or ".." segments themselves). The
+    // function still gets the path as sent. Before the functions emulator left pool mode, such paths
+    // fell through to the Hosting emulator, which routed them the same way (to the functions emulator).
+    const route = hosting.route(DOT_SEGMENT.test(pathname) ? new URL(pathname, "http://router.invalid").pathname : pathname);
     if (route.function) return { function: route.function, region: route.region, path: pathname + search, headers: hosting.headersFor(pathname) };
     return { hosting: true };
   }
