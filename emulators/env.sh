@@ -29,13 +29,19 @@ use_gcloud_emulators() {
   local fs_jar="$sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
   local ps_bin="$sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
   if [ -z "${FIRESTORE_EMULATOR_BINARY_PATH:-}" ] && [ -f "$fs_jar" ]; then
-    # The gcloud jar has no Main-Class; a manifest-only jar launches it (firebase-tools runs `java -jar`).
+    # The gcloud jar has no Main-Class; a launcher jar starts it (firebase-tools runs `java -jar`): one
+    # class of ours (emulators/firestore-launcher) that also tells the emulator where to send trigger
+    # events when AIFFINITY_FIRESTORE_FUNCTIONS_EMULATOR is set (the serving pool's events hub).
     local launcher="$CACHE/firestore-launcher.jar" manifest="$CACHE/firestore-manifest.txt"
-    local want="Main-Class: com.google.cloud.datastore.emulator.firestore.CloudFirestore
-Class-Path: file:$fs_jar"
+    local source="$ROOT/emulators/firestore-launcher/FirestoreLauncher.java"
+    local want="Main-Class: aiffinity.FirestoreLauncher
+Class-Path: file:$fs_jar
+X-Aiffinity-Source: $(sha256sum "$source" | cut -c1-16)"
     if [ ! -f "$launcher" ] || [ "$(cat "$manifest" 2>/dev/null)" != "$want" ]; then
+      rm -rf "$CACHE/firestore-launcher-classes"
+      javac --release 17 -d "$CACHE/firestore-launcher-classes" "$source"
       printf '%s\n' "$want" > "$manifest"
-      (cd "$CACHE" && jar cfm firestore-launcher.jar firestore-manifest.txt)
+      (cd "$CACHE" && jar cfm firestore-launcher.jar firestore-manifest.txt -C firestore-launcher-classes .)
       log "built $launcher for $fs_jar"
     fi
     export FIRESTORE_EMULATOR_BINARY_PATH="$launcher"
@@ -95,15 +101,17 @@ fi
 
 firebase_cli() { "$ROOT/node_modules/.bin/firebase" --project "$AIFFINITY_PROJECT" --config "$AIFFINITY_FIREBASE_CONFIG" "$@"; }
 
-# Runs `firebase emulators:exec` with $1 (a shell command) as its script. By default the HTTP functions
-# are served as production serves them (emulators/serving: Functions Framework instances behind a
-# router on the Hosting address, docs/architecture.md#serving-locally); the triggers and schedules
-# stay in the functions emulator. AIFFINITY_SERVING=emulator serves them through the plain Hosting
-# and Functions emulators instead.
+# Runs `firebase emulators:exec` with $1 (a shell command) as its script. By default the functions
+# are served as production serves them (emulators/serving: Functions Framework instances; the HTTP
+# ones behind a router on the Hosting address, the event ones fed from Pub/Sub and the Firestore
+# emulator; docs/architecture.md#serving-locally) and the functions emulator does not run; the
+# schedules run in the command's process (local-scheduler.mjs). AIFFINITY_SERVING=emulator serves
+# everything through the plain Hosting and Functions emulators instead.
 run_suite() {
   local script="$1"
   case "${AIFFINITY_SERVING:-pool}" in
     emulator)
+      unset AIFFINITY_EVENTS_HUB AIFFINITY_FIRESTORE_FUNCTIONS_EMULATOR
       firebase_cli emulators:exec --only auth,firestore,pubsub,functions,hosting "$script"
       ;;
     pool)
@@ -118,8 +126,23 @@ run_suite() {
         process.stdout.write(`${config.emulators.hosting.host}:${config.emulators.hosting.port}`);
       ' "$AIFFINITY_FIREBASE_CONFIG" "$cli_config")"
       export AIFFINITY_HOSTING_UPSTREAM
+      # The event functions' hub takes the functions emulator's address, which the Firestore emulator
+      # is told through our launcher. Without the launcher (a Firestore jar firebase-tools downloaded)
+      # the emulator cannot be told, and the functions emulator keeps the event functions.
+      local only="auth,firestore,pubsub,hosting"
+      if [ "${FIRESTORE_EMULATOR_BINARY_PATH:-}" = "$CACHE/firestore-launcher.jar" ]; then
+        AIFFINITY_EVENTS_HUB="$(node -e '
+          const f = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).emulators.functions;
+          process.stdout.write(`${f.host ?? "127.0.0.1"}:${f.port}`);
+        ' "$cli_config")"
+        export AIFFINITY_EVENTS_HUB AIFFINITY_FIRESTORE_FUNCTIONS_EMULATOR="$AIFFINITY_EVENTS_HUB"
+      else
+        log "no Firestore launcher: the event functions stay in the functions emulator"
+        unset AIFFINITY_EVENTS_HUB AIFFINITY_FIRESTORE_FUNCTIONS_EMULATOR
+        only="auth,firestore,pubsub,functions,hosting"
+      fi
       AIFFINITY_SERVING_COMMAND="$script" "$ROOT/node_modules/.bin/firebase" --project "$AIFFINITY_PROJECT" --config "$cli_config" \
-        emulators:exec --only auth,firestore,pubsub,functions,hosting "node emulators/serving/serve.mjs"
+        emulators:exec --only "$only" "node emulators/serving/serve.mjs"
       ;;
     *)
       log "AIFFINITY_SERVING is '${AIFFINITY_SERVING}': use pool (the default) or emulator"

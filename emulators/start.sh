@@ -5,5 +5,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 prepare
 write_console_config
 cd "$ROOT"
-log "starting the emulator suite (auth, firestore, pubsub, functions, hosting)"
+log "starting the emulator suite (auth, firestore, pubsub, hosting) and the functions (docs/architecture.md#serving-locally)"
 run_suite "node emulators/seed.mjs --hold"

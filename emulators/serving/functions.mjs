@@ -1,4 +1,4 @@
-// What the serving pool knows about the HTTP functions: read from the built functions (lib/) with
+// What the serving pool knows about the functions (HTTP and event-triggered): read from the built functions (lib/) with
 // firebase-functions' own discovery, the one `firebase deploy` and the functions emulator run, and
 // the environment an instance gets (what the functions emulator gives a function, production-shaped).
 import { execFileSync } from "node:child_process";
@@ -67,6 +67,45 @@ export function httpFunctions(manifest) {
     }));
 }
 
+/**
+ * The event functions of a manifest (Pub/Sub and Firestore triggers), as Cloud Run services fed by
+ * Eventarc: the trigger, its retry flag, the function's concurrency, timeout and secrets. A trigger of
+ * another kind throws: nothing here would deliver its events.
+ */
+export function eventFunctions(manifest) {
+  return Object.entries(manifest.endpoints)
+    .filter(([, e]) => e.eventTrigger)
+    .map(([name, e]) => {
+      const t = e.eventTrigger;
+      let trigger;
+      if (t.eventType === "google.cloud.pubsub.topic.v1.messagePublished") {
+        trigger = { kind: "pubsub", eventType: t.eventType, topic: t.eventFilters.topic };
+      } else if (t.eventType.startsWith("google.cloud.firestore.document.v1.")) {
+        const exact = t.eventFilters?.document;
+        trigger = {
+          kind: "firestore",
+          eventType: t.eventType,
+          database: t.eventFilters?.database ?? "(default)",
+          namespace: t.eventFilters?.namespace ?? "(default)",
+          document: exact ?? t.eventFilterPathPatterns?.document,
+          matchType: exact ? "EXACT" : "PATH_PATTERN",
+        };
+      } else {
+        throw new Error(`${name}: ${t.eventType} triggers are not served by the pool (AIFFINITY_SERVING=emulator runs them)`);
+      }
+      return {
+        name,
+        regions: e.region ?? ["us-central1"],
+        concurrency: concurrencyOf(e),
+        timeoutSeconds: e.timeoutSeconds ?? 60,
+        secrets: (e.secretEnvironmentVariables ?? []).map((s) => s.key),
+        retry: Boolean(t.retry),
+        trigger,
+        signatureType: "cloudevent",
+      };
+    });
+}
+
 // The functions emulator's own dotenv parser (functions/.env*, .secret.local), so values (quoted,
 // escaped, multi-line) mean here what they mean there.
 const { parseStrict } = createRequire(import.meta.url)("firebase-tools/lib/functions/env.js");
@@ -98,7 +137,7 @@ export function instanceEnv({ functionsDir, projectId, fn, port, base = process.
     K_SERVICE: fn.name.toLowerCase(),
     K_REVISION: "1",
     FUNCTION_TARGET: fn.name,
-    FUNCTION_SIGNATURE_TYPE: "http",
+    FUNCTION_SIGNATURE_TYPE: fn.signatureType ?? "http",
     PORT: String(port),
   };
 }

@@ -1,5 +1,5 @@
-// A fixed number of instances per HTTP function, each one Functions Framework process serving one
-// function, as Cloud Run runs a 2nd gen function. The pool caps each instance's in-flight requests at
+// A fixed number of instances per function, each one Functions Framework process serving one
+// function (HTTP, or cloudevent for the event functions), as Cloud Run runs a 2nd gen function. The pool caps each instance's in-flight requests at
 // the function's concurrency and queues the rest (bounded, in arrival order); an instance that exits
 // leaves the rotation at once and a new one is started in its slot.
 import { spawn } from "node:child_process";
@@ -51,7 +51,7 @@ class Instance {
   start() {
     const { pool, fn, port } = this;
     const env = instanceEnv({ functionsDir: pool.functionsDir, projectId: pool.projectId, fn, port });
-    const args = ["--require", PRELOAD, pool.cli.path, `--source=${pool.functionsDir}`, `--target=${fn.name}`, `--port=${port}`, "--signature-type=http"];
+    const args = ["--require", PRELOAD, pool.cli.path, `--source=${pool.functionsDir}`, `--target=${fn.name}`, `--port=${port}`, `--signature-type=${fn.signatureType ?? "http"}`];
     // Its own process group: Ctrl-C stops the pool through the router, which drains nothing half-way.
     const child = spawn(process.execPath, args, { cwd: pool.functionsDir, env, stdio: ["ignore", "pipe", "pipe", "ipc"], detached: true });
     this.child = child;
@@ -72,7 +72,8 @@ class Instance {
 
   onExit(child, code, signal) {
     if (this.child !== child) return;
-    const wasLive = this.state === "live";
+    // "checking": taken out of rotation on a broken connection, but it had listened.
+    const wasLive = this.state === "live" || this.state === "checking";
     this.state = "dead";
     this.child = null;
     // Connections to a dead process fail on their own; destroying them now answers in-flight requests at once.

@@ -92,10 +92,10 @@ function sendEnvelope(res, status, code, message, headers = {}) {
 }
 
 /**
- * @param {object} options pool (a started Pool), hosting (hostingRules), projectId,
+ * @param {object} options pool (a started Pool), events (an EventDispatcher, for the status page; or null), hosting (hostingRules), projectId,
  *   hostingUpstream ({host, port} of the Hosting emulator, or null), log
  */
-export function createRouter({ pool, hosting, projectId, hostingUpstream, log }) {
+export function createRouter({ pool, events = null, hosting, projectId, hostingUpstream, log }) {
   const hostingAgent = keepAliveAgent();
 
   /** Which function serves a path: a direct function URL, or Hosting's rewrites. */
@@ -104,6 +104,7 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
     if (direct && direct[1] === projectId && pool.has(direct[3]) && pool.regionsOf(direct[3]).includes(direct[2])) {
       return { function: direct[3], path: (direct[4] ?? "/") + search, headers: {} };
     }
+    // `pathname` is normalised already (normalisePath: no dot segments left).
     const route = hosting.route(pathname);
     if (route.function) return { function: route.function, region: route.region, path: pathname + search, headers: hosting.headersFor(pathname) };
     return { hosting: true };
@@ -227,7 +228,7 @@ export function createRouter({ pool, hosting, projectId, hostingUpstream, log })
     }
     res.routedPath = pathname;
     if (pathname === STATUS_PATH) {
-      const body = JSON.stringify({ ...pool.status(), rewrites: hosting.functionRewrites }, null, 2);
+      const body = JSON.stringify({ ...pool.status(), events: events?.status() ?? null, rewrites: hosting.functionRewrites }, null, 2);
       res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
       res.end(body);
       return;

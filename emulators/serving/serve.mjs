@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Serves the HTTP functions as Cloud Functions 2nd gen serves them: a pool of Functions Framework
+// Serves the functions as Cloud Functions 2nd gen serves them: a pool of Functions Framework
 // processes (a fixed number of instances per function, each with the function's request
-// concurrency) behind a router on the API's base URL (docs/architecture.md#serving-locally).
+// concurrency); the HTTP functions behind a router on the API's base URL, the event functions
+// (Pub/Sub, Firestore) fed by a dispatcher (events.mjs) when AIFFINITY_EVENTS_HUB is set
+// (docs/architecture.md#serving-locally).
 // Run inside `firebase emulators:exec` (emulators/env.sh run_suite does it):
 //
 //   AIFFINITY_SERVING_COMMAND="<shell command>" node emulators/serving/serve.mjs
@@ -15,13 +17,21 @@
 // default 2), AIFFINITY_SERVING_QUEUE (waiting requests per function, default 1000),
 // AIFFINITY_SERVING_QUEUE_TIMEOUT (seconds a request may wait, default 30),
 // AIFFINITY_SERVING_TIMEOUT_SECONDS (caps every function's own timeoutSeconds, for tests; unset: the
-// functions' own), AIFFINITY_SERVING_LOG (a file for the instances' logs; default stderr).
+// functions' own), AIFFINITY_SERVING_LOG (a file for the instances' logs; default stderr);
+// AIFFINITY_EVENTS_HUB (host:port the Firestore
+// emulator sends trigger events to, set by env.sh with the Firestore launcher; unset: the pool serves
+// no event functions and leaves them to the functions emulator), AIFFINITY_SERVING_EVENT_INSTANCES
+// (per event function, default 1), AIFFINITY_EVENTS_MAX_ATTEMPTS (deliveries of one event to a
+// retry: true function, default 5), AIFFINITY_EVENTS_BACKOFF_MS (first retry's delay, doubling up to
+// 30 s; default 1000), AIFFINITY_EVENTS_BACKLOG (Firestore events waiting per function, default 20000).
+// Pools started with --ipc (tests) never serve event functions: they would compete for the subscriptions.
 import { spawn } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { httpFunctions, loadManifest } from "./functions.mjs";
+import { EventDispatcher } from "./events.mjs";
+import { eventFunctions, httpFunctions, loadManifest } from "./functions.mjs";
 import { hostingRules } from "./hosting.mjs";
 import { Pool } from "./pool.mjs";
 import { createRouter } from "./router.mjs";
@@ -71,7 +81,12 @@ async function main() {
   const projectId = process.env.GCLOUD_PROJECT ?? process.env.AIFFINITY_PROJECT ?? "demo-aiffinity";
   const hosting = hostingRules(Array.isArray(config.hosting) ? config.hosting[0] : config.hosting, dirname(configPath));
 
-  let functions = httpFunctions(loadManifest(FUNCTIONS_DIR, projectId));
+  const manifest = loadManifest(FUNCTIONS_DIR, projectId);
+  let functions = httpFunctions(manifest);
+  const hub = args.ipc ? null : process.env.AIFFINITY_EVENTS_HUB || null;
+  const events = hub ? eventFunctions(manifest) : [];
+  const eventInstances = positiveInt("event instances", process.env.AIFFINITY_SERVING_EVENT_INSTANCES, 1);
+  if (eventInstances < 1) throw new Error("at least one instance per event function");
   if (args.functions) {
     const wanted = args.functions.split(",");
     functions = functions.filter((f) => wanted.includes(f.name));
@@ -84,8 +99,9 @@ async function main() {
   if (instances < 1) throw new Error("at least one instance per function");
   const explicitBase = args["port-base"] !== undefined;
   const portBase = explicitBase ? positiveInt("port-base", args["port-base"]) : config.emulators.functions.port + PORT_BASE_OFFSET;
-  if (!explicitBase && functions.length * instances > MAX_DEFAULT_SLOTS) {
-    throw new Error(`${functions.length} functions × ${instances} instances need more than the ${MAX_DEFAULT_SLOTS} ports set aside for instances`);
+  const slots = functions.length * instances + events.length * eventInstances;
+  if (!explicitBase && slots > MAX_DEFAULT_SLOTS) {
+    throw new Error(`${slots} instances (${functions.length} HTTP functions × ${instances}, ${events.length} event functions × ${eventInstances}) need more than the ${MAX_DEFAULT_SLOTS} ports set aside for instances`);
   }
   const maxTimeoutSeconds = positiveInt("max timeout", args["max-timeout"] ?? process.env.AIFFINITY_SERVING_TIMEOUT_SECONDS, undefined);
   if (maxTimeoutSeconds === 0) throw new Error("max timeout must be at least 1 second");
@@ -101,25 +117,64 @@ async function main() {
     maxTimeoutSeconds,
     log,
   });
+  // The event functions' instances follow the HTTP ones' ports; the dispatcher bounds what is in
+  // flight itself, so their queue only holds deliveries while an instance restarts.
+  const eventPool = events.length
+    ? new Pool({
+        functionsDir: FUNCTIONS_DIR,
+        projectId,
+        functions: events,
+        instances: eventInstances,
+        portBase: portBase + functions.length * instances,
+        queue: Number.MAX_SAFE_INTEGER,
+        queueTimeoutMs: 60_000,
+        log,
+      })
+    : null;
+  const dispatcher = eventPool
+    ? new EventDispatcher({
+        pool: eventPool,
+        functions: events,
+        instances: eventInstances,
+        projectId,
+        functionsDir: FUNCTIONS_DIR,
+        maxAttempts: positiveInt("AIFFINITY_EVENTS_MAX_ATTEMPTS", process.env.AIFFINITY_EVENTS_MAX_ATTEMPTS, 5) || 1,
+        backoffMs: { first: positiveInt("AIFFINITY_EVENTS_BACKOFF_MS", process.env.AIFFINITY_EVENTS_BACKOFF_MS, 1000), max: 30_000 },
+        backlog: positiveInt("AIFFINITY_EVENTS_BACKLOG", process.env.AIFFINITY_EVENTS_BACKLOG, 20_000),
+        log,
+      })
+    : null;
 
   const upstream = args["no-hosting"] ? null : process.env.AIFFINITY_HOSTING_UPSTREAM;
   const hostingUpstream = upstream ? { host: upstream.split(":")[0], port: Number(upstream.split(":")[1]) } : null;
-  const router = createRouter({ pool, hosting, projectId, hostingUpstream, log });
+  const router = createRouter({ pool, events: dispatcher, hosting, projectId, hostingUpstream, log });
 
   let stopping = null;
   const stop = () =>
     (stopping ??= (async () => {
       router.closeAllConnections?.();
       await new Promise((resolveClose) => router.close(() => resolveClose()));
-      await pool.stop();
+      await dispatcher?.stop();
+      await Promise.all([pool.stop(), eventPool?.stop()]);
       logFile?.end();
     })());
 
   say(`starting ${functions.length} functions × ${instances} instances (Functions Framework ${pool.cli.version}, ports ${portBase}–${portBase + functions.length * instances - 1})`);
+  if (eventPool) {
+    say(
+      `starting ${events.length} event functions × ${eventInstances} instances (ports ${eventPool.portBase}–${eventPool.portBase + events.length * eventInstances - 1}); ` +
+        `Firestore events at ${hub}, Pub/Sub through subscriptions of their own`,
+    );
+  }
   try {
-    await pool.start();
+    await Promise.all([pool.start(), eventPool?.start()]);
+    if (dispatcher) {
+      const [hubHost, hubPort] = hub.split(":");
+      await dispatcher.start({ hubHost, hubPort: Number(hubPort), firestoreHost: process.env.FIRESTORE_EMULATOR_HOST });
+    }
   } catch (error) {
-    await pool.stop();
+    await dispatcher?.stop();
+    await Promise.all([pool.stop(), eventPool?.stop()]);
     throw error;
   }
   const host = args.port !== undefined ? "127.0.0.1" : config.emulators.hosting.host;
@@ -133,6 +188,7 @@ async function main() {
     `${origin}: ${functions.map((f) => `${f.name} (${instances} × ${pool.concurrency ?? f.concurrency}, ${pool.timeoutOf(f.name)} s)`).join(", ")}; ` +
       `everything else via ${hostingUpstream ? `Hosting at ${upstream}` : "nothing (404)"}; status at ${origin}/__serving/status`,
   );
+  if (dispatcher) say(`events: ${events.map((f) => `${f.name} (${f.trigger.kind === "pubsub" ? `topic ${f.trigger.topic}` : f.trigger.document}; ${eventInstances} × ${f.concurrency}${f.retry ? ", retry" : ""})`).join(", ")}`);
 
   if (args.ipc) {
     process.send({ port: router.address().port, origin });

@@ -1,0 +1,200 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { adminDb } from "../helpers/admin";
+import { BASE_URL } from "../helpers/env";
+import { api, expectStatus } from "../helpers/http";
+import { eventually, useSampleProvider } from "../helpers/packages";
+import { type CapabilityUnderTest, publishedPackage, recordGeneratedInvocations } from "../helpers/quality";
+import { FUNCTIONS_ROOT } from "../helpers/secrets";
+import { oauthProvider, registerRuntimeApp } from "../helpers/stories";
+
+/**
+ * The event functions in the serving pool (emulators/serving/events.mjs,
+ * docs/architecture.md#serving-locally): Functions Framework instances with the cloudevent
+ * signature, fed from Pub/Sub subscriptions of their own and from the Firestore emulator's trigger
+ * events, with retries for retry: true functions; the functions emulator does not run. These tests
+ * need the pool serving them; with AIFFINITY_SERVING=emulator (the plain emulators) they are skipped.
+ */
+const REPO = join(FUNCTIONS_ROOT, "..");
+const firebaseJson = JSON.parse(readFileSync(process.env.AIFFINITY_FIREBASE_CONFIG ?? join(REPO, "firebase.json"), "utf8"));
+// AIFFINITY_EVENTS_HUB is set by emulators/env.sh when the pool serves the event functions (it cannot
+// where the Firestore emulator is not started through our launcher: then the functions emulator does).
+const describeEvents = process.env.AIFFINITY_SERVING === "emulator" || !process.env.AIFFINITY_EVENTS_HUB ? describe.skip : describe;
+
+interface InstanceStatus {
+  slot: number;
+  state: string;
+  pid: number | null;
+  inFlight: number;
+  served: number;
+  restarts: number;
+}
+interface EventFunctionStatus {
+  trigger: { kind: "pubsub"; topic: string; subscription: string } | { kind: "firestore"; eventType: string; document: string };
+  retry: boolean;
+  concurrency: number;
+  received: number;
+  delivered: number;
+  retried: number;
+  failed: number;
+  dropped: number;
+  inFlight: number;
+  backlog: number;
+  waitingRetry: number;
+  instances: InstanceStatus[];
+}
+interface EventsStatus {
+  instancesPerFunction: number;
+  maxAttempts: number;
+  totals: Record<string, number>;
+  functions: Record<string, EventFunctionStatus>;
+}
+
+const events = async (): Promise<EventsStatus> => {
+  const res = await api.get("/__serving/status", { baseUrl: BASE_URL });
+  expectStatus(200, res);
+  expect(res.body.events).not.toBeNull();
+  return res.body.events as EventsStatus;
+};
+const eventFunction = async (name: string) => (await events()).functions[name]!;
+
+interface Endpoint {
+  eventTrigger?: { eventType: string; eventFilters?: Record<string, string>; eventFilterPathPatterns?: Record<string, string>; retry?: boolean };
+}
+
+describeEvents("serving pool: the event functions as Eventarc and Cloud Run run them", () => {
+  const sample = useSampleProvider();
+  let owner: Awaited<ReturnType<typeof publishedPackage>>;
+  const oneCall = () => [{ at: new Date(), latencyMs: 120 }];
+
+  beforeAll(async () => {
+    // Validation (conformanceRunner) and the submission checks (submissionChecker) run in the pool.
+    owner = await publishedPackage(sample(), "Event Serving Ltd");
+  }, 120_000);
+
+  it("runs every event function of src/index.ts in Functions Framework instances of its own, fed by its trigger; no functions emulator", async () => {
+    const index = (await import("../../src/index")) as unknown as Record<string, { __endpoint?: Endpoint } | undefined>;
+    const declared = Object.entries(index).filter(([, f]) => f?.__endpoint?.eventTrigger);
+    expect(declared.length).toBeGreaterThanOrEqual(6);
+
+    const s = await events();
+    expect(Object.keys(s.functions).sort()).toEqual(declared.map(([name]) => name).sort());
+    expect(s.maxAttempts).toBeGreaterThan(1);
+    for (const [name, fn] of declared) {
+      const trigger = fn!.__endpoint!.eventTrigger!;
+      const served = s.functions[name]!;
+      expect({ name, retry: served.retry, concurrency: served.concurrency }).toEqual({ name, retry: trigger.retry === true, concurrency: 80 });
+      if (trigger.eventType === "google.cloud.pubsub.topic.v1.messagePublished") {
+        expect(served.trigger).toEqual({ kind: "pubsub", topic: trigger.eventFilters!.topic, subscription: `aiffinity-serving-${name}` });
+      } else {
+        expect(served.trigger).toEqual({ kind: "firestore", eventType: trigger.eventType, document: trigger.eventFilterPathPatterns!.document });
+      }
+      expect(served.instances).toHaveLength(s.instancesPerFunction);
+      for (const instance of served.instances) expect(instance).toEqual(expect.objectContaining({ state: "live", pid: expect.any(Number) }));
+    }
+    // The package of beforeAll went through both Pub/Sub triggers here.
+    for (const name of ["conformanceRunner", "submissionChecker"]) expect(s.functions[name]!.delivered).toBeGreaterThanOrEqual(1);
+
+    // The Firebase CLI's hub lists what it runs: the functions emulator is not among them.
+    const hub = firebaseJson.emulators.hub;
+    const running = (await (await fetch(`http://${hub.host}:${hub.port}/emulators`)).json()) as Record<string, unknown>;
+    expect(Object.keys(running)).toEqual(expect.arrayContaining(["firestore", "pubsub", "auth"]));
+    expect(Object.keys(running)).not.toContain("functions");
+  });
+
+  it("runs a Firestore trigger in its instance: a new invocation is added to its quality rollup", async () => {
+    const before = await eventFunction("qualityRollupRecorder");
+    // Resolves once the trigger marked the invocation processed (processedEvents/quality-rollup:<id>).
+    const [id] = await recordGeneratedInvocations(owner.capability, oneCall(), 30_000);
+    const after = await eventFunction("qualityRollupRecorder");
+    expect(after.received).toBeGreaterThanOrEqual(before.received + 1);
+    expect(after.delivered).toBeGreaterThanOrEqual(before.delivered + 1);
+    const served = (f: EventFunctionStatus) => f.instances.reduce((sum, i) => sum + i.served, 0);
+    expect(served(after)).toBeGreaterThanOrEqual(served(before) + 1);
+    const processed = await adminDb().collection("processedEvents").doc(`quality-rollup:${id}`).get();
+    expect(processed.exists).toBe(true);
+  });
+
+  it("dispatches a provider event (Firestore trigger) and delivers its webhook (Pub/Sub trigger), both in their instances", async () => {
+    const provider = sample();
+    const developer = await oauthProvider("Event Hooks Ltd");
+    const rt = await registerRuntimeApp(developer.access, developer.app.id, provider.url);
+    const profile = await api.put(
+      `/v1/providers/runtime/apps/${rt.id}/webhook-profile`,
+      { url: `${provider.url}/webhooks`, events: ["package.version.published"] },
+      { token: developer.access },
+    );
+    expectStatus(200, profile);
+    provider.setSigningSecrets([profile.body.data.signingSecret]);
+    const before = await events();
+
+    const ref = adminDb().collection("providerEvents").doc(`evt_serving${Date.now()}`);
+    await ref.create({
+      accountId: developer.accountId,
+      appId: developer.app.id,
+      type: "package.version.published",
+      data: { probe: true },
+      occurredAt: new Date(),
+    });
+    const hook = await eventually(
+      () => provider.webhooks.find((w) => (w.json as { id?: string } | null)?.id === ref.id),
+      30_000,
+      "the webhook of the event",
+    );
+    expect(hook.signatureValid).toBe(true);
+
+    const after = await events();
+    for (const name of ["webhookDispatcher", "webhookDeliverer"]) {
+      expect({ name, delivered: after.functions[name]!.delivered >= before.functions[name]!.delivered + 1 }).toEqual({ name, delivered: true });
+    }
+  });
+
+  describe("an event instance killed while it handles an event", () => {
+    let victimPid: number | null = null;
+    afterEach(() => {
+      // Never leave a stopped process behind, whatever failed.
+      if (victimPid) {
+        try {
+          process.kill(victimPid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    });
+
+    it("redelivers the event (retry: true) to its replacement, which handles it once", async () => {
+      const before = await eventFunction("qualityRollupRecorder");
+      const victim = before.instances[0]!;
+      // Frozen, the instance accepts the delivery's connection and never answers: the event is in flight on it.
+      victimPid = victim.pid;
+      process.kill(victim.pid!, "SIGSTOP");
+      const capability: CapabilityUnderTest = owner.capability;
+      const recorded = recordGeneratedInvocations(capability, oneCall(), 60_000);
+      await eventually(
+        async () => (await eventFunction("qualityRollupRecorder")).inFlight >= 1 || undefined,
+        20_000,
+        "the event in flight on the frozen instance",
+      );
+      process.kill(victim.pid!, "SIGKILL");
+      victimPid = null;
+
+      // The trigger handled it after all: on the instance that replaced the killed one.
+      const [id] = await recorded;
+      const after = await eventually(
+        async () => {
+          const f = await eventFunction("qualityRollupRecorder");
+          const slot = f.instances[victim.slot]!;
+          return slot.state === "live" && slot.pid !== victim.pid ? f : undefined;
+        },
+        30_000,
+        "a new instance in the killed one's slot",
+      );
+      expect(after.instances[victim.slot]!.restarts).toBe(victim.restarts + 1);
+      expect(after.retried).toBeGreaterThanOrEqual(before.retried + 1);
+      expect(after.delivered).toBeGreaterThanOrEqual(before.delivered + 1);
+      expect(after.failed).toBe(before.failed);
+      const processed = await adminDb().collection("processedEvents").doc(`quality-rollup:${id}`).get();
+      expect(processed.exists).toBe(true);
+    });
+  });
+});
