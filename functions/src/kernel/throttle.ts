@@ -60,6 +60,8 @@ const firestoreThrottleStore: ThrottleStore = {
 
 /** Whether reservation number `n` (the counter read after its own increment) is within the allowance. */
 const withinAllowance = (maxAttempts: number, n: number) => n <= maxAttempts;
+/** Tries of a reservation found over the allowance (waits of 25 ms doubling to 400 ms: ~0.8 s in all). */
+const CONTENDED_RETRIES = 5;
 
 /** The progressive delay after the n-th failure in a window (ms). */
 export const failureDelayMs = (policy: ThrottlePolicy, n: number) =>
@@ -92,7 +94,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * reads the counter back; only reservations that read at most `maxAttempts` are evaluated, so
  * however many requests race, at most `maxAttempts` are ever checked per window (for any set of
  * admitted reservations, the one that read last saw all the others' increments). A right guess
- * refunds its reservation. The failure that uses up the allowance locks the source out for
+ * refunds its reservation, and one found over the allowance gives it back and retries briefly
+ * (guesses still being checked settle fast; failures never do). The failure that uses up the allowance locks the source out for
  * `blockMs` (a create-only lock document, so exactly one request learns that it started the
  * lockout and the owner is told once). Keying by source means an attacker elsewhere cannot lock
  * the owner out. Subjects and sources are stored hashed.
@@ -145,23 +148,28 @@ export class FailureThrottle {
     if (known !== undefined && known > now) throw this.refused(known, now);
     if (this.knownLocks.size > 10_000) for (const [k, until] of this.knownLocks) if (until <= now) this.knownLocks.delete(k);
 
-    // The lock check and the reservation go together (one round trip); a reservation made while
-    // locked is given back. A lock started late in the previous window outlives it (blockMs ≤
-    // windowMs: two to look at).
-    const [locked, n] = await Promise.all([
-      this.store.lockedUntil([`${docId}:lock`, `${key}:${window - 1}:lock`]),
-      this.store.add(docId, "attempts", 1, expiresAt),
-    ]);
-    if (locked !== null && locked > now) {
-      this.knownLocks.set(key, locked);
+    // The lock check and the reservation go together (one round trip). A reservation over the
+    // allowance is given back and tried again shortly: the counter holds failures and guesses still
+    // being checked, and the latter settle in a round trip or two (a client's burst of right
+    // guesses above the allowance waits instead of being refused). Only failures stay counted, so
+    // at most maxAttempts wrong guesses are ever checked. A lock started late in the previous window
+    // outlives it (blockMs ≤ windowMs: two to look at).
+    for (let retry = 0; ; retry++) {
+      const [locked, n] = await Promise.all([
+        this.store.lockedUntil([`${docId}:lock`, `${key}:${window - 1}:lock`]),
+        this.store.add(docId, "attempts", 1, expiresAt),
+      ]);
+      const admitted = !(locked !== null && locked > now) && withinAllowance(this.policy.maxAttempts, n);
+      if (admitted) break;
       await this.store.add(docId, "attempts", -1, expiresAt);
-      throw this.refused(locked, now);
-    }
-    if (!withinAllowance(this.policy.maxAttempts, n)) {
-      // Refused for the rest of the window (the counter stays above the allowance), and locked out
-      // if the allowance went on failures: say the longer of the two. Not cached, so every
-      // attempt is counted until a lock is known.
-      throw this.refused(now + this.policy.blockMs, now);
+      if (locked !== null && locked > now) {
+        this.knownLocks.set(key, locked);
+        throw this.refused(locked, now);
+      }
+      // Still over after the retries: the allowance went on failures (a lock is being set) or the
+      // burst is larger than the allowance: say the longer of the two waits.
+      if (retry >= CONTENDED_RETRIES) throw this.refused(now + this.policy.blockMs, now);
+      await this.wait(Math.min(400, 25 * 2 ** retry) + Math.floor(Math.random() * 25));
     }
     let settled = false;
     const settle = () => {
