@@ -17,9 +17,16 @@ import { oauthProvider, registerRuntimeApp } from "../helpers/stories";
  */
 const REPO = join(FUNCTIONS_ROOT, "..");
 const firebaseJson = JSON.parse(readFileSync(process.env.AIFFINITY_FIREBASE_CONFIG ?? join(REPO, "firebase.json"), "utf8"));
-// AIFFINITY_EVENTS_HUB is set by emulators/env.sh when the pool serves the event functions (it cannot
-// where the Firestore emulator is not started through our launcher: then the functions emulator does).
-const describeEvents = process.env.AIFFINITY_SERVING === "emulator" || !process.env.AIFFINITY_EVENTS_HUB ? describe.skip : describe;
+const describeEvents = process.env.AIFFINITY_SERVING === "emulator" ? describe.skip : describe;
+
+// AIFFINITY_EVENTS_HUB is set by emulators/env.sh when the pool serves the event functions. It cannot
+// where the Firestore emulator is not started through our launcher (a Firestore jar firebase-tools
+// downloaded, not the gcloud one these machines have): the suite says so instead of passing quietly.
+beforeAll(() => {
+  if (process.env.AIFFINITY_SERVING !== "emulator" && !process.env.AIFFINITY_EVENTS_HUB) {
+    throw new Error("The serving pool serves no event functions here (no Firestore launcher: see use_gcloud_emulators in emulators/env.sh)");
+  }
+});
 
 interface InstanceStatus {
   slot: number;
