@@ -378,6 +378,17 @@ async function poolStatus() {
 const instancesOf = (status) =>
   Object.entries(status?.functions ?? {}).flatMap(([fn, f]) => (f.instances ?? []).map((i) => ({ fn, ...i })));
 
+/** Waits (up to a minute) until no instance of the pool has a request in flight. */
+async function quiet() {
+  for (const until = Date.now() + 60_000; Date.now() < until; await sleep(500)) {
+    const status = await poolStatus();
+    if (!status) return; // no serving pool: nothing to ask
+    const inFlight = instancesOf(status).reduce((a, i) => a + (i.inFlight ?? 0), 0);
+    if (inFlight === 0) return;
+  }
+  log("requests still in flight a minute after the load stopped; reconciling anyway");
+}
+
 /** SIGKILLs the busiest instance while requests are in flight; reports what the pool did and what clients saw. */
 async function killInstance(world, report) {
   const status = await poolStatus();
@@ -454,6 +465,9 @@ async function duplicateMessages(world, report) {
 async function reconcile(world) {
   const { providers, users, runtime, receiver } = world;
   const out = { installs: [], invocations: null, webhooks: null, ok: true };
+  // Requests the clients gave up on at a phase's end are still being served: let them finish first,
+  // or an install that commits after the fold below is in the counters but not in the listing.
+  await quiet();
   // Fold the counters into the listings' sort keys (the scheduler does it every minute).
   const { foldCounters } = require(join(root, "functions/lib/jobs/catalogCounters.js"));
   // The local scheduler's fold may run at the same moment: two transactions on one listing, and the
