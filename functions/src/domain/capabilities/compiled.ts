@@ -1,4 +1,5 @@
 import { compileJsonSchema, describeProblem, firstError, type SchemaCheck } from "../../kernel/jsonSchema";
+import { Lru } from "../../kernel/lru";
 import type { ActionDescriptor, CapabilityDescriptor } from "../packages/descriptor";
 import { parseCapabilities, type Version } from "../packages/version";
 
@@ -14,7 +15,7 @@ export interface CompiledCapability {
 const CACHE_SIZE = 500;
 
 // Compiling JSON Schemas is the expensive part; versions change only while in draft (updatedAt is in the key).
-const compiledCache = new Map<string, CompiledCapability>();
+const compiledCache = new Lru<string, CompiledCapability>(CACHE_SIZE);
 
 export function compileCapability(version: Version, capabilityId: string): CompiledCapability | null {
   const key = `${version.packageId}/${version.id}@${version.updatedAt.getTime()}/${capabilityId}`;
@@ -29,7 +30,6 @@ export function compileCapability(version: Version, capabilityId: string): Compi
     output: compileJsonSchema(descriptor.outputSchema),
     actions: new Map(descriptor.actions.map((a) => [a.id, { descriptor: a, input: compileJsonSchema(a.inputSchema) }])),
   };
-  if (compiledCache.size >= CACHE_SIZE) compiledCache.delete(compiledCache.keys().next().value!);
   compiledCache.set(key, compiled);
   return compiled;
 }

@@ -29,14 +29,13 @@ const CACHE_SIZE = 500;
 const capabilityNotFound = (ref: string) => new ApiError("NOT_FOUND", `No capability '${ref}'`);
 
 // Slugs are unique and never change hands: slug → package id is cached for the instance's life.
-const packageIdOfSlug = new Map<string, string>();
+const packageIdOfSlug = new Lru<string, string>(CACHE_SIZE);
 
 async function packageIdOf(slug: string): Promise<string | null> {
   const cached = packageIdOfSlug.get(slug);
   if (cached) return cached;
   const doc = (await packageSlugs().doc(slug).get()).data();
   if (!doc) return null;
-  if (packageIdOfSlug.size >= CACHE_SIZE) packageIdOfSlug.delete(packageIdOfSlug.keys().next().value!);
   packageIdOfSlug.set(slug, doc.packageId);
   return doc.packageId;
 }

@@ -8,6 +8,7 @@ import { log } from "../../kernel/logger";
 import { SigningKeyConfigError } from "../../kernel/auth/signingKeys";
 import { clientIp } from "../../kernel/http/clientIp";
 import { FailureThrottle } from "../../kernel/throttle";
+import { Lru } from "../../kernel/lru";
 import { db } from "../../kernel/firebase";
 import { notifyLockout } from "../../domain/events/security";
 import { type Account, type AccountDoc, accounts, findAccount } from "../../domain/accounts/account";
@@ -44,7 +45,7 @@ export class TokenService {
   /** Client authentications per client_id and client IP: 10 guesses within 15 minutes, then that IP waits 15 minutes. */
   readonly throttle: FailureThrottle;
   /** client_id → its app and account ids (immutable facts; the documents are still read every time). */
-  private readonly owners = new Map<string, { appId: string; accountId: string }>();
+  private readonly owners = new Lru<string, { appId: string; accountId: string }>(MAX_KNOWN_CLIENTS);
 
   constructor(private readonly clock: Clock = systemClock) {
     this.throttle = new FailureThrottle(
@@ -141,7 +142,7 @@ export class TokenService {
     if (!known) {
       const app = await findAppByClientId(clientId);
       const account = app ? await findAccount(app.accountId) : null;
-      if (app) this.remember(clientId, { appId: app.id, accountId: app.accountId });
+      if (app) this.owners.set(clientId, { appId: app.id, accountId: app.accountId });
       return { app, account };
     }
     const [appSnap, accountSnap] = await db().getAll(apps().doc(known.appId), accounts().doc(known.accountId));
@@ -150,11 +151,6 @@ export class TokenService {
     // A deleted app answers invalid_client, as an unknown client id does.
     if (!appDoc || appDoc.clientId !== clientId) return { app: null, account: null };
     return { app: { id: known.appId, ...appDoc }, account: accountDoc ? { id: known.accountId, ...accountDoc } : null };
-  }
-
-  private remember(clientId: string, owner: { appId: string; accountId: string }) {
-    if (this.owners.size >= MAX_KNOWN_CLIENTS) this.owners.clear();
-    this.owners.set(clientId, owner);
   }
 
   async jwks() {
