@@ -197,4 +197,25 @@ describe("rate limiter at the quota's edge", () => {
       expect(allowed).toBe(100);
     }
   });
+
+  it("counts a request in the window it arrived in when its lease ends in the next one", async () => {
+    let now = Date.UTC(2026, 0, 1, 12, 0, 59, 990);
+    const adds: string[] = [];
+    const store: QuotaStore = {
+      async add(docId, want) {
+        adds.push(docId);
+        now += 20; // the commit lands after the minute turned
+        return want;
+      },
+    };
+    const limiter = new RateLimiter({ now: () => new Date(now) }, store);
+    const decision = await limiter.take("app:free", 100);
+    expect(decision.allowed).toBe(true);
+    expect(adds).toHaveLength(1);
+    expect(decision.resetAtMs).toBe(Date.UTC(2026, 0, 1, 12, 1, 0));
+    // The next request belongs to the new window and leases there.
+    await limiter.take("app:free", 100);
+    expect(adds).toHaveLength(2);
+    expect(adds[1]!.split("-")[1]).toBe(String(Date.UTC(2026, 0, 1, 12, 1, 0) / 1000));
+  });
 });

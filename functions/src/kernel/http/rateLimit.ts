@@ -87,15 +87,16 @@ export class RateLimiter {
   ) {}
 
   async take(key: string, limit: number): Promise<RateDecision> {
+    // The request counts in the window it arrived in, even when a lease it waits for ends after
+    // that window: re-reading the clock here would lease again in the next window for one request.
+    const state = this.state(key, limit, this.clock.now().getTime());
+    const decision = (allowed: boolean): RateDecision => ({
+      allowed,
+      limit,
+      remaining: Math.max(0, limit - state.allocatedSeen.reduce((a, b) => a + b, 0) + state.tokens),
+      resetAtMs: state.windowStart + WINDOW_MS,
+    });
     for (;;) {
-      const now = this.clock.now().getTime();
-      const state = this.state(key, limit, now);
-      const decision = (allowed: boolean): RateDecision => ({
-        allowed,
-        limit,
-        remaining: Math.max(0, limit - state.allocatedSeen.reduce((a, b) => a + b, 0) + state.tokens),
-        resetAtMs: state.windowStart + WINDOW_MS,
-      });
       if (state.tokens > 0) {
         state.tokens--;
         return decision(true);
