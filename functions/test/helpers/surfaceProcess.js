@@ -10,6 +10,8 @@ const { RateLimiter, rateLimitHook } = require("../../lib/kernel/http/rateLimit"
 const { fixedClock, systemClock } = require("../../lib/kernel/clock");
 const { buildSurfaces } = require("../../lib/api");
 const express = require("express");
+
+const BENCH_APP = { id: "app_bench", accountId: "acc_bench", clientId: "client_bench" };
 const { performance } = require("node:perf_hooks");
 
 const surface = buildSurfaces()[process.env.SURFACE || "runtime"];
@@ -22,6 +24,14 @@ const keepRaw = (req, _res, buf) => {
 };
 const app = express();
 app.use(express.json({ limit: "10mb", verify: keepRaw }), express.urlencoded({ extended: true, verify: keepRaw }));
+// The token benchmark's ceiling: the same HTTP stack (Express, the form parser) answering with a
+// signed token and doing nothing else (no Firestore, no rate limit). Only in this helper process.
+app.post("/__bench/sign", async (req, res) => {
+  const { issueAccessToken, signingKeys } = require("../../lib/kernel/auth/accessTokens");
+  const keys = await signingKeys();
+  const { token, expiresIn } = await issueAccessToken(BENCH_APP, systemClock, keys);
+  res.json({ access_token: token, token_type: "Bearer", expires_in: expiresIn, client: String(req.body.client_id) });
+});
 app.use(createSurfaceApp(surface, { hooks }));
 const server = app.listen(0, "127.0.0.1", () => {
   process.send({ port: server.address().port });
@@ -33,8 +43,7 @@ process.on("message", async (m) => {
   if (!m || typeof m.signLoop !== "number") return;
   const { issueAccessToken, signingKeys } = require("../../lib/kernel/auth/accessTokens");
   const keys = await signingKeys();
-  const app = { id: "app_bench", accountId: "acc_bench", clientId: "client_bench" };
   const started = performance.now();
-  for (let i = 0; i < m.signLoop; i++) await issueAccessToken(app, systemClock, keys);
+  for (let i = 0; i < m.signLoop; i++) await issueAccessToken(BENCH_APP, systemClock, keys);
   process.send({ signLoop: { count: m.signLoop, ms: performance.now() - started } });
 });
