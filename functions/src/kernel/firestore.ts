@@ -1,6 +1,5 @@
 import {
   type CollectionReference,
-  FieldValue,
   type DocumentData,
   type DocumentReference,
   type DocumentSnapshot,
@@ -144,28 +143,7 @@ export function waitForDocument<T>(
   });
 }
 
-interface CommitResponse {
-  writeResults?: { transformResults?: { integerValue?: string | number; doubleValue?: number }[] }[];
-}
-
-/**
- * Adds `by` to a numeric field (creating the document, merging `also`) and returns the field's new
- * value, in one commit: Firestore answers a field transform's result in the commit response, which
- * the client's public `WriteBatch.commit` drops, so this calls the batch's internal commit (the
- * client is pinned by the lockfile; e2e tests of the rate limiter cover it). A read after the write
- * would be a second round trip and a billed read.
- */
-export async function incrementAndRead(ref: DocumentReference, field: string, by: number, also: DocumentData = {}): Promise<number> {
-  const batch = ref.firestore.batch();
-  batch.set(ref, { ...also, [field]: FieldValue.increment(by) }, { merge: true });
-  const commit = (batch as unknown as { _commit?: (options?: object) => Promise<CommitResponse> })._commit;
-  if (typeof commit !== "function") throw new Error("Firestore client without WriteBatch._commit (library changed?)");
-  const response = await commit.call(batch);
-  const value = response.writeResults?.[0]?.transformResults?.[0];
-  const total = Number(value?.integerValue ?? value?.doubleValue);
-  if (!Number.isFinite(total)) throw new Error(`No transform result in the commit of ${ref.path}`);
-  return total;
-}
+export { incrementAndRead } from "./coalesce";
 
 /**
  * Document lookups gathered and sent as one RPC (`getAll`) when flushed: one request's reads that

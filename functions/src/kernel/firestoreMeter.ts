@@ -27,6 +27,13 @@ const count = (kind: keyof FirestoreOps, n: number) => {
   if (ops) ops[kind] += n;
 };
 
+/**
+ * For calls coalesced across requests (kernel/coalesce.ts): each caller is charged what it asked
+ * for, and the shared RPC runs outside every request's counter so no one is charged twice.
+ */
+export const chargeCaller = count;
+export const unmetered = <T>(fn: () => T): T => storage.exit(fn);
+
 type AnyFn = (this: unknown, ...args: unknown[]) => Promise<unknown>;
 function wrap(proto: Record<string, unknown>, method: string, after: (self: unknown, result: unknown) => void) {
   const original = proto[method] as AnyFn | undefined;

@@ -3,7 +3,7 @@ import { type Clock } from "./clock";
 import { sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
 import { db } from "./firebase";
-import { incrementAndRead } from "./firestore";
+import { getAllCoalesced, incrementAndRead } from "./coalesce";
 
 export interface ThrottlePolicy {
   /** Names the counter family, e.g. "login". */
@@ -51,7 +51,7 @@ const firestoreThrottleStore: ThrottleStore = {
     }
   },
   async lockedUntil(docIds) {
-    const snaps = await db().getAll(...docIds.map((id) => db().collection("throttles").doc(id)));
+    const snaps = await getAllCoalesced(...docIds.map((id) => db().collection("throttles").doc(id)));
     const until = snaps.map((s) => (s.get("lockedUntil") as Timestamp | undefined)?.toMillis() ?? 0);
     const latest = Math.max(0, ...until);
     return latest > 0 ? latest : null;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { hashSecret, newId, newSecret, randomBase62, secretMatches } from "../../src/kernel/crypto";
 import { ERROR_CATALOGUE } from "../../src/kernel/errors";
+import { Coalescer, serialValues } from "../../src/kernel/coalesce";
 import { Lru } from "../../src/kernel/lru";
 import { passwordProblem } from "../../src/surfaces/console/password";
 
@@ -86,5 +87,83 @@ describe("Lru", () => {
 
   it("refuses a capacity that is not a positive integer", () => {
     expect(() => new Lru(0)).toThrow(/positive integer/);
+  });
+});
+
+describe("Coalescer", () => {
+  /** A send that waits until released, recording each batch. */
+  function gatedSend() {
+    const batches: number[][] = [];
+    const gates: (() => void)[] = [];
+    const send = (items: number[]) => {
+      batches.push(items);
+      return new Promise<number[]>((resolve) => gates.push(() => resolve(items.map((i) => i * 10))));
+    };
+    return { batches, send, release: () => gates.shift()!() };
+  }
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it("sends at once when idle, and everything queued meanwhile as one send; answers each caller its own result", async () => {
+    const gate = gatedSend();
+    const c = new Coalescer(gate.send, 1);
+    const first = c.run(1);
+    const rest = [c.run(2), c.run(3), c.run(4)];
+    expect(gate.batches).toEqual([[1]]);
+    gate.release();
+    expect(await first).toBe(10);
+    await settle();
+    expect(gate.batches).toEqual([[1], [2, 3, 4]]);
+    gate.release();
+    expect(await Promise.all(rest)).toEqual([20, 30, 40]);
+  });
+
+  it("keeps up to maxInFlight sends out and caps a batch at maxBatch", async () => {
+    const gate = gatedSend();
+    const c = new Coalescer(gate.send, 2, 2);
+    const all = [1, 2, 3, 4, 5, 6].map((i) => c.run(i));
+    expect(gate.batches).toEqual([[1], [2]]);
+    gate.release();
+    await settle();
+    expect(gate.batches).toEqual([[1], [2], [3, 4]]);
+    for (let i = 0; i < 3; i++) {
+      gate.release();
+      await settle();
+    }
+    expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(gate.batches).toEqual([[1], [2], [3, 4], [5, 6]]);
+  });
+
+  it("rejects every caller of a failed send, and goes on with the next", async () => {
+    let calls = 0;
+    const c = new Coalescer(async (items: number[]) => {
+      calls++;
+      if (items.includes(2)) throw new Error("unavailable");
+      return items;
+    }, 1);
+    const results = await Promise.allSettled([c.run(1), c.run(2), c.run(3), c.run(4)]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected", "rejected"]);
+    expect(await c.run(5)).toBe(5);
+    expect(calls).toBe(3);
+  });
+});
+
+describe("serialValues", () => {
+  it("answers each increment the value it reads in one serial order of the commit", () => {
+    const increments = [
+      { key: "a", by: 1 },
+      { key: "b", by: 1 },
+      { key: "a", by: 1 },
+      { key: "a", by: -1 },
+    ];
+    // a went 9 → 10 with the commit's net +1; b 4 → 5.
+    expect(
+      serialValues(
+        increments,
+        new Map([
+          ["a", 10],
+          ["b", 5],
+        ]),
+      ),
+    ).toEqual([10, 5, 11, 10]);
   });
 });

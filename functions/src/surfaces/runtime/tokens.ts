@@ -9,7 +9,7 @@ import { SigningKeyConfigError } from "../../kernel/auth/signingKeys";
 import { clientIp } from "../../kernel/http/clientIp";
 import { FailureThrottle } from "../../kernel/throttle";
 import { Lru } from "../../kernel/lru";
-import { db } from "../../kernel/firebase";
+import { getAllCoalesced } from "../../kernel/coalesce";
 import { notifyLockout } from "../../domain/events/security";
 import { type Account, type AccountDoc, accounts, findAccount } from "../../domain/accounts/account";
 import { type App, type AppDoc, apps, findAppByClientId } from "../../domain/accounts/app";
@@ -145,7 +145,7 @@ export class TokenService {
       if (app) this.owners.set(clientId, { appId: app.id, accountId: app.accountId });
       return { app, account };
     }
-    const [appSnap, accountSnap] = await db().getAll(apps().doc(known.appId), accounts().doc(known.accountId));
+    const [appSnap, accountSnap] = await getAllCoalesced(apps().doc(known.appId), accounts().doc(known.accountId));
     const appDoc = appSnap!.data() as AppDoc | undefined;
     const accountDoc = accountSnap!.data() as AccountDoc | undefined;
     // A deleted app answers invalid_client, as an unknown client id does.
