@@ -11,6 +11,7 @@ import {
   type Transaction,
 } from "firebase-admin/firestore";
 import { z } from "zod";
+import { getAllCoalesced } from "./coalesce";
 import { db } from "./firebase";
 import { log } from "./logger";
 
@@ -143,8 +144,6 @@ export function waitForDocument<T>(
   });
 }
 
-export { incrementAndRead } from "./coalesce";
-
 /**
  * Document lookups gathered and sent as one RPC (`getAll`) when flushed: one request's reads that
  * are known at the same moment (the authenticator's and its route's prefetch) go to Firestore
@@ -167,8 +166,9 @@ export class ReadBatch {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    // getAll answers in the order asked and applies each reference's converter.
-    const all = db().getAll(...batch.map((p) => p.ref));
+    // getAll answers in the order asked and applies each reference's converter; under load it is
+    // shared with other requests' lookups (kernel/coalesce.ts).
+    const all = getAllCoalesced(...batch.map((p) => p.ref));
     batch.forEach((p, i) => p.resolve(all.then((snaps) => snaps[i]!)));
   }
 }

@@ -5,7 +5,7 @@ import { anonymousRateLimit } from "../config";
 import { sha256Hex } from "../crypto";
 import { ApiError } from "../errors";
 import { db } from "../firebase";
-import { incrementAndRead } from "../firestore";
+import { incrementAndRead } from "../coalesce";
 import type { AnyRoute } from "./route";
 import { clientIp } from "./clientIp";
 import type { RequestHook } from "./surface";
