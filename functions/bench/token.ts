@@ -1,3 +1,7 @@
+import { getAllCoalesced } from "../src/kernel/coalesce";
+import { accounts } from "../src/domain/accounts/account";
+import { apps } from "../src/domain/accounts/app";
+import { TokenService } from "../src/surfaces/runtime/tokens";
 import { accessToken, createApp, oauthProvider } from "../test/helpers/stories";
 import { inParallel, type SurfaceProcess, startSurfaceProcesses, stopSurfaceProcesses } from "../test/helpers/surfaceProcesses";
 import { type Benchmark, type BenchResult, round, summarize } from "./harness";
@@ -37,6 +41,28 @@ async function drive(url: string, bodyOf: (worker: number) => string) {
   return { perSecond: (REQUESTS * 1000) / (performance.now() - started), latencies: summarize(latencies) };
 }
 
+type BenchApp = { id: string; client_id: string };
+
+/**
+ * The endpoint's Firestore calls alone, in this process, at CLIENTS concurrent clients: the
+ * throttle's reservation ∥ its lock check ∥ the app and account, then the refund (a right secret).
+ * No HTTP, no signature: what Firestore as served here allows, whatever the code around it.
+ */
+async function firestoreAlone(accountId: string, appOf: (worker: number) => BenchApp) {
+  const { throttle } = new TokenService();
+  const once = async (_: number, worker: number) => {
+    const app = appOf(worker);
+    const started = performance.now();
+    const [guess] = await Promise.all([throttle.reserve(app.client_id, "127.0.0.1"), getAllCoalesced(apps().doc(app.id), accounts().doc(accountId))]);
+    await guess.refund();
+    return performance.now() - started;
+  };
+  await inParallel(100, CLIENTS, once);
+  const started = performance.now();
+  const latencies = await inParallel(REQUESTS, CLIENTS, once);
+  return { perSecond: (REQUESTS * 1000) / (performance.now() - started), latencies: summarize(latencies) };
+}
+
 /**
  * The token endpoint (POST /v1/providers/auth/token, client credentials) served by one process of
  * the runtime surface, with its rate limit, at CLIENTS concurrent clients; against a bare jose RS256
@@ -44,12 +70,13 @@ async function drive(url: string, bodyOf: (worker: number) => string) {
  * endpoint's throughput ≥ 50 % of the loop's). Three shapes of traffic: every client with one
  * client id from one address (one hot throttle document), each client with its own client id, and
  * the ceiling of this process shape: a route of the same Express stack that parses the form and
- * signs, with no Firestore and no rate limit.
+ * signs, with no Firestore and no rate limit; and the other ceiling, the endpoint's Firestore calls
+ * alone.
  */
 export const tokenBenchmark: Benchmark = {
   name: "token",
   async run(): Promise<BenchResult[]> {
-    const { app, token } = await oauthProvider("Bench Token Ltd", "enterprise");
+    const { app, token, accountId } = await oauthProvider("Bench Token Ltd", "enterprise");
     const own = await inParallel(CLIENTS, 4, () => createApp(token, { name: "Bench client" }));
     const [server] = await startSurfaceProcesses(1, { surface: "runtime" });
     try {
@@ -60,6 +87,8 @@ export const tokenBenchmark: Benchmark = {
       const oneClient = await drive(endpoint, () => form(app));
       const ownClients = await drive(endpoint, (worker) => form(own[worker]!));
       const ceiling = await drive(`${server!.url}/__bench/sign`, () => form(app));
+      const aloneOne = await firestoreAlone(accountId, () => app);
+      const aloneOwn = await firestoreAlone(accountId, (worker) => own[worker]!);
       const loopAfter = await signLoop(server!, SIGNATURES);
       const loopPerSecond = (SIGNATURES * 2 * 1000) / (loopBefore + loopAfter);
       const result = (name: string, r: Awaited<ReturnType<typeof drive>>, note: string): BenchResult => ({
@@ -87,6 +116,12 @@ export const tokenBenchmark: Benchmark = {
           ceiling,
           "no Firestore, no rate limit, no throttle: what any token endpoint served this way can reach on this machine",
         ),
+        result(
+          "ceiling: the endpoint's Firestore calls alone, one client id",
+          aloneOne,
+          "the throttle's reservation ∥ lock check ∥ app and account, then the refund, from this process: no HTTP, no signature",
+        ),
+        result("ceiling: the endpoint's Firestore calls alone, a client id per client", aloneOwn, "as above, 16 throttle documents"),
       ];
     } finally {
       stopSurfaceProcesses([server!]);

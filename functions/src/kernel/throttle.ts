@@ -20,6 +20,12 @@ export interface ThrottlePolicy {
    */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Every reserved guess is settled (refunded or failed): then this instance's guesses of one key
+   * beyond the allowance wait for room locally. Not for throttles that count every request and never
+   * refund (their reservations are never given back).
+   */
+  settlesEveryGuess?: boolean;
 }
 
 /** Where the counters live: Firestore in production, replaceable in unit tests. */
@@ -60,6 +66,8 @@ const firestoreThrottleStore: ThrottleStore = {
 
 /** Whether reservation number `n` (the counter read after its own increment) is within the allowance. */
 const withinAllowance = (maxAttempts: number, n: number) => n <= maxAttempts;
+/** Longest wait for room among this instance's own guesses of one key before asking Firestore anyway. */
+const LOCAL_WAIT_MS = 2000;
 /** Tries of a reservation found over the allowance (waits of 25 ms doubling to 400 ms: ~0.8 s in all). */
 const CONTENDED_RETRIES = 5;
 
@@ -103,6 +111,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class FailureThrottle {
   /** Locks this instance already knows about (doc key → until): refused without touching Firestore. */
   private readonly knownLocks = new Map<string, number>();
+  /** Guesses per key this instance has reserved and not yet settled, and the requests waiting for room. */
+  private readonly local = new Map<string, { held: number; waiting: (() => void)[] }>();
 
   constructor(
     private readonly policy: ThrottlePolicy,
@@ -147,7 +157,55 @@ export class FailureThrottle {
     const known = this.knownLocks.get(key);
     if (known !== undefined && known > now) throw this.refused(known, now);
     if (this.knownLocks.size > 10_000) for (const [k, until] of this.knownLocks) if (until <= now) this.knownLocks.delete(k);
+    // Beyond the allowance, this instance's own guesses wait here for one of them to settle instead
+    // of reserving in Firestore only to find the counter full and retry (a client's burst).
+    const release = this.policy.settlesEveryGuess ? await this.localRoom(key) : () => {};
+    try {
+      const lockedMeanwhile = this.knownLocks.get(key);
+      if (lockedMeanwhile !== undefined && lockedMeanwhile > now) throw this.refused(lockedMeanwhile, now);
+      return await this.reserveIn(key, docId, window, expiresAt, now, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
 
+  /**
+   * Waits until this instance holds fewer than maxAttempts unsettled guesses of `key`; answers how to
+   * give the room back. Waits at most LOCAL_WAIT_MS, then goes on without room (Firestore still decides).
+   */
+  private async localRoom(key: string): Promise<() => void> {
+    let entry = this.local.get(key);
+    if (!entry) this.local.set(key, (entry = { held: 0, waiting: [] }));
+    const room = entry;
+    const giveUpAt = Date.now() + LOCAL_WAIT_MS;
+    while (room.held >= this.policy.maxAttempts) {
+      const left = giveUpAt - Date.now();
+      if (left <= 0) return () => {};
+      let wake: () => void = () => {};
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        room.waiting.push(wake);
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      const stillQueued = room.waiting.indexOf(wake);
+      if (stillQueued >= 0) room.waiting.splice(stillQueued, 1);
+    }
+    room.held++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      room.held--;
+      const next = room.waiting.shift();
+      if (next) next();
+      else if (room.held === 0 && this.local.get(key) === room) this.local.delete(key);
+    };
+  }
+
+  private async reserveIn(key: string, docId: string, window: number, expiresAt: Date, now: number, release: () => void): Promise<Guess> {
     // The lock check and the reservation go together (one round trip). A reservation over the
     // allowance is given back and tried again shortly: the counter holds failures and guesses still
     // being checked, and the latter settle in a round trip or two (a client's burst of right
@@ -179,20 +237,29 @@ export class FailureThrottle {
     return {
       refund: async () => {
         settle();
-        await this.store.add(docId, "attempts", -1, expiresAt);
+        try {
+          await this.store.add(docId, "attempts", -1, expiresAt);
+        } finally {
+          release();
+        }
       },
       failed: async () => {
         settle();
-        const failures = await this.store.add(docId, "failures", 1, expiresAt);
+        let failures: number;
         let lockoutStarted = false;
         let lockedUntil: Date | null = null;
-        if (failures >= this.policy.maxAttempts) {
-          lockedUntil = new Date(now + this.policy.blockMs);
-          this.knownLocks.set(key, lockedUntil.getTime());
-          lockoutStarted = await this.store.createOnce(`${docId}:lock`, {
-            lockedUntil,
-            expiresAt: new Date(lockedUntil.getTime() + this.policy.windowMs),
-          });
+        try {
+          failures = await this.store.add(docId, "failures", 1, expiresAt);
+          if (failures >= this.policy.maxAttempts) {
+            lockedUntil = new Date(now + this.policy.blockMs);
+            this.knownLocks.set(key, lockedUntil.getTime());
+            lockoutStarted = await this.store.createOnce(`${docId}:lock`, {
+              lockedUntil,
+              expiresAt: new Date(lockedUntil.getTime() + this.policy.windowMs),
+            });
+          }
+        } finally {
+          release();
         }
         const delay = failureDelayMs(this.policy, failures);
         if (delay > 0) await this.wait(delay);

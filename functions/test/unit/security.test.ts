@@ -86,6 +86,33 @@ describe("failure throttle (guesses per subject and source)", () => {
     expect(attempts).toBe(0);
   });
 
+  it("queues one instance's burst beyond the allowance locally when every guess settles: no reservation is found over and retried", async () => {
+    const store = memoryThrottleStore();
+    const reservations: number[] = [];
+    const counting: ThrottleStore = {
+      ...store,
+      async add(docId, field, delta, expiresAt) {
+        const n = await store.add(docId, field, delta, expiresAt);
+        if (field === "attempts" && delta > 0) reservations.push(n);
+        return n;
+      },
+    };
+    const throttle = new FailureThrottle({ ...policy, settlesEveryGuess: true }, at(T0), counting, async () => {});
+    const outcomes = await Promise.all(Array.from({ length: 16 }, () => attempt(throttle, "198.51.100.9", true)));
+    expect(outcomes).toEqual(Array(16).fill("ok"));
+    expect(reservations).toHaveLength(16);
+    expect(Math.max(...reservations)).toBeLessThanOrEqual(policy.maxAttempts);
+  });
+
+  it("never holds back a throttle whose reservations are never settled (every request counts)", async () => {
+    const store = memoryThrottleStore();
+    const throttle = new FailureThrottle({ ...policy, scope: "resend" }, at(T0), store, async () => {});
+    for (let i = 0; i < policy.maxAttempts; i++) await throttle.reserve("c@example.com", "*");
+    const started = Date.now();
+    await expect(throttle.reserve("c@example.com", "*")).rejects.toMatchObject({ code: "RATE_LIMITED" });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it("locks the source out after the allowance, for blockMs, and tells exactly one failure that it started the lockout", async () => {
     const store = memoryThrottleStore();
     const throttle = new FailureThrottle(policy, at(T0), store, async () => {});

@@ -26,7 +26,7 @@ export class ConsoleService {
   constructor(private readonly clock: Clock = systemClock) {
     // 5 guesses per e-mail and client IP in 15 minutes, progressively delayed (docs/security.md#throttles).
     this.loginThrottle = new FailureThrottle(
-      { scope: "login", maxAttempts: 5, windowMs: 15 * MINUTE, blockMs: 15 * MINUTE, baseDelayMs: 125, maxDelayMs: 1000 },
+      { scope: "login", maxAttempts: 5, windowMs: 15 * MINUTE, blockMs: 15 * MINUTE, baseDelayMs: 125, maxDelayMs: 1000, settlesEveryGuess: true },
       clock,
     );
     // Verification mails: 5 an hour per address, whoever asks (it limits mail volume, not guesses).

@@ -49,7 +49,15 @@ export class TokenService {
 
   constructor(private readonly clock: Clock = systemClock) {
     this.throttle = new FailureThrottle(
-      { scope: "oauth-token", maxAttempts: 10, windowMs: 15 * MINUTE, blockMs: 15 * MINUTE, baseDelayMs: 125, maxDelayMs: 1000 },
+      {
+        scope: "oauth-token",
+        maxAttempts: 10,
+        windowMs: 15 * MINUTE,
+        blockMs: 15 * MINUTE,
+        baseDelayMs: 125,
+        maxDelayMs: 1000,
+        settlesEveryGuess: true,
+      },
       clock,
     );
   }
