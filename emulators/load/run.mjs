@@ -378,13 +378,19 @@ async function poolStatus() {
 const instancesOf = (status) =>
   Object.entries(status?.functions ?? {}).flatMap(([fn, f]) => (f.instances ?? []).map((i) => ({ fn, ...i })));
 
-/** Waits (up to a minute) until no instance of the pool has a request in flight. */
+/**
+ * Waits (up to a minute) until the pool has no request in flight on an instance nor queued for one
+ * (a request the clients gave up on may still wait for a slot), twice in a row half a second apart.
+ */
 async function quiet() {
+  let calm = 0;
   for (const until = Date.now() + 60_000; Date.now() < until; await sleep(500)) {
     const status = await poolStatus();
     if (!status) return; // no serving pool: nothing to ask
     const inFlight = instancesOf(status).reduce((a, i) => a + (i.inFlight ?? 0), 0);
-    if (inFlight === 0) return;
+    const queued = Object.values(status.functions ?? {}).reduce((a, f) => a + (f.queued ?? 0), 0);
+    calm = inFlight === 0 && queued === 0 ? calm + 1 : 0;
+    if (calm === 2) return;
   }
   log("requests still in flight a minute after the load stopped; reconciling anyway");
 }
