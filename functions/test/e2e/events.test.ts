@@ -1,3 +1,4 @@
+import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { adminDb } from "../helpers/admin";
@@ -203,6 +204,111 @@ describeEvents("serving pool: the event functions as Eventarc and Cloud Run run 
       expect(after.failed).toBe(before.failed);
       const processed = await adminDb().collection("processedEvents").doc(`quality-rollup:${id}`).get();
       expect(processed.exists).toBe(true);
+    });
+  });
+});
+
+/** What the dispatcher's own process (test/helpers/eventDispatcherProcess.mjs) tells the test, stamped there. */
+interface Heard {
+  at: number;
+  ready?: true;
+  log?: string;
+  ack?: string;
+  nack?: string;
+  status?: EventsStatus;
+}
+
+describeEvents("the events dispatcher, when a function's instance keeps answering 500", () => {
+  // A dispatcher and pool of their own: Functions Framework instances of functions that always throw,
+  // fed Pub/Sub messages by the test, with production's backoff (1 s doubling, up to 30 s) scaled down.
+  const MAX_ATTEMPTS = 4;
+  const BACKOFF_MS = { first: 300, max: 600 };
+  let dispatcher: ChildProcess;
+  const heard: Heard[] = [];
+
+  beforeAll(async () => {
+    const options = { portBase: firebaseJson.emulators.functions.port + 44, maxAttempts: MAX_ATTEMPTS, backoffMs: BACKOFF_MS };
+    dispatcher = fork(join(FUNCTIONS_ROOT, "test/helpers/eventDispatcherProcess.mjs"), [JSON.stringify(options)], {
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
+    dispatcher.on("message", (m: Heard) => heard.push(m));
+    await new Promise<void>((resolve, reject) => {
+      dispatcher.on("message", (m: Heard) => m.ready && resolve());
+      dispatcher.once("exit", (code) => reject(new Error(`the dispatcher's process exited with ${code}`)));
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    if (!dispatcher || dispatcher.exitCode !== null) return;
+    const exited = new Promise((resolve) => dispatcher.once("exit", resolve));
+    dispatcher.disconnect();
+    await exited;
+  });
+
+  const logged = (text: string) => heard.filter((m) => m.log?.includes(text));
+  const settled = (id: string) => heard.filter((m) => m.ack === id || m.nack === id);
+  const counters = async (name: string) => {
+    const from = heard.length;
+    dispatcher.send({ status: true });
+    const { status } = await eventually(() => heard.slice(from).find((m) => m.status), 5_000, "the dispatcher's status");
+    const { received, delivered, retried, failed, inFlight, backlog, waitingRetry } = status!.functions[name]!;
+    return { received, delivered, retried, failed, inFlight, backlog, waitingRetry };
+  };
+  const publish = (name: string, id: string) => dispatcher.send({ publish: { function: name, id } });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("retries a retry: true function's event with a doubling, capped backoff, then gives it up once and acks its message", async () => {
+    const id = `retried-${Date.now()}`;
+    publish("retriedHandler", id);
+    await eventually(() => settled(id).length > 0, 20_000, "the message acked");
+
+    const handled = logged(`handling event ${id}`);
+    expect(handled).toHaveLength(MAX_ATTEMPTS);
+    // Each failed attempt is announced with its backoff, and the next reaches the function no sooner
+    // (give or take 25 ms: a timer counts from the start of the event loop's turn, before the stamp).
+    const retries = logged(`event ${id} attempt`);
+    const waits = retries.map((m) => Number(/again in (\d+) ms$/.exec(m.log!)?.[1]));
+    expect(waits).toEqual([300, 600, 600]);
+    for (const [i, retry] of retries.entries()) expect(handled[i + 1]!.at - retry.at).toBeGreaterThanOrEqual(waits[i]! - 25);
+    expect(retries[0]!.log).toContain(`attempt 1/${MAX_ATTEMPTS} failed (HTTP 500 (error)`);
+    expect(logged(`giving up on event ${id}`).map((m) => m.log)).toEqual([
+      expect.stringContaining(`giving up on event ${id} after ${MAX_ATTEMPTS} attempts (HTTP 500`),
+    ]);
+
+    // Given up for good: acked (never nacked, which would redeliver it at once) and not attempted again.
+    await sleep(2 * BACKOFF_MS.max);
+    expect(settled(id)).toEqual([expect.objectContaining({ ack: id })]);
+    expect(logged(`handling event ${id}`)).toHaveLength(MAX_ATTEMPTS);
+    expect(await counters("retriedHandler")).toEqual({
+      received: 1,
+      delivered: 0,
+      retried: MAX_ATTEMPTS - 1,
+      failed: 1,
+      inFlight: 0,
+      backlog: 0,
+      waitingRetry: 0,
+    });
+  });
+
+  it("does not retry a retry: false function's failed event: it fails once, logged, and its message is acked", async () => {
+    const id = `unretried-${Date.now()}`;
+    publish("unretriedHandler", id);
+    await eventually(() => settled(id).length > 0, 10_000, "the message acked");
+
+    expect(logged("[events] unretriedHandler:").map((m) => m.log)).toEqual([
+      expect.stringContaining(`event ${id} failed (HTTP 500 (error) Internal Server Error); not retried (retry: false)`),
+    ]);
+    await sleep(2 * BACKOFF_MS.max);
+    expect(settled(id)).toEqual([expect.objectContaining({ ack: id })]);
+    expect(logged(`handling event ${id}`)).toHaveLength(1);
+    expect(await counters("unretriedHandler")).toEqual({
+      received: 1,
+      delivered: 0,
+      retried: 0,
+      failed: 1,
+      inFlight: 0,
+      backlog: 0,
+      waitingRetry: 0,
     });
   });
 });
