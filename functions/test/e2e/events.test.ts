@@ -193,10 +193,11 @@ describeEvents("serving pool: the event functions as Eventarc and Cloud Run run 
         async () => {
           const f = await eventFunction("qualityRollupRecorder");
           const slot = f.instances[victim.slot]!;
-          return slot.state === "live" && slot.pid !== victim.pid ? f : undefined;
+          // The handler's write can be seen before its 204 reaches the dispatcher: wait for the count too.
+          return slot.state === "live" && slot.pid !== victim.pid && f.delivered >= before.delivered + 1 ? f : undefined;
         },
         30_000,
-        "a new instance in the killed one's slot",
+        "a new instance in the killed one's slot, and the redelivery counted",
       );
       expect(after.instances[victim.slot]!.restarts).toBe(victim.restarts + 1);
       expect(after.retried).toBeGreaterThanOrEqual(before.retried + 1);
