@@ -10,14 +10,23 @@
 // retry: true function is attempted again with exponential backoff, at most maxAttempts times in all
 // (a dead-letter policy's maxDeliveryAttempts), then given up and logged; retry: false gives up at once.
 // docs/architecture.md#serving-locally.
-import { createServer } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { sendBufferedToInstance } from "./pool.mjs";
+import { PoolRequest } from "./pool.mjs";
 
 const MAX_EVENT_BYTES = 10 * 1024 * 1024;
 // Delivery answers are read only to log why an attempt failed.
 const MAX_ANSWER_LOG_BYTES = 2048;
+
+const once = (fn) => {
+  let called = false;
+  return (...args) => {
+    if (called) return;
+    called = true;
+    fn(...args);
+  };
+};
 
 /** The subscription the pool pulls a function's topic through (the functions emulator's is emulator-sub-<topic>). */
 export const subscriptionName = (fn) => `aiffinity-serving-${fn.name}`;
@@ -191,34 +200,60 @@ export class EventDispatcher {
     while (!this.stopped && f.inFlight < f.capacity && f.backlog.length) this.attempt(f, f.backlog.shift());
   }
 
-  async attempt(f, delivery) {
+  attempt(f, delivery) {
     const { fn } = f;
     f.inFlight++;
     delivery.attempts++;
-    let error = null;
-    try {
-      // Eventarc waits for the service as long as the function's timeout: the pool ends it then.
-      const answer = await sendBufferedToInstance(this.pool, fn.name, {
-        method: "POST",
-        path: "/",
-        label: `${fn.trigger.kind}:${delivery.id}`,
-        headers: { ...delivery.headers, "content-length": delivery.body.length },
-        body: delivery.body,
-        maxText: MAX_ANSWER_LOG_BYTES,
-      });
-      const googleStatus = answer.headers["x-google-status"] ? ` (${answer.headers["x-google-status"]})` : "";
-      if (answer.status < 200 || answer.status >= 300) error = `HTTP ${answer.status}${googleStatus} ${answer.text.slice(0, 300)}`.trim();
-    } catch (failure) {
-      error = failure.message;
-    }
-    f.inFlight--;
-    if (!error) {
-      f.delivered++;
-      delivery.settle();
-    } else {
-      this.onFailure(f, delivery, error);
-    }
-    this.pump(f);
+    let upstream = null;
+    const finish = once((error) => {
+      f.inFlight--;
+      this.pool.release(request, !error);
+      if (!error) {
+        f.delivered++;
+        delivery.settle();
+      } else {
+        this.onFailure(f, delivery, error);
+      }
+      this.pump(f);
+    });
+    const request = new PoolRequest({
+      method: "POST",
+      path: `${fn.trigger.kind}:${delivery.id}`,
+      dispatch: (instance) => {
+        upstream = httpRequest({
+          host: "127.0.0.1",
+          port: instance.port,
+          method: "POST",
+          path: "/",
+          headers: { ...delivery.headers, "content-length": delivery.body.length },
+          agent: instance.agent,
+        });
+        // Eventarc waits for the service as long as the function's timeout.
+        upstream.setTimeout(fn.timeoutSeconds * 1000, () => upstream.destroy(new Error(`no answer within the function's ${fn.timeoutSeconds} s timeout`)));
+        upstream.on("response", (answer) => {
+          let text = "";
+          answer.setEncoding("utf8");
+          answer.on("data", (chunk) => {
+            if (text.length < MAX_ANSWER_LOG_BYTES) text += chunk;
+          });
+          answer.on("end", () => {
+            const ok = answer.statusCode >= 200 && answer.statusCode < 300;
+            finish(ok ? null : `HTTP ${answer.statusCode}${answer.headers["x-google-status"] ? ` (${answer.headers["x-google-status"]})` : ""} ${text.slice(0, 300)}`.trim());
+          });
+          answer.on("error", (error) => finish(error.message));
+        });
+        upstream.on("error", (error) => {
+          if (["ECONNREFUSED", "ECONNRESET", "EPIPE"].includes(error.code)) instance.suspect();
+          finish(error.code ?? error.message);
+        });
+        upstream.end(delivery.body);
+      },
+      fail: (error) => {
+        upstream?.destroy();
+        finish(error.message);
+      },
+    });
+    this.pool.submit(fn.name, request);
   }
 
   onFailure(f, delivery, error) {

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { readFileSync } from "node:fs";
-import { Agent, request as httpRequest } from "node:http";
+import { Agent } from "node:http";
 import { connect } from "node:net";
 import { instanceEnv, packageBin } from "./functions.mjs";
 
@@ -156,7 +156,7 @@ class Instance {
  * One request's claim on an instance. `dispatch(instance)` is called once an instance has room;
  * `fail(error)` when the request cannot be served (queue full or timed out, instance died).
  */
-class PoolRequest {
+export class PoolRequest {
   constructor({ method, path, dispatch, fail }) {
     Object.assign(this, { method, path, onDispatch: dispatch, onFail: fail });
     this.since = Date.now();
@@ -169,91 +169,6 @@ class PoolRequest {
     this.done = true;
     this.onFail(error);
   }
-}
-
-// How a connection to an instance that died (or is dying) fails.
-const BROKEN_CONNECTION = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
-
-/**
- * Sends a request to an instance of the function `name`, once the pool has one with room, and ends
- * it as Cloud Run would: after the function's timeout (RequestTimeout), or when the instance fails
- * (PoolError: it broke the connection, died or answered its crash page). `body` is a stream (piped
- * as it arrives) or a Buffer; `label` is what the status page shows for it.
- * `onAnswer(answer, instance)` gets the instance's answer as it starts; the request is served when
- * the answer ends. `onFail(error)` is called instead, or later if the answer is cut or runs late.
- * Returns `cancel()`, for a client that left: frees the request's place or slot, nothing answered.
- */
-export function sendToInstance(pool, name, { method, path, label, headers, body, onAnswer, onFail }) {
-  let upstream = null;
-  const request = new PoolRequest({
-    method,
-    path: label,
-    dispatch(instance) {
-      // Cloud Run ends a request that outlives the function's timeout; the function's code is not
-      // stopped, but its slot is free for the next request.
-      const timeoutSeconds = pool.timeoutOf(name);
-      request.deadline = setTimeout(() => {
-        request.fail(new RequestTimeout(`${name} did not answer within its ${timeoutSeconds} s timeout`));
-      }, timeoutSeconds * 1000);
-      let answered = false;
-      upstream = httpRequest({ host: "127.0.0.1", port: instance.port, method, path, headers, agent: instance.agent });
-      upstream.on("response", (answer) => {
-        answered = true;
-        // The framework's crash page (`X-Google-Status: crash`) is a failed instance, as one that died.
-        if (answer.headers["x-google-status"] === "crash") {
-          answer.resume();
-          request.fail(new PoolError("The instance serving this request crashed; retry."));
-          return;
-        }
-        answer.on("end", () => pool.release(request, true));
-        answer.on("close", () => {
-          if (!answer.complete) request.fail(new PoolError("The instance serving this request stopped mid-answer"));
-        });
-        onAnswer(answer, instance);
-      });
-      upstream.on("error", (error) => {
-        if (request.done) return; // cancelled, or failed already
-        // No answer and a broken connection: the instance is likely gone; stop routing to it now.
-        if (!answered && BROKEN_CONNECTION.has(error.code)) instance.suspect();
-        request.fail(new PoolError(`The instance serving this request stopped (${error.code ?? error.message}); retry.`));
-      });
-      if (Buffer.isBuffer(body)) upstream.end(body);
-      else body.pipe(upstream);
-    },
-    fail(error) {
-      pool.release(request);
-      upstream?.destroy();
-      onFail(error);
-    },
-  });
-  pool.submit(name, request);
-  return () => {
-    if (request.done) return;
-    request.done = true;
-    upstream?.destroy();
-    pool.release(request);
-  };
-}
-
-/**
- * sendToInstance with the answer buffered: resolves its status, headers and text (up to `maxText`
- * characters), whatever the status; rejects as onFail is called.
- */
-export function sendBufferedToInstance(pool, name, { maxText, ...options }) {
-  return new Promise((resolveAnswer, reject) => {
-    sendToInstance(pool, name, {
-      ...options,
-      onAnswer(answer) {
-        let text = "";
-        answer.setEncoding("utf8");
-        answer.on("data", (chunk) => {
-          if (text.length < maxText) text += chunk;
-        });
-        answer.on("end", () => resolveAnswer({ status: answer.statusCode, headers: answer.headers, text }));
-      },
-      onFail: reject,
-    });
-  });
 }
 
 export class Pool {

@@ -6,7 +6,7 @@
 // the API's envelope (docs/errors.md).
 import { randomInt } from "node:crypto";
 import { createServer, request as httpRequest } from "node:http";
-import { keepAliveAgent, PoolError, RequestTimeout, sendToInstance } from "./pool.mjs";
+import { keepAliveAgent, PoolError, PoolRequest, RequestTimeout } from "./pool.mjs";
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const requestId = () => `req_${Array.from({ length: 20 }, () => BASE62[randomInt(62)]).join("")}`;
@@ -122,22 +122,60 @@ export function createRouter({ pool, events = null, hosting, projectId, hostingU
       req.resume();
       return;
     }
-    const cancel = sendToInstance(pool, target.function, {
+    let upstream = null;
+    let finished = false;
+    const poolRequest = new PoolRequest({
       method: req.method,
-      path: target.path,
-      label: target.path.split("?")[0],
-      headers: forwardedHeaders(req),
-      body: req,
-      onAnswer(answer, instance) {
-        const headers = { ...target.headers, ...responseHeaders(answer), "x-serving-instance": instance.name };
-        res.writeHead(answer.statusCode, answer.statusMessage, headers);
-        // Streams (Server-Sent Events) pass through as they come: headers at once, no buffering.
-        if (answer.headers["content-length"] === undefined) res.flushHeaders();
-        answer.pipe(res);
+      path: target.path.split("?")[0],
+      dispatch(instance) {
+        // Cloud Run ends a request that outlives the function's timeout (its front end answers 504);
+        // the function's code is not stopped, but its slot is free for the next request.
+        const timeoutSeconds = pool.timeoutOf(target.function);
+        poolRequest.deadline = setTimeout(() => {
+          poolRequest.fail(new RequestTimeout(`${target.function} did not answer within its ${timeoutSeconds} s timeout`));
+        }, timeoutSeconds * 1000);
+        upstream = httpRequest({
+          host: "127.0.0.1",
+          port: instance.port,
+          method: req.method,
+          path: target.path,
+          headers: forwardedHeaders(req),
+          agent: instance.agent,
+        });
+        upstream.on("response", (answer) => {
+          const headers = { ...target.headers, ...responseHeaders(answer), "x-serving-instance": instance.name };
+          // An instance answering its own crash page (the framework's `X-Google-Status: crash`) is
+          // a failed instance: the client gets the envelope, as for one that died.
+          if (answer.headers["x-google-status"] === "crash") {
+            answer.resume();
+            poolRequest.fail(new PoolError(`The instance serving this request crashed; retry.`));
+            return;
+          }
+          res.writeHead(answer.statusCode, answer.statusMessage, headers);
+          // Streams (Server-Sent Events) pass through as they come: headers at once, no buffering.
+          if (answer.headers["content-length"] === undefined) res.flushHeaders();
+          answer.pipe(res);
+          answer.on("end", () => {
+            finished = true;
+            pool.release(poolRequest, true);
+          });
+          // Cut off mid-answer (the instance died): the client's connection is cut too.
+          answer.on("close", () => {
+            if (!answer.complete) poolRequest.fail(new PoolError("The instance serving this request stopped mid-answer"));
+          });
+        });
+        upstream.on("error", (error) => {
+          if (poolRequest.done) return; // the client left, or the request already failed
+          // No answer and a broken connection: the instance is likely gone; stop routing to it now.
+          if (!res.headersSent) instance.suspect();
+          poolRequest.fail(new PoolError(`The instance serving this request stopped (${error.code ?? error.message}); retry.`));
+        });
+        req.pipe(upstream);
       },
-      onFail(error) {
-        // An answer already begun (a stream past the timeout, an instance that died mid-answer) is
-        // cut instead (sendEnvelope): the client reconnects.
+      fail(error) {
+        pool.release(poolRequest);
+        upstream?.destroy();
+        // A stream that outlives the timeout is cut (its headers are sent): the client reconnects.
         if (error instanceof RequestTimeout) {
           sendEnvelope(res, 504, "GATEWAY_TIMEOUT", `${error.message}; the request was ended.`);
         } else if (error instanceof PoolError) {
@@ -148,8 +186,14 @@ export function createRouter({ pool, events = null, hosting, projectId, hostingU
       },
     });
     // A client that leaves frees its place (queued) or its instance's slot (in flight).
-    res.on("close", cancel);
+    res.on("close", () => {
+      if (finished || poolRequest.done) return;
+      poolRequest.done = true;
+      upstream?.destroy();
+      pool.release(poolRequest);
+    });
     res.socket?.setNoDelay(true);
+    pool.submit(target.function, poolRequest);
   }
 
   function proxyToHosting(req, res, path) {
