@@ -26,41 +26,41 @@ function signLoop(p: SurfaceProcess, count: number): Promise<number> {
 const form = (app: { client_id: string; client_secret: string }) =>
   new URLSearchParams({ grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret }).toString();
 
-/** POSTs worker's form to `url` REQUESTS times from CLIENTS clients (after a warm-up); throughput and latencies. */
-async function drive(url: string, bodyOf: (worker: number) => string) {
-  const issue = async (_: number, worker: number) => {
+/** Runs `task` REQUESTS times from CLIENTS clients after a warm-up of 100; throughput and latencies. */
+async function measure(task: (worker: number) => Promise<void>) {
+  const timed = async (_: number, worker: number) => {
     const started = performance.now();
+    await task(worker);
+    return performance.now() - started;
+  };
+  await inParallel(100, CLIENTS, timed);
+  const started = performance.now();
+  const latencies = await inParallel(REQUESTS, CLIENTS, timed);
+  return { perSecond: (REQUESTS * 1000) / (performance.now() - started), latencies: summarize(latencies) };
+}
+
+/** POSTs the worker's form to `url`; every answer must be 200. */
+const drive = (url: string, bodyOf: (worker: number) => string) =>
+  measure(async (worker) => {
     const res = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: bodyOf(worker) });
     await res.text();
     if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
-    return performance.now() - started;
-  };
-  await inParallel(100, CLIENTS, issue);
-  const started = performance.now();
-  const latencies = await inParallel(REQUESTS, CLIENTS, issue);
-  return { perSecond: (REQUESTS * 1000) / (performance.now() - started), latencies: summarize(latencies) };
-}
+  });
 
 type BenchApp = { id: string; client_id: string };
 
 /**
- * The endpoint's Firestore calls alone, in this process, at CLIENTS concurrent clients: the
- * throttle's reservation ∥ its lock check ∥ the app and account, then the refund (a right secret).
- * No HTTP, no signature: what Firestore as served here allows, whatever the code around it.
+ * The endpoint's Firestore calls alone, in this process: the throttle's reservation ∥ its lock
+ * check ∥ the app and account, then the refund (a right secret). No HTTP, no signature: what
+ * Firestore as served here allows, whatever the code around it.
  */
-async function firestoreAlone(accountId: string, appOf: (worker: number) => BenchApp) {
+function firestoreAlone(accountId: string, appOf: (worker: number) => BenchApp) {
   const { throttle } = new TokenService();
-  const once = async (_: number, worker: number) => {
+  return measure(async (worker) => {
     const app = appOf(worker);
-    const started = performance.now();
     const [guess] = await Promise.all([throttle.reserve(app.client_id, "127.0.0.1"), getAllCoalesced(apps().doc(app.id), accounts().doc(accountId))]);
     await guess.refund();
-    return performance.now() - started;
-  };
-  await inParallel(100, CLIENTS, once);
-  const started = performance.now();
-  const latencies = await inParallel(REQUESTS, CLIENTS, once);
-  return { perSecond: (REQUESTS * 1000) / (performance.now() - started), latencies: summarize(latencies) };
+  });
 }
 
 /**

@@ -154,20 +154,23 @@ export class FailureThrottle {
     const window = this.windowIndex(now);
     const docId = `${key}:${window}`;
     const expiresAt = new Date((window + 2) * this.policy.windowMs);
-    const known = this.knownLocks.get(key);
-    if (known !== undefined && known > now) throw this.refused(known, now);
+    this.refuseIfKnownLocked(key, now);
     if (this.knownLocks.size > 10_000) for (const [k, until] of this.knownLocks) if (until <= now) this.knownLocks.delete(k);
     // Beyond the allowance, this instance's own guesses wait here for one of them to settle instead
     // of reserving in Firestore only to find the counter full and retry (a client's burst).
     const release = this.policy.settlesEveryGuess ? await this.localRoom(key) : () => {};
     try {
-      const lockedMeanwhile = this.knownLocks.get(key);
-      if (lockedMeanwhile !== undefined && lockedMeanwhile > now) throw this.refused(lockedMeanwhile, now);
+      this.refuseIfKnownLocked(key, now); // a guess settled while this one waited may have locked the source
       return await this.reserveIn(key, docId, window, expiresAt, now, release);
     } catch (error) {
       release();
       throw error;
     }
+  }
+
+  private refuseIfKnownLocked(key: string, now: number) {
+    const until = this.knownLocks.get(key);
+    if (until !== undefined && until > now) throw this.refused(until, now);
   }
 
   /**

@@ -9,10 +9,11 @@ const { createSurfaceApp } = require("../../lib/kernel/http/surface");
 const { RateLimiter, rateLimitHook } = require("../../lib/kernel/http/rateLimit");
 const { fixedClock, systemClock } = require("../../lib/kernel/clock");
 const { buildSurfaces } = require("../../lib/api");
+const { issueAccessToken, signingKeys } = require("../../lib/kernel/auth/accessTokens");
 const express = require("express");
+const { performance } = require("node:perf_hooks");
 
 const BENCH_APP = { id: "app_bench", accountId: "acc_bench", clientId: "client_bench" };
-const { performance } = require("node:perf_hooks");
 
 const surface = buildSurfaces()[process.env.SURFACE || "runtime"];
 // FIXED_NOW pins the limiter's clock, so a test's requests all count in one window however long they take.
@@ -27,7 +28,6 @@ app.use(express.json({ limit: "10mb", verify: keepRaw }), express.urlencoded({ e
 // The token benchmark's ceiling: the same HTTP stack (Express, the form parser) answering with a
 // signed token and doing nothing else (no Firestore, no rate limit). Only in this helper process.
 app.post("/__bench/sign", async (req, res) => {
-  const { issueAccessToken, signingKeys } = require("../../lib/kernel/auth/accessTokens");
   const keys = await signingKeys();
   const { token, expiresIn } = await issueAccessToken(BENCH_APP, systemClock, keys);
   res.json({ access_token: token, token_type: "Bearer", expires_in: expiresIn, client: String(req.body.client_id) });
@@ -41,7 +41,6 @@ process.on("disconnect", () => server.close(() => process.exit(0)));
 // signing key the token endpoint uses. Answers {signLoop: {count, ms}}.
 process.on("message", async (m) => {
   if (!m || typeof m.signLoop !== "number") return;
-  const { issueAccessToken, signingKeys } = require("../../lib/kernel/auth/accessTokens");
   const keys = await signingKeys();
   const started = performance.now();
   for (let i = 0; i < m.signLoop; i++) await issueAccessToken(BENCH_APP, systemClock, keys);
