@@ -10,13 +10,14 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { fork } from "node:child_process";
 import autocannon from "autocannon";
 import { startLocalScheduler } from "../local-scheduler.mjs";
 import { apiClient, publishPackage, signIn as signInAs, signUpProvider } from "../local-client.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const require = createRequire(join(root, "functions/package.json"));
-const { createSampleProvider, DEFAULTS: SAMPLE } = require(join(root, "emulators/sample-provider/index.js"));
+const { DEFAULTS: SAMPLE } = require(join(root, "emulators/sample-provider/index.js"));
 const { initializeApp } = require("firebase-admin/app");
 const { getFirestore } = require("firebase-admin/firestore");
 const { getAuth } = require("firebase-admin/auth");
@@ -54,34 +55,55 @@ const PASSWORD = "load-test-password-42";
 
 // ---------- peers: the provider runtime and the webhook receiver, restartable on their ports ----------
 
-/** A sample provider that can be killed and restarted on the same port; its logs survive restarts. */
+/**
+ * A sample provider in a process of its own (emulators/load/peer.cjs) that can be killed and
+ * restarted on the same port; what it logged is collected before it goes, so counts survive restarts.
+ */
 async function restartablePeer(name) {
-  const peer = { name, port: 0, current: null, invokes: 0, loadInvokes: 0, webhooks: [], secrets: [], down: false };
+  const peer = { name, port: 0, url: "", child: null, invokes: 0, loadInvokes: 0, webhooks: [], secrets: [], down: false };
+  let asked = 0;
+  const ask = (message) =>
+    new Promise((resolve, reject) => {
+      const child = peer.child;
+      const id = ++asked;
+      const onMessage = (m) => {
+        if (m.id !== id) return;
+        child.off("message", onMessage);
+        child.off("exit", onExit);
+        if (m.error) reject(new Error(`${name}: ${m.error}`));
+        else resolve(m);
+      };
+      const onExit = (code, signal) => {
+        child.off("message", onMessage);
+        reject(new Error(`${name} exited (${signal ?? code}) before answering`));
+      };
+      child.on("message", onMessage);
+      child.once("exit", onExit);
+      child.send({ id, ...message });
+    });
+  const add = (logged) => {
+    peer.invokes += logged.invokes;
+    peer.loadInvokes += logged.loadInvokes;
+    peer.webhooks.push(...logged.webhooks);
+  };
   peer.start = async () => {
-    const p = await createSampleProvider({ port: peer.port });
-    p.setSigningSecrets(peer.secrets);
-    peer.port = Number(new URL(p.url).port);
-    peer.url = p.url;
-    peer.current = p;
+    peer.child = fork(join(root, "emulators/load/peer.cjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const { url } = await ask({ start: { port: peer.port, secrets: peer.secrets } });
+    peer.url = url;
+    peer.port = Number(new URL(url).port);
     peer.down = false;
   };
+  /** Drops its connections, counts what it logged until then, and kills the process. */
   peer.stop = async () => {
-    const p = peer.current;
-    peer.current = null;
+    const child = peer.child;
     peer.down = true;
-    peer.collect(p);
-    await p.close();
+    add(await ask({ stop: true }));
+    peer.child = null;
+    child.kill("SIGKILL");
   };
-  /** Moves what the running instance logged into the peer's totals (the instance keeps arrays). */
-  peer.collect = (p = peer.current) => {
-    if (!p) return;
-    const invokes = p.requests.filter((r) => r.path === "/capabilities/weather_forecast/invoke");
-    peer.invokes += invokes.length;
-    // The load's provider-initiated calls (mock users usr_load…), not the data syncs of installs.
-    peer.loadInvokes += invokes.filter((r) => /"id":"usr_load/.test(r.body ?? "")).length;
-    peer.webhooks.push(...p.webhooks);
-    p.requests.length = 0;
-    p.webhooks.length = 0;
+  peer.setSigningSecrets = async () => void (await ask({ secrets: peer.secrets }));
+  peer.collect = async () => {
+    if (peer.child) add(await ask({ collect: true }));
   };
   await peer.start();
   return peer;
@@ -112,7 +134,7 @@ async function provider(i, runtime, receiver) {
     access,
   );
   receiver.secrets.push(profile.signingSecret);
-  receiver.current.setSigningSecrets(receiver.secrets);
+  await receiver.setSigningSecrets();
   const slug = `load-${tag}-${i}`;
   const pkg = await publishPackage(
     call,
@@ -521,7 +543,7 @@ async function reconcile(world) {
     out.ok &&= row.reconciles;
     out.installs.push(row);
   }
-  runtime.collect();
+  await runtime.collect();
   let recordedOk = 0;
   let recordedError = 0;
   for (const p of providers) {
@@ -558,7 +580,7 @@ async function reconcile(world) {
   let events = 0;
   let delivered = new Map();
   for (;;) {
-    receiver.collect();
+    await receiver.collect();
     events = 0;
     for (const p of providers) {
       events += (await db.collection("providerEvents").where("accountId", "==", p.accountId).where("type", "==", "install.created").count().get()).data().count;
@@ -603,7 +625,7 @@ async function main() {
       bindings.push({ id: inst.capabilities[0].bindingId, ref: p.ref, access: p.access });
     }
   }
-  runtime.collect();
+  await runtime.collect();
   const world = { providers, users, bindings, runtime, receiver, installed, invokes: {}, statusTotals: {}, unanswered: { install: 0, invoke: 0 }, invokesBeforeLoad: runtime.invokes, loadStart: new Date() };
   const phases = [];
   const faults = [];
@@ -663,8 +685,8 @@ async function main() {
   }
   log(`all phases: answers outside the envelope: ${envelopeOk ? 0 : "some (see above)"}; 5xx: ${serverErrors}; dropped connections: ${dropped}; counts reconcile: ${reconciliation.ok}`);
   log(`results written to ${join(root, "load-results.json")}`);
-  await runtime.current?.close();
-  await receiver.current?.close();
+  if (runtime.child) await runtime.stop();
+  if (receiver.child) await receiver.stop();
   return envelopeOk && reconciliation.ok;
 }
 

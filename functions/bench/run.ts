@@ -1,5 +1,6 @@
 import { capabilitiesBenchmark } from "./capabilities";
 import { catalogBenchmark } from "./catalog";
+import { firestoreCostBenchmark } from "./firestoreCost";
 import { floorBenchmark } from "./floor";
 import { type Benchmark, runBenchmarks } from "./harness";
 import { packagesBenchmark } from "./packages";
@@ -16,6 +17,7 @@ const benchmarks: Benchmark[] = [
   qualityBenchmark,
   catalogBenchmark,
   tokenBenchmark,
+  firestoreCostBenchmark,
 ];
 
 runBenchmarks(benchmarks, process.argv.slice(2)).catch((error) => {
