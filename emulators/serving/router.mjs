@@ -93,9 +93,11 @@ function sendEnvelope(res, status, code, message, headers = {}) {
 
 /**
  * @param {object} options pool (a started Pool), events (an EventDispatcher, for the status page; or null), hosting (hostingRules), projectId,
- *   hostingUpstream ({host, port} of the Hosting emulator, or null), log
+ *   hostingUpstream ({host, port} of the Hosting emulator, or null), log, hostingTimeoutSeconds:
+ *   Firebase Hosting ends a request it rewrote to a function after 60 s (504),
+ * whatever the function's own timeout; the direct URLs have only the function's.
  */
-export function createRouter({ pool, events = null, hosting, projectId, hostingUpstream, log }) {
+export function createRouter({ pool, events = null, hosting, projectId, hostingUpstream, log, hostingTimeoutSeconds = 60 }) {
   const hostingAgent = keepAliveAgent();
 
   /** Which function serves a path: a direct function URL, or Hosting's rewrites. */
@@ -106,7 +108,7 @@ export function createRouter({ pool, events = null, hosting, projectId, hostingU
     }
     // `pathname` is normalised already (normalisePath: no dot segments left).
     const route = hosting.route(pathname);
-    if (route.function) return { function: route.function, region: route.region, path: pathname + search, headers: hosting.headersFor(pathname) };
+    if (route.function) return { function: route.function, region: route.region, path: pathname + search, headers: hosting.headersFor(pathname), rewritten: true };
     return { hosting: true };
   }
 
@@ -129,11 +131,15 @@ export function createRouter({ pool, events = null, hosting, projectId, hostingU
       path: target.path.split("?")[0],
       dispatch(instance) {
         // Cloud Run ends a request that outlives the function's timeout (its front end answers 504);
-        // the function's code is not stopped, but its slot is free for the next request.
-        const timeoutSeconds = pool.timeoutOf(target.function);
-        poolRequest.deadline = setTimeout(() => {
-          poolRequest.fail(new RequestTimeout(`${target.function} did not answer within its ${timeoutSeconds} s timeout`));
-        }, timeoutSeconds * 1000);
+        // the function's code is not stopped, but its slot is free for the next request. Hosting
+        // ends a rewritten one at its own limit first when that is shorter.
+        const functionSeconds = pool.timeoutOf(target.function);
+        const byHosting = target.rewritten === true && hostingTimeoutSeconds < functionSeconds;
+        const timeoutSeconds = byHosting ? hostingTimeoutSeconds : functionSeconds;
+        const message = byHosting
+          ? `Hosting ends a rewritten request after ${timeoutSeconds} s (${target.function}'s own timeout is ${functionSeconds} s: call its function URL for longer requests)`
+          : `${target.function} did not answer within its ${timeoutSeconds} s timeout`;
+        poolRequest.deadline = setTimeout(() => poolRequest.fail(new RequestTimeout(message)), timeoutSeconds * 1000);
         upstream = httpRequest({
           host: "127.0.0.1",
           port: instance.port,
@@ -228,7 +234,7 @@ export function createRouter({ pool, events = null, hosting, projectId, hostingU
     }
     res.routedPath = pathname;
     if (pathname === STATUS_PATH) {
-      const body = JSON.stringify({ ...pool.status(), events: events?.status() ?? null, rewrites: hosting.functionRewrites }, null, 2);
+      const body = JSON.stringify({ ...pool.status(), hostingTimeoutSeconds, events: events?.status() ?? null, rewrites: hosting.functionRewrites }, null, 2);
       res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
       res.end(body);
       return;

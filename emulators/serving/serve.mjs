@@ -9,7 +9,8 @@
 //   AIFFINITY_SERVING_COMMAND="<shell command>" node emulators/serving/serve.mjs
 //       starts the pool, runs the command with it, stops the pool and exits with the command's code
 //   node emulators/serving/serve.mjs --ipc [--port 0] [--functions a,b] [--instances 1]
-//       [--concurrency 1] [--queue 1] [--queue-timeout 5] [--max-timeout 2] [--port-base N] [--no-hosting]
+//       [--concurrency 1] [--queue 1] [--queue-timeout 5] [--max-timeout 2] [--hosting-timeout 3]
+//       [--port-base N] [--no-hosting]
 //       a pool for a test: tells its parent {port} over IPC, stops when the parent disconnects
 //
 // Environment: AIFFINITY_FIREBASE_CONFIG (its Hosting address is the router's), AIFFINITY_HOSTING_UPSTREAM
@@ -53,6 +54,7 @@ const { values: args } = parseArgs({
     queue: { type: "string" },
     "queue-timeout": { type: "string" },
     "max-timeout": { type: "string" },
+    "hosting-timeout": { type: "string" },
     "port-base": { type: "string" },
     "no-hosting": { type: "boolean", default: false },
   },
@@ -147,7 +149,10 @@ async function main() {
 
   const upstream = args["no-hosting"] ? null : process.env.AIFFINITY_HOSTING_UPSTREAM;
   const hostingUpstream = upstream ? { host: upstream.split(":")[0], port: Number(upstream.split(":")[1]) } : null;
-  const router = createRouter({ pool, events: dispatcher, hosting, projectId, hostingUpstream, log });
+  // Firebase Hosting's limit on a rewritten request (60 s); a test may shorten it.
+  const hostingTimeoutSeconds = positiveInt("hosting timeout", args["hosting-timeout"], 60);
+  if (hostingTimeoutSeconds === 0) throw new Error("hosting timeout must be at least 1 second");
+  const router = createRouter({ pool, events: dispatcher, hosting, projectId, hostingUpstream, log, hostingTimeoutSeconds });
 
   let stopping = null;
   const stop = () =>
@@ -186,6 +191,7 @@ async function main() {
   const origin = `http://${host}:${router.address().port}`;
   say(
     `${origin}: ${functions.map((f) => `${f.name} (${instances} × ${pool.concurrency ?? f.concurrency}, ${pool.timeoutOf(f.name)} s)`).join(", ")}; ` +
+      `rewritten requests end at ${hostingTimeoutSeconds} s as on Hosting; ` +
       `everything else via ${hostingUpstream ? `Hosting at ${upstream}` : "nothing (404)"}; status at ${origin}/__serving/status`,
   );
   if (dispatcher) say(`events: ${events.map((f) => `${f.name} (${f.trigger.kind === "pubsub" ? `topic ${f.trigger.topic}` : f.trigger.document}; ${eventInstances} × ${f.concurrency}${f.retry ? ", retry" : ""})`).join(", ")}`);

@@ -4,7 +4,7 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { installBinding } from "../helpers/bindings";
 import { capabilityPath, type PublishedCapability, publishedWeather } from "../helpers/capabilities";
-import { BASE_URL, functionUrl } from "../helpers/env";
+import { BASE_URL, functionUrl, PROJECT_ID } from "../helpers/env";
 import { api, type ApiResponse, expectError, expectStatus } from "../helpers/http";
 import { eventually, useSampleProvider } from "../helpers/packages";
 import { FUNCTIONS_ROOT } from "../helpers/secrets";
@@ -36,6 +36,7 @@ interface ServingStatus {
   framework: { version: string };
   instancesPerFunction: number;
   queueLimit: number;
+  hostingTimeoutSeconds: number;
   functions: Record<string, { concurrency: number; timeoutSeconds: number; queued: number; instances: InstanceStatus[] }>;
 }
 
@@ -270,6 +271,8 @@ describeServing("serving pool: the HTTP functions as Cloud Functions 2nd gen ser
     for (const [name, f] of Object.entries(s.functions)) {
       expect({ name, timeoutSeconds: f.timeoutSeconds }).toEqual({ name, timeoutSeconds: name === "capabilitiesApi" ? 3600 : 60 });
     }
+    // Hosting's own limit on a rewritten request, whatever the function's (firebase.google.com/docs/hosting/cloud-run).
+    expect(s.hostingTimeoutSeconds).toBe(60);
     const { MAX_STREAM_MS } = await import("../../src/surfaces/capabilities/realtime");
     expect(MAX_STREAM_MS).toBeLessThan(s.functions.capabilitiesApi!.timeoutSeconds * 1000);
   });
@@ -433,10 +436,13 @@ describeServing("serving pool: capacity", () => {
 });
 
 describeServing("serving pool: the functions' timeouts", () => {
-  // A pool of its own for capabilitiesApi, its 3600 s timeout capped at 5 s (--max-timeout) so a
-  // request can outlive it; the runtime behind the capability hangs for real.
+  // A pool of its own for capabilitiesApi, its 3600 s timeout capped at 5 s (--max-timeout) and
+  // Hosting's 60 s at 2 s (--hosting-timeout) so a request can outlive them; the runtime behind the
+  // capability hangs for real. The function's timeout is seen on its direct URL, Hosting's on the
+  // rewritten paths.
   const sample = useSampleProvider();
   const TIMEOUT_SECONDS = 5;
+  const HOSTING_SECONDS = 2;
   let pool: ChildProcess;
   let origin: string;
   let w: PublishedCapability;
@@ -452,6 +458,7 @@ describeServing("serving pool: the functions' timeouts", () => {
         "--functions=capabilitiesApi",
         "--instances=1",
         `--max-timeout=${TIMEOUT_SECONDS}`,
+        `--hosting-timeout=${HOSTING_SECONDS}`,
         "--no-hosting",
       ],
       { stdio: ["ignore", "ignore", "ignore", "ipc"] },
@@ -473,11 +480,13 @@ describeServing("serving pool: the functions' timeouts", () => {
   });
 
   const instance = async () => (await status(origin)).functions.capabilitiesApi!.instances[0]!;
-  const invoke = () =>
-    api.post(capabilityPath(w.ref, "invoke"), { user: USER, parameters: { location: "Oslo", days: 1 } }, { token: w.access, baseUrl: origin });
+  const direct = () => `${origin}/${PROJECT_ID}/us-central1/capabilitiesApi`;
+  const invoke = (baseUrl = direct()) =>
+    api.post(capabilityPath(w.ref, "invoke"), { user: USER, parameters: { location: "Oslo", days: 1 } }, { token: w.access, baseUrl });
 
   it("ends a request that outlives the function's timeout with 504 GATEWAY_TIMEOUT and frees its slot", async () => {
-    expect((await status(origin)).functions.capabilitiesApi!.timeoutSeconds).toBe(TIMEOUT_SECONDS);
+    const s = await status(origin);
+    expect([s.functions.capabilitiesApi!.timeoutSeconds, s.hostingTimeoutSeconds]).toEqual([TIMEOUT_SECONDS, HOSTING_SECONDS]);
     const served = await invoke();
     expectStatus(200, served);
     expect(servedBy(served)).toBe("capabilitiesApi");
@@ -495,9 +504,26 @@ describeServing("serving pool: the functions' timeouts", () => {
     expectStatus(200, await invoke());
   });
 
+  it("ends a request Hosting rewrote at Hosting's limit, before the function's own, and frees its slot", async () => {
+    expectStatus(200, await invoke(origin));
+    sample().setFailure("hang");
+    const started = Date.now();
+    const answer = await invoke(origin);
+    const elapsed = Date.now() - started;
+    const error = expectRouterError(answer, 504, "GATEWAY_TIMEOUT");
+    expect(error.message).toBe(
+      `Hosting ends a rewritten request after ${HOSTING_SECONDS} s (capabilitiesApi's own timeout is ${TIMEOUT_SECONDS} s: call its function URL for longer requests); the request was ended.`,
+    );
+    expect(elapsed).toBeGreaterThanOrEqual(HOSTING_SECONDS * 1000);
+    expect(elapsed).toBeLessThan(TIMEOUT_SECONDS * 1000);
+    expect(await instance()).toEqual(expect.objectContaining({ state: "live", inFlight: 0 }));
+    sample().reset();
+    expectStatus(200, await invoke(origin));
+  });
+
   it("cuts a Server-Sent Events stream at the timeout; the client reconnects", async () => {
     const binding = await installBinding(w, { location: "Vienna" });
-    const url = `${origin}${capabilityPath(w.ref, "realtime")}?bindingId=${binding.id}`;
+    const url = `${direct()}${capabilityPath(w.ref, "realtime")}?bindingId=${binding.id}`;
     const stream = await openStream(url, { token: w.access });
     expect(stream.status).toBe(200);
     await stream.next((e) => e.event === "ready");
