@@ -4,7 +4,8 @@ import { adminDb } from "../test/helpers/admin";
 import { type Benchmark, type BenchResult, cpuMs, javaPids, round, summarize } from "./harness";
 
 const CALLS = 300;
-const WARM_UP = 30;
+// The emulator warms up slowly: its first few hundred calls of a kind cost it up to 3 × the CPU of later ones.
+const WARM_UP = 300;
 const SIGNATURES = 2000;
 
 /**
