@@ -4,6 +4,7 @@
 #   npm run load                 the full run (60 s at 50 clients, 60 s at 200, then 70 s at 50 with faults; about 12 minutes)
 #   npm run load -- --quick      smaller numbers (10 s at 10 and at 40 clients, 20 s at 20 with faults), a quick check
 #   npm run load -- --no-faults  the mix and the reconciliation only
+#   npm run load -- --soak 20    200 clients for 20 × 60 s, no faults: the stack's memory after each minute
 # Results: load-results.json at the repository root; docs/performance.md has the figures.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 prepare

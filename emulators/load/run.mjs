@@ -2,7 +2,9 @@
 // creates itself, at 50 and at 200 concurrent clients (autocannon, loopback only, every phase bounded
 // in requests and in time), with faults injected while it runs, then a reconciliation of what was
 // sent against what the platform recorded. Run by emulators/load.sh inside the emulator suite.
-//   node emulators/load/run.mjs [--quick] [--no-faults]
+//   node emulators/load/run.mjs [--quick] [--no-faults] [--soak MINUTES]
+// --soak N: N phases of 200 clients for 60 s each, one after another, no faults: whether the stack's
+// memory stays bounded as it runs on (reported after each minute, the emulators' Java apart).
 // Env: AIFFINITY_BASE_URL (the API; default the Hosting emulator of firebase.json),
 //      AIFFINITY_POOL_STATUS (the serving pool's status URL, for the instance-kill fault).
 import { createRequire } from "node:module";
@@ -25,7 +27,10 @@ const { PubSub } = require("@google-cloud/pubsub");
 
 const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
-const FAULTS = !args.includes("--no-faults");
+const soakAt = args.indexOf("--soak");
+const SOAK_MINUTES = soakAt >= 0 ? Number(args[soakAt + 1]) : 0;
+if (soakAt >= 0 && !(Number.isInteger(SOAK_MINUTES) && SOAK_MINUTES >= 1 && SOAK_MINUTES <= 120)) throw new Error("--soak takes whole minutes, 1 to 120");
+const FAULTS = !args.includes("--no-faults") && !SOAK_MINUTES;
 const config = JSON.parse(readFileSync(process.env.AIFFINITY_FIREBASE_CONFIG ?? join(root, "firebase.json"), "utf8"));
 const BASE = process.env.AIFFINITY_BASE_URL ?? `http://${config.emulators.hosting.host}:${config.emulators.hosting.port}`;
 const PROJECT = process.env.GCLOUD_PROJECT ?? "demo-aiffinity";
@@ -38,9 +43,10 @@ if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(BASE)) throw new Error(`Load 
  * are read from), then one phase of `faultClients` with every fault injected; each phase is also
  * capped in requests.
  */
-const PLAN = QUICK
+const SIZES = QUICK
   ? { phases: [10, 40], faultClients: 20, seconds: 10, faultSeconds: 20, maxRequestsPerPhase: 20_000, providers: 2, users: 60, receiverDownMs: 10_000, providerDownMs: 3_000, drainMs: 150_000 }
   : { phases: [50, 200], faultClients: 50, seconds: 60, faultSeconds: 70, maxRequestsPerPhase: 200_000, providers: 3, users: 400, receiverDownMs: 60_000, providerDownMs: 10_000, drainMs: 300_000 };
+const PLAN = SOAK_MINUTES ? { ...SIZES, phases: Array(SOAK_MINUTES).fill(200), seconds: 60 } : SIZES;
 
 const adminApp = initializeApp({ projectId: PROJECT });
 const db = getFirestore(adminApp);
@@ -606,7 +612,8 @@ async function main() {
     process.exit(2);
   }, (QUICK ? 15 : 30) * 60_000);
   deadline.unref();
-  log(`base URL ${BASE}; ${QUICK ? "quick" : "full"} run: ${PLAN.phases.join(" and ")} clients for ${PLAN.seconds} s each${FAULTS ? `, then ${PLAN.faultClients} clients for ${PLAN.faultSeconds} s with faults` : ""}`);
+  if (SOAK_MINUTES) log(`base URL ${BASE}; soak: 200 clients for ${SOAK_MINUTES} × 60 s, memory after each minute`);
+  else log(`base URL ${BASE}; ${QUICK ? "quick" : "full"} run: ${PLAN.phases.join(" and ")} clients for ${PLAN.seconds} s each${FAULTS ? `, then ${PLAN.faultClients} clients for ${PLAN.faultSeconds} s with faults` : ""}`);
   const scheduled = startLocalScheduler(root, PROJECT);
   log(`local scheduler: ${scheduled.join(", ")}`);
   const runtime = await restartablePeer("provider runtime");
@@ -633,7 +640,11 @@ async function main() {
   for (const clients of PLAN.phases) {
     const p = await phase(world, clients, PLAN.seconds, PLAN.maxRequestsPerPhase);
     p.peakStackMiB = memory.takePhasePeak();
+    const now = stackRss();
+    p.endStackMiB = now.mib;
+    p.endJavaMiB = now.javaMib;
     printPhase(p);
+    if (SOAK_MINUTES) log(`minute ${phases.length + 1}: stack ${now.mib} MiB (the emulators' Java ${now.javaMib} MiB, the rest ${now.mib - now.javaMib} MiB), ${now.count} processes`);
     phases.push(p);
   }
   if (FAULTS) {
@@ -692,7 +703,7 @@ async function main() {
 
 // ---------- memory: the resident set of the whole stack ----------
 
-/** pid → { ppid, rssKiB } of every process, from /proc (Linux). */
+/** pid → { ppid, rssKiB, java } of every process, from /proc (Linux). */
 function processTable() {
   const table = new Map();
   for (const entry of readdirSync("/proc")) {
@@ -702,7 +713,8 @@ function processTable() {
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       const status = readFileSync(`/proc/${entry}/status`, "utf8");
       const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-      table.set(Number(entry), { ppid: Number(fields[1]), rssKiB: rss ? Number(rss[1]) : 0 });
+      const name = /^Name:\s+(\S+)/m.exec(status);
+      table.set(Number(entry), { ppid: Number(fields[1]), rssKiB: rss ? Number(rss[1]) : 0, java: name?.[1] === "java" });
     } catch {
       // the process ended between readdir and read
     }
@@ -730,17 +742,20 @@ function stackRss() {
   const children = new Map();
   for (const [pid, p] of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
   let kib = 0;
+  let javaKib = 0;
   let count = 0;
   const stack = [root];
   while (stack.length) {
     const pid = stack.pop();
     if (pid !== process.pid) {
-      kib += table.get(pid)?.rssKiB ?? 0;
+      const rss = table.get(pid)?.rssKiB ?? 0;
+      kib += rss;
+      if (table.get(pid)?.java) javaKib += rss;
       count++;
     }
     stack.push(...(children.get(pid) ?? []));
   }
-  return { mib: Math.round(kib / 1024), count };
+  return { mib: Math.round(kib / 1024), javaMib: Math.round(javaKib / 1024), count };
 }
 
 /** Samples the stack every 2 s until stopped; peaks per phase and overall. */

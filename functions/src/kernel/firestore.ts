@@ -24,6 +24,21 @@ export const lostRace = (error: unknown) => {
   return code === 9 /* FAILED_PRECONDITION */ || code === 5; /* NOT_FOUND */
 };
 
+/**
+ * Firestore gave up on a transaction that waited too long for its documents: ABORTED (contention,
+ * or the emulator's "Transaction lock timeout"), or a transaction the server let expire or closed
+ * meanwhile (INVALID_ARGUMENT "transaction has expired", which the client library retries first;
+ * the emulator's wording is "Transaction is invalid or closed", which it does not). Nothing was
+ * written; the client may retry.
+ */
+export const contended = (error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 10 /* ABORTED */) return true;
+  if (!(error instanceof Error)) return false;
+  if (/transaction lock timeout/i.test(error.message)) return true;
+  return code === 3 /* INVALID_ARGUMENT */ && /transaction (has expired|is invalid or closed)/i.test(error.message);
+};
+
 /** Firestore Timestamps become Dates (recursively), so domain schemas only know Date. */
 function fromFirestoreValue(value: unknown): unknown {
   if (value instanceof Timestamp) return value.toDate();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { hashSecret, newId, newSecret, randomBase62, secretMatches } from "../../src/kernel/crypto";
 import { ERROR_CATALOGUE } from "../../src/kernel/errors";
 import { Coalescer, serialValues } from "../../src/kernel/coalesce";
+import { contended } from "../../src/kernel/firestore";
 import { Lru } from "../../src/kernel/lru";
 import { passwordProblem } from "../../src/surfaces/console/password";
 
@@ -165,5 +166,26 @@ describe("serialValues", () => {
         ]),
       ),
     ).toEqual([10, 5, 11, 10]);
+  });
+});
+
+describe("contended: Firestore errors answered 409 with Retry-After instead of 500", () => {
+  const grpcError = (code: number, message: string) => Object.assign(new Error(`${code} ${message}`), { code });
+
+  it("takes ABORTED, the emulator's lock timeout and a transaction the server closed or let expire", () => {
+    expect(contended(grpcError(10, "ABORTED: Too much contention on these documents."))).toBe(true);
+    expect(contended(grpcError(10, "ABORTED: Transaction lock timeout."))).toBe(true);
+    expect(contended(new Error("Transaction lock timeout."))).toBe(true);
+    // The emulator's wording (seen under a 20-minute soak at 200 clients) and production's.
+    expect(contended(grpcError(3, "INVALID_ARGUMENT: Transaction is invalid or closed."))).toBe(true);
+    expect(contended(grpcError(3, "INVALID_ARGUMENT: The referenced transaction has expired or is no longer valid."))).toBe(true);
+  });
+
+  it("leaves every other error to be a 500: bad arguments, other codes, non-errors", () => {
+    expect(contended(grpcError(3, "INVALID_ARGUMENT: Property name is invalid"))).toBe(false);
+    expect(contended(grpcError(14, "UNAVAILABLE: No connection established"))).toBe(false);
+    expect(contended(grpcError(9, "FAILED_PRECONDITION: The query requires an index"))).toBe(false);
+    expect(contended({ code: 3, message: "Transaction is invalid or closed" })).toBe(false);
+    expect(contended(null)).toBe(false);
   });
 });

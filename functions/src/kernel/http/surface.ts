@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Principal } from "../auth/principal";
 import { randomBase62 } from "../crypto";
 import { ApiError, oauthErrorOf } from "../errors";
-import type { ReadBatch } from "../firestore";
+import { contended, type ReadBatch } from "../firestore";
 import { formatOps, type FirestoreOps, installFirestoreMeter, meterEnabled, withFirestoreMeter } from "../firestoreMeter";
 import { log } from "../logger";
 import { withResourceLock } from "../resourceLock";
@@ -75,15 +75,6 @@ function sendError(res: Response, requestId: string, error: ApiError, format: Er
   if (error.options.details?.length) body.details = error.options.details;
   res.status(error.status).json({ error: body });
 }
-
-/**
- * Firestore gave up on a contended transaction (ABORTED, or the emulator's "Transaction lock
- * timeout"): another write to the same data won. Nothing was written; the client may retry.
- */
-const contended = (error: unknown) => {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 10 /* ABORTED */ || (error instanceof Error && /transaction lock timeout/i.test(error.message));
-};
 
 /** Anything that is not an ApiError is our bug: log it in full, tell the client only the request id. */
 function toApiError(error: unknown, requestId: string, where: string): ApiError {
