@@ -640,7 +640,7 @@ async function main() {
   for (const clients of PLAN.phases) {
     const p = await phase(world, clients, PLAN.seconds, PLAN.maxRequestsPerPhase);
     p.peakStackMiB = memory.takePhasePeak();
-    const now = stackRss();
+    const now = memory.last();
     p.endStackMiB = now.mib;
     p.endJavaMiB = now.javaMib;
     printPhase(p);
@@ -778,6 +778,8 @@ function startMemorySampler() {
       phasePeak = last.mib;
       return p;
     },
+    /** The latest sample (taken by takePhasePeak at a phase's end). */
+    last: () => last,
     stop() {
       clearInterval(timer);
       sample();

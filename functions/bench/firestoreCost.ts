@@ -1,7 +1,7 @@
 import { FieldValue } from "firebase-admin/firestore";
 import { generateKeyPair, SignJWT } from "jose";
 import { adminDb } from "../test/helpers/admin";
-import { type Benchmark, type BenchResult, cpuMs, javaPids, round, summarize } from "./harness";
+import { type Benchmark, type BenchResult, cpuSince, javaPids, round, summarize } from "./harness";
 
 const CALLS = 300;
 // The emulator warms up slowly: its first few hundred calls of a kind cost it up to 3 × the CPU of later ones.
@@ -20,8 +20,7 @@ export const firestoreCostBenchmark: Benchmark = {
   async run(): Promise<BenchResult[]> {
     const db = adminDb();
     const base = db.collection("benchFirestoreCost").doc(`run-${Date.now()}`).collection("docs");
-    const emulators = javaPids();
-    const usage = () => ({ caller: cpuMs(process.pid), emulators: emulators.reduce((sum, pid) => sum + cpuMs(pid), 0) });
+    const processes = { caller: process.pid, emulators: javaPids() };
 
     const { privateKey } = await generateKeyPair("RS256", { modulusLength: 2048 });
     const sign = () =>
@@ -35,9 +34,9 @@ export const firestoreCostBenchmark: Benchmark = {
         .setJti(`tok_${Math.random().toString(36).slice(2)}`)
         .sign(privateKey);
     for (let i = 0; i < 200; i++) await sign();
-    const signStart = usage().caller;
+    const signing = cpuSince({ caller: process.pid });
     for (let i = 0; i < SIGNATURES; i++) await sign();
-    const signCpuMs = (usage().caller - signStart) / SIGNATURES;
+    const signCpuMs = signing(SIGNATURES).caller;
 
     const existing = base.doc("existing");
     await existing.set({ name: "bench", count: 0 });
@@ -61,15 +60,13 @@ export const firestoreCostBenchmark: Benchmark = {
     for (const [name, call] of calls) {
       for (let i = 0; i < WARM_UP; i++) await call();
       const latencies: number[] = [];
-      const before = usage();
+      const spent = cpuSince(processes);
       for (let i = 0; i < CALLS; i++) {
         const started = performance.now();
         await call();
         latencies.push(performance.now() - started);
       }
-      const after = usage();
-      const emulatorCpu = (after.emulators - before.emulators) / CALLS;
-      const callerCpu = (after.caller - before.caller) / CALLS;
+      const { emulators: emulatorCpu, caller: callerCpu } = spent(CALLS);
       results.push({
         name,
         metrics: {

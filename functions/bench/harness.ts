@@ -33,7 +33,7 @@ export const summarize = (samples: number[]) => {
 };
 
 /** CPU time (user + system, ms) a process has used so far, from /proc (Linux); NaN where there is none. */
-export function cpuMs(pid: number): number {
+function cpuMs(pid: number): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
@@ -55,6 +55,25 @@ export function javaPids(): number[] {
       }
     })
     .map(Number);
+}
+
+/**
+ * Starts counting the CPU of named processes (pids; a list is summed): the function it answers gives
+ * each one's CPU ms since, divided by `per` (requests or calls).
+ */
+export function cpuSince<K extends string>(processes: Record<K, number | number[]>): (per: number) => Record<K, number> {
+  const read = () =>
+    Object.fromEntries(
+      Object.entries<number | number[]>(processes).map(([name, pids]) => [
+        name,
+        ([] as number[]).concat(pids).reduce((sum, pid) => sum + cpuMs(pid), 0),
+      ]),
+    ) as Record<K, number>;
+  const before = read();
+  return (per) => {
+    const after = read();
+    return Object.fromEntries(Object.keys(after).map((name) => [name, (after[name as K] - before[name as K]) / per])) as Record<K, number>;
+  };
 }
 
 export const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;

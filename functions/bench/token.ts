@@ -4,7 +4,7 @@ import { apps } from "../src/domain/accounts/app";
 import { TokenService } from "../src/surfaces/runtime/tokens";
 import { accessToken, createApp, oauthProvider } from "../test/helpers/stories";
 import { inParallel, type SurfaceProcess, startSurfaceProcesses, stopSurfaceProcesses } from "../test/helpers/surfaceProcesses";
-import { type Benchmark, type BenchResult, cpuMs, javaPids, round, summarize } from "./harness";
+import { type Benchmark, type BenchResult, cpuSince, javaPids, round, summarize } from "./harness";
 
 const REQUESTS = 1500;
 const CLIENTS = 16;
@@ -29,19 +29,12 @@ const form = (app: { client_id: string; client_secret: string }) =>
 
 /** Where the machine's two cores go: CPU ms per request of the surface, the clients (this process), the emulators. */
 function cpuSplit(surfacePid: number, requests: number) {
-  const emulators = javaPids();
-  const read = () => ({
-    surface: cpuMs(surfacePid),
-    clients: cpuMs(process.pid),
-    emulators: emulators.reduce((sum, pid) => sum + cpuMs(pid), 0),
-  });
-  const before = read();
+  const since = cpuSince({ surface: surfacePid, clients: process.pid, emulators: javaPids() });
   return (): Record<string, number> => {
-    const after = read();
-    const per = (k: keyof typeof after) => round((after[k] - before[k]) / requests, 2);
+    const per = since(requests);
     // The Firestore-alone shapes call from this process: it is the only one besides the emulators.
-    if (surfacePid === process.pid) return { caller_cpu_ms: per("clients"), emulators_cpu_ms: per("emulators") };
-    return { surface_cpu_ms: per("surface"), clients_cpu_ms: per("clients"), emulators_cpu_ms: per("emulators") };
+    if (surfacePid === process.pid) return { caller_cpu_ms: round(per.clients), emulators_cpu_ms: round(per.emulators) };
+    return { surface_cpu_ms: round(per.surface), clients_cpu_ms: round(per.clients), emulators_cpu_ms: round(per.emulators) };
   };
 }
 
