@@ -91,7 +91,10 @@ async function claim(message: DeliveryMessage, clock: Clock): Promise<Claim> {
     if (delivery.nextAttemptAt && delivery.nextAttemptAt.getTime() > now.getTime())
       return { kind: "wait", untilMs: delivery.nextAttemptAt.getTime() };
     const ref = webhookDeliveries().doc(delivery.id);
-    const app = await findRuntimeApp(delivery.runtimeAppId, tx);
+    // Not a transactional read: that would lock the runtime app, which every delivery of the provider
+    // and its invocations' lastInvokedAt write would then queue behind. A profile disabled meanwhile
+    // can still get this one attempt, as it could right after the claim.
+    const app = await findRuntimeApp(delivery.runtimeAppId);
     const profile = app?.webhookProfile;
     if (!app || !profile || profile.status !== "enabled") {
       // The endpoint is gone or disabled: nothing more will be sent.
@@ -140,8 +143,9 @@ async function record(delivery: WebhookDelivery, result: DeliveryAttemptDoc, clo
     const now = clock.now();
     const ref = webhookDeliveries().doc(delivery.id);
     const current = await findDelivery(delivery.id, tx);
-    const app = await findRuntimeApp(delivery.runtimeAppId, tx);
-    const account = app?.webhookProfile && result.outcome === "gone" ? (await tx.get(accounts().doc(app.accountId))).data() : undefined;
+    // Only a 410 changes the runtime app; other outcomes leave it unread (and unlocked).
+    const app = result.outcome === "gone" ? await findRuntimeApp(delivery.runtimeAppId, tx) : null;
+    const account = app?.webhookProfile ? (await tx.get(accounts().doc(app.accountId))).data() : undefined;
     if (!current || current.nextAttempt !== result.attempt) return null; // someone else recorded it meanwhile
     const attempts = [...current.attempts, result];
     const base = { attempts, leaseUntil: null, updatedAt: now };

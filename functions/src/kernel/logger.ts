@@ -47,7 +47,7 @@ export const log = {
     logger.warn("identity_toolkit.error", { status, code });
   },
   rateLimiterUnavailable(policy: string, error: unknown) {
-    logger.error("rate_limit.unavailable", { policy, message: error instanceof Error ? error.message : String(error) });
+    logger.error("rate_limit.unavailable", { policy, errorMessage: error instanceof Error ? error.message : String(error) });
   },
   tokenIssued(appId: string, kid: string) {
     logger.info("oauth.token_issued", { appId, kid });
@@ -56,7 +56,7 @@ export const log = {
     logger.warn("oauth.token_refused", { reason, clientIdHash });
   },
   signingKeysInvalid(message: string) {
-    logger.error("oauth.signing_keys_invalid", { message });
+    logger.error("oauth.signing_keys_invalid", { errorMessage: message });
   },
   runtimeAppRegistered(accountId: string, runtimeAppId: string, appId: string) {
     logger.info("runtime_app.registered", { accountId, runtimeAppId, appId });
@@ -86,7 +86,7 @@ export const log = {
     logger.info("webhook.retry_pump", { republished: count });
   },
   webhookPublishFailed(deliveryId: string, error: unknown) {
-    logger.warn("webhook.publish_failed", { deliveryId, message: error instanceof Error ? error.message : String(error) });
+    logger.warn("webhook.publish_failed", { deliveryId, errorMessage: error instanceof Error ? error.message : String(error) });
   },
   publishFailed(topic: string, subject: string, error: unknown) {
     logger.error("pubsub.publish_failed", { topic, subject, errorMessage: error instanceof Error ? error.message : String(error) });

@@ -3,7 +3,7 @@ import { installBinding, uninstallBinding } from "../helpers/bindings";
 import { capabilityPath, type PublishedCapability, publishedWeather } from "../helpers/capabilities";
 import { api, type ApiResponse, expectError, expectStatus } from "../helpers/http";
 import { createPackage, invocationsOf, useSampleProvider } from "../helpers/packages";
-import { inParallel } from "../helpers/surfaceProcesses";
+import { inParallel, type SurfaceProcess, startSurfaceProcesses, stopSurfaceProcesses } from "../helpers/surfaceProcesses";
 
 const sample = useSampleProvider();
 const USER = { id: "usr_test_1", locale: "de-DE", timezone: "Europe/Berlin" };
@@ -365,4 +365,29 @@ describe("capabilities: invoke, state, coalescing, history", () => {
     const records = await invocationDocs(`${other.packageId}/weather_forecast`);
     expect(records).toHaveLength(0);
   }, 180_000);
+});
+
+describe("capabilities: the runtime app's lastInvokedAt under concurrent invocations", () => {
+  let w: PublishedCapability;
+  let metered: SurfaceProcess[] = [];
+  beforeAll(async () => {
+    w = await publishedWeather(sample(), {}, "Concurrent Weather Ltd");
+    metered = await startSurfaceProcesses(1, { surface: "capabilities", limits: false, meter: true });
+  }, 180_000);
+  afterAll(() => stopSurfaceProcesses(metered));
+
+  it("is written once per instance, not by every call that read the old stamp", async () => {
+    // Every call reads lastInvokedAt unset; each writing it queued them all on the document's lock.
+    const answers = await inParallel(20, 20, () =>
+      api.post(capabilityPath(w.ref, "invoke"), { user: USER, parameters: { location: "Berlin" } }, { token: w.access, baseUrl: metered[0]!.url }),
+    );
+    const writes = answers.map((res) => {
+      expectStatus(200, res);
+      return Number(/writes=(\d+)/.exec(res.headers.get("x-firestore-ops") ?? "")?.[1] ?? NaN);
+    });
+    // Each call writes its invocation record; one of them also the runtime app's stamp.
+    expect(writes.reduce((a, b) => a + b, 0)).toBe(21);
+    const runtime = await api.get(`/v1/providers/runtime/apps/${w.runtimeAppId}`, { token: w.access });
+    expect(new Date(runtime.body.data.lastInvokedAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
+  }, 60_000);
 });

@@ -26,6 +26,12 @@ import { writeStateEvent } from "./stateEvents";
 const LEASE_MARGIN_MS = 5_000;
 /** lastInvokedAt on the runtime app is written at most this often (a hot document otherwise). */
 const LAST_INVOKED_GRANULARITY_MS = 10_000;
+/**
+ * When this instance last wrote (or began writing) each runtime app's lastInvokedAt. Concurrent
+ * calls all read the old stamp; without this each would write it, and while one write waits for the
+ * document's lock every new call joins the queue (a soak at 200 clients stalled invoke that way).
+ */
+const lastTouchedMs = new Map<string, number>();
 
 export interface StateView {
   /** Null for provider-initiated invocations (no instance). */
@@ -270,7 +276,10 @@ export class CapabilityInvoker {
   private async touchRuntime(runtime: RuntimeApp | null, result: CallResult) {
     if (!usable(runtime) || result.sent === null) return;
     const now = this.clock.now();
-    if (runtime.lastInvokedAt && now.getTime() - runtime.lastInvokedAt.getTime() < LAST_INVOKED_GRANULARITY_MS) return;
+    const last = Math.max(runtime.lastInvokedAt?.getTime() ?? -Infinity, lastTouchedMs.get(runtime.id) ?? -Infinity);
+    if (now.getTime() - last < LAST_INVOKED_GRANULARITY_MS) return;
+    if (lastTouchedMs.size > 10_000) lastTouchedMs.clear();
+    lastTouchedMs.set(runtime.id, now.getTime());
     try {
       await runtimeApps().doc(runtime.id).update({ lastInvokedAt: now });
     } catch (error) {
