@@ -13,6 +13,8 @@ import { instanceEnv, packageBin } from "./functions.mjs";
 
 const PRELOAD = join(dirname(fileURLToPath(import.meta.url)), "instance.cjs");
 const RESTART_BACKOFF_MS = [0, 500, 1000, 2000, 5000];
+/** How long a suspected instance that still accepts connections waits before it rejoins the rotation. */
+const EXIT_GRACE_MS = 250;
 
 /** The Functions Framework CLI the functions declare (functions/package.json pins it). */
 const frameworkCli = (functionsDir) => packageBin(functionsDir, "@google-cloud/functions-framework", "functions-framework");
@@ -111,7 +113,10 @@ class Instance {
         child.kill("SIGKILL");
       }
     };
-    probe.once("connect", () => settle(true));
+    // A connect only proves the kernel still holds the listening socket: a SIGKILLed process resets
+    // its connections before that socket goes, and its exit reaches us moments later. Waiting a
+    // little before putting it back lets the exit win (a test once saw one more request sent to it).
+    probe.once("connect", () => setTimeout(() => settle(true), EXIT_GRACE_MS));
     probe.once("error", () => setTimeout(() => settle(false), 2000));
     probe.once("timeout", () => settle(false));
   }
